@@ -1,0 +1,48 @@
+# driftcar — see README.md.
+GO            ?= go
+GOLANGCI_LINT := github.com/golangci/golangci-lint/v2/cmd/golangci-lint@v2.15.0
+VERSION       ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+LDFLAGS       := -s -w -X github.com/driftcar/driftcar/internal/buildinfo.Version=$(VERSION)
+FUZZTIME      ?= 30s
+BIN           := bin/driftcar
+
+.PHONY: all build demo test lint fmt bench bench-proxy fuzz clean
+
+all: build
+
+build:
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/driftcar
+
+demo: build
+	./$(BIN) demo
+
+test:
+	$(GO) vet ./...
+	$(GO) test -race -shuffle=on -count=1 -timeout 15m ./...
+
+lint:
+	$(GO) vet ./...
+	$(GO) run $(GOLANGCI_LINT) run --timeout 10m ./...
+
+fmt:
+	gofmt -s -w .
+
+# Go micro-benchmarks of every hot path.
+bench:
+	$(GO) test -run '^$$' -bench . -benchmem -count 1 ./...
+
+# Throughput and latency against nginx with wrk (needs nginx and wrk).
+bench-proxy: build
+	bench/peers.sh
+
+# Each native fuzz target in turn, FUZZTIME each.
+fuzz:
+	@set -e; for pkg in $$($(GO) list ./...); do \
+	  for t in $$($(GO) test -list '^Fuzz' $$pkg | grep '^Fuzz' || true); do \
+	    echo "== $$pkg $$t ($(FUZZTIME))"; \
+	    $(GO) test -run '^$$' -fuzz "^$$t$$" -fuzztime $(FUZZTIME) $$pkg; \
+	  done; \
+	done
+
+clean:
+	rm -rf bin

@@ -1,0 +1,130 @@
+// Command driftcar is the driftcar sidecar: a reverse proxy for ML model
+// servers with canary split, shadow comparison and drift detection.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
+
+	"github.com/driftcar/driftcar/config"
+	"github.com/driftcar/driftcar/internal/buildinfo"
+	"github.com/driftcar/driftcar/internal/sidecar"
+)
+
+const usage = `usage: driftcar <command> [flags]
+
+commands:
+  run       --config FILE   run the sidecar
+  validate  --config FILE   check a config file and exit
+  demo                      run the built-in demo
+  version                   print the version
+`
+
+func main() {
+	os.Exit(runMain(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+func runMain(args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return 2
+	}
+	cmd, rest := args[0], args[1:]
+	switch cmd {
+	case "run":
+		return cmdRun(rest, stderr)
+	case "validate":
+		return cmdValidate(rest, stdout, stderr)
+	case "demo":
+		fmt.Fprintln(stdout, "driftcar demo: not yet — it lands with the demo issue. Try `driftcar run --config FILE`.")
+		return 0
+	case "version", "--version", "-version":
+		fmt.Fprintln(stdout, buildinfo.Get())
+		return 0
+	case "help", "-h", "--help":
+		fmt.Fprint(stdout, usage)
+		return 0
+	}
+	fmt.Fprintf(stderr, "driftcar: unknown command %q\n\n%s", cmd, usage)
+	return 2
+}
+
+func cmdValidate(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("validate", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	path := fs.String("config", "", "config file to check")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	if *path == "" {
+		fmt.Fprintln(stderr, "driftcar validate: --config is required")
+		return 2
+	}
+	cfg, _, err := config.Load(*path)
+	if err != nil {
+		fmt.Fprintln(stderr, err)
+		return 1
+	}
+	fmt.Fprintln(stdout, cfg.Summary())
+	return 0
+}
+
+func cmdRun(args []string, stderr io.Writer) int {
+	fs := flag.NewFlagSet("run", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	path := fs.String("config", "", "config file (YAML)")
+	pprof := fs.Bool("pprof", false, "serve /debug/pprof on the admin address")
+	level := zapcore.InfoLevel
+	fs.Var(&level, "log-level", "log level: debug, info, warn, error")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	if *path == "" {
+		fmt.Fprintln(stderr, "driftcar run: --config is required")
+		return 2
+	}
+	logCfg := zap.NewProductionConfig()
+	logCfg.Level = zap.NewAtomicLevelAt(level)
+	logCfg.Sampling = nil
+	log, err := logCfg.Build()
+	if err != nil {
+		fmt.Fprintf(stderr, "driftcar: cannot build logger: %v\n", err)
+		return 1
+	}
+	defer func() { _ = log.Sync() }()
+
+	s, err := sidecar.New(sidecar.Options{ConfigPath: *path, Logger: log, Pprof: *pprof})
+	if err != nil {
+		log.Error("cannot start", zap.Error(err))
+		return 1
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
+	defer stop()
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	reload := make(chan struct{})
+	go func() {
+		for range hup {
+			select {
+			case reload <- struct{}{}:
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
+	if err := s.Run(ctx, reload); err != nil && !errors.Is(err, context.Canceled) {
+		log.Error("stopped with error", zap.Error(err))
+		return 1
+	}
+	return 0
+}

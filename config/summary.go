@@ -1,0 +1,55 @@
+package config
+
+import (
+	"encoding/json"
+	"fmt"
+	"strconv"
+	"strings"
+)
+
+// Summary returns one line for "driftcar validate", such as
+//
+//	ok: model credit-risk, listen 0.0.0.0:8080, 2 upstreams, 1 route (predict: live 90, canary 10)
+func (c *Config) Summary() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "ok: model %s, listen %s, %s, %s (",
+		c.Model, c.Listen, count(len(c.Upstreams), "upstream"), count(len(c.Routes), "route"))
+	for i, r := range c.Routes {
+		if i > 0 {
+			b.WriteString("; ")
+		}
+		b.WriteString(r.Name)
+		b.WriteString(":")
+		for j, a := range r.Split {
+			if j > 0 {
+				b.WriteString(",")
+			}
+			weight := "?"
+			if a.Weight != nil {
+				weight = strconv.Itoa(*a.Weight)
+			}
+			b.WriteString(" " + a.Upstream + " " + weight)
+		}
+	}
+	b.WriteString(")")
+	return b.String()
+}
+
+func count(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return strconv.Itoa(n) + " " + noun + "s"
+}
+
+// JSON returns c as indented JSON for /api/config, with durations and
+// sizes as strings such as "30s" and "16MiB".
+func (c *Config) JSON() []byte {
+	b, err := json.MarshalIndent(c, "", "  ")
+	if err != nil {
+		// Config holds only strings, numbers, bools, string-keyed maps and
+		// marshalers that never fail.
+		panic(fmt.Sprintf("config: cannot marshal config to JSON: %v", err))
+	}
+	return append(b, '\n')
+}

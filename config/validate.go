@@ -1,0 +1,287 @@
+package config
+
+import (
+	"fmt"
+	"maps"
+	"net"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"unicode/utf8"
+)
+
+const (
+	// maxModelLen bounds the model label value, in bytes.
+	maxModelLen = 128
+	// maxWeight bounds one arm's weight, so that sums never overflow.
+	maxWeight = 1_000_000
+)
+
+// nameSyntax is the form of upstream and route names, which become metric
+// label values.
+const nameSyntax = `^[a-z0-9][a-z0-9_.-]{0,62}$`
+
+var nameRE = regexp.MustCompile(nameSyntax)
+
+// Validate checks c as it is, without filling defaults: a zero timeout is
+// an error. It returns Errors, whose problems have paths but no lines.
+// Parse already validates; Validate is for configs built in code.
+func (c *Config) Validate() error {
+	return validate(c, nil).orNil()
+}
+
+// validator collects the problems of one config.
+type validator struct {
+	lines lineIndex
+	errs  Errors
+}
+
+func (v *validator) add(p *fieldPath, format string, args ...any) {
+	v.errs = append(v.errs, &FieldError{Path: p.String(), Line: v.lines.lineOf(p), Msg: fmt.Sprintf(format, args...)})
+}
+
+// validate returns every problem of c; lines locates them in the input.
+func validate(c *Config, lines lineIndex) Errors {
+	v := &validator{lines: lines}
+	root := rootPath
+	v.listenAddr(root.key("listen"), c.Listen)
+	v.listenAddr(root.key("admin"), c.Admin)
+	if conflicts(c.Listen, c.Admin) {
+		v.add(root.key("admin"), "%q conflicts with listen %q", c.Admin, c.Listen)
+	}
+	v.model(root.key("model"), c.Model)
+	if c.MaxRequestBody <= 0 {
+		v.add(root.key("max_request_body"), "must be > 0")
+	}
+	if c.DrainTimeout <= 0 {
+		v.add(root.key("drain_timeout"), "must be > 0")
+	}
+	v.upstreams(root.key("upstreams"), c.Upstreams)
+	v.routes(root.key("routes"), c.Routes, c.Upstreams)
+	return v.errs
+}
+
+// listenAddr checks a host:port to listen on. The host may be empty and
+// port 0 picks a free port.
+func (v *validator) listenAddr(p *fieldPath, addr string) {
+	_, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		v.add(p, "must be host:port, got %q", addr)
+		return
+	}
+	if !validPort(port, 0) {
+		v.add(p, "port must be a number in 0..65535, got %q", port)
+	}
+}
+
+// dialAddr checks a host:port to connect to: both parts are required.
+func (v *validator) dialAddr(p *fieldPath, addr string) {
+	host, port, err := net.SplitHostPort(addr)
+	switch {
+	case err != nil:
+		v.add(p, "must be host:port, got %q", addr)
+	case host == "":
+		v.add(p, "host must not be empty, got %q", addr)
+	case !validPort(port, 1):
+		v.add(p, "port must be a number in 1..65535, got %q", port)
+	}
+}
+
+func validPort(port string, low int) bool {
+	if port == "" || strings.TrimLeft(port, "0123456789") != "" {
+		return false
+	}
+	n, err := strconv.Atoi(port)
+	return err == nil && n >= low && n <= 65535
+}
+
+// conflicts reports whether two listen addresses would bind the same port:
+// the same host, or a wildcard host on either side.
+func conflicts(a, b string) bool {
+	ha, pa, errA := net.SplitHostPort(a)
+	hb, pb, errB := net.SplitHostPort(b)
+	if errA != nil || errB != nil || pa != pb || !validPort(pa, 1) {
+		return false
+	}
+	wildcard := func(h string) bool { return h == "" || h == "0.0.0.0" || h == "::" }
+	return ha == hb || wildcard(ha) || wildcard(hb)
+}
+
+// model checks the model name, which is a Prometheus label value.
+func (v *validator) model(p *fieldPath, model string) {
+	switch {
+	case model == "":
+		v.add(p, "must not be empty")
+	case len(model) > maxModelLen:
+		v.add(p, "must be at most %d bytes, got %d", maxModelLen, len(model))
+	case !utf8.ValidString(model):
+		v.add(p, "must be valid UTF-8")
+	}
+}
+
+func (v *validator) upstreams(p *fieldPath, ups map[string]Upstream) {
+	if len(ups) == 0 {
+		v.add(p, "at least one upstream is required")
+		return
+	}
+	for _, name := range slices.Sorted(maps.Keys(ups)) {
+		u, q := ups[name], p.key(name)
+		if !validName(name) {
+			v.add(q, "name must match %s", nameSyntax)
+		}
+		if u.Address == "" {
+			v.add(q.key("address"), "required")
+		} else {
+			v.dialAddr(q.key("address"), u.Address)
+		}
+		if u.Timeout <= 0 {
+			v.add(q.key("timeout"), "must be > 0")
+		}
+		if u.ConnectTimeout <= 0 {
+			v.add(q.key("connect_timeout"), "must be > 0")
+		}
+		if u.MaxConns < 1 {
+			v.add(q.key("max_conns"), "must be >= 1")
+		}
+		if u.IdleTimeout <= 0 {
+			v.add(q.key("idle_timeout"), "must be > 0")
+		}
+	}
+}
+
+func (v *validator) routes(p *fieldPath, routes []Route, ups map[string]Upstream) {
+	if len(routes) == 0 {
+		v.add(p, "at least one route is required")
+		return
+	}
+	firstByName := map[string]int{}
+	for i, r := range routes {
+		q := p.index(i)
+		switch name := q.key("name"); {
+		case r.Name == "":
+			v.add(name, "required")
+		case !validName(r.Name):
+			v.add(name, "must match %s, got %q", nameSyntax, r.Name)
+		default:
+			if first, dup := firstByName[r.Name]; dup {
+				v.add(name, "duplicate route name %q (first at %s)", r.Name, p.index(first))
+			} else {
+				firstByName[r.Name] = i
+			}
+		}
+		v.pathPrefix(q.key("match").key("path_prefix"), p, routes, i)
+		v.split(q.key("split"), r.Split, ups)
+		if r.Sticky != nil {
+			v.sticky(q.key("sticky"), r.Sticky)
+		}
+		v.fallback(q.key("fallback"), r)
+	}
+}
+
+// pathPrefix checks the prefix of routes[i], and that no earlier route
+// matches every path it matches, which would make it unreachable.
+func (v *validator) pathPrefix(p, routesPath *fieldPath, routes []Route, i int) {
+	prefix := routes[i].Match.PathPrefix
+	if !strings.HasPrefix(prefix, "/") {
+		v.add(p, `must start with "/", got %q`, prefix)
+		return
+	}
+	for j, earlier := range routes[:i] {
+		e := earlier.Match.PathPrefix
+		switch {
+		case !strings.HasPrefix(e, "/") || !strings.HasPrefix(prefix, e):
+			continue
+		case e == prefix:
+			v.add(p, "%q is already matched by %s", prefix, routesPath.index(j))
+		default:
+			v.add(p, "%q is unreachable: %s matches prefix %q first", prefix, routesPath.index(j), e)
+		}
+		return
+	}
+}
+
+func (v *validator) split(p *fieldPath, arms []Arm, ups map[string]Upstream) {
+	if len(arms) == 0 {
+		v.add(p, "at least one arm is required")
+		return
+	}
+	firstByUpstream := map[string]int{}
+	sum, weightsOK := 0, true
+	for i, a := range arms {
+		q := p.index(i)
+		up := q.key("upstream")
+		switch _, defined := ups[a.Upstream]; {
+		case a.Upstream == "":
+			v.add(up, "required")
+		case !defined:
+			v.add(up, "unknown upstream %q (defined: %s)", a.Upstream, upstreamNames(ups))
+		}
+		if a.Upstream != "" {
+			if first, dup := firstByUpstream[a.Upstream]; dup {
+				v.add(up, "duplicate upstream %q (first at %s)", a.Upstream, p.index(first))
+			} else {
+				firstByUpstream[a.Upstream] = i
+			}
+		}
+		w := q.key("weight")
+		switch {
+		case a.Weight == nil:
+			v.add(w, "required")
+		case *a.Weight < 0:
+			v.add(w, "must be >= 0")
+		case *a.Weight > maxWeight:
+			v.add(w, "must be <= %d", maxWeight)
+		default:
+			sum += *a.Weight
+			continue
+		}
+		weightsOK = false
+	}
+	if weightsOK && sum == 0 {
+		v.add(p, "weights must sum to more than 0")
+	}
+}
+
+func upstreamNames(ups map[string]Upstream) string {
+	if len(ups) == 0 {
+		return "none"
+	}
+	return strings.Join(slices.Sorted(maps.Keys(ups)), ", ")
+}
+
+func (v *validator) sticky(p *fieldPath, s *Sticky) {
+	n := 0
+	for _, key := range []string{s.Header, s.Cookie, s.Query} {
+		if key != "" {
+			n++
+		}
+	}
+	if n != 1 {
+		v.add(p, "must set exactly one of header, cookie, query, got %d", n)
+	}
+}
+
+func (v *validator) fallback(p *fieldPath, r Route) {
+	if r.Fallback == FallbackNone {
+		return
+	}
+	var arms []string
+	for _, a := range r.Split {
+		if a.Upstream == r.Fallback {
+			return
+		}
+		if a.Upstream != "" && !slices.Contains(arms, a.Upstream) {
+			arms = append(arms, a.Upstream)
+		}
+	}
+	if len(arms) == 0 {
+		v.add(p, `must be "none", got %q`, r.Fallback)
+		return
+	}
+	v.add(p, `must be "none" or an upstream of the split (%s), got %q`, strings.Join(arms, ", "), r.Fallback)
+}
+
+func validName(name string) bool {
+	return nameRE.MatchString(name)
+}

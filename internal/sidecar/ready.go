@@ -1,0 +1,47 @@
+package sidecar
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"time"
+
+	"github.com/driftcar/driftcar/config"
+)
+
+func (s *Sidecar) readyErr() error { return *s.ready.Load() }
+
+// probeLoop dials every route's baseline (first) upstream each interval;
+// the sidecar is ready while all of them accept a connection.
+func (s *Sidecar) probeLoop(ctx context.Context) {
+	ticker := time.NewTicker(s.opts.ProbeInterval)
+	defer ticker.Stop()
+	for {
+		err := probeLive(ctx, s.cfg.Load())
+		s.ready.Store(&err)
+		select {
+		case <-ctx.Done():
+			return
+		case <-ticker.C:
+		}
+	}
+}
+
+func probeLive(ctx context.Context, cfg *config.Config) error {
+	seen := map[string]bool{}
+	for _, r := range cfg.Routes {
+		name := r.Split[0].Upstream
+		if seen[name] {
+			continue
+		}
+		seen[name] = true
+		u := cfg.Upstreams[name]
+		d := net.Dialer{Timeout: time.Duration(u.ConnectTimeout)}
+		conn, err := d.DialContext(ctx, "tcp", u.Address)
+		if err != nil {
+			return fmt.Errorf("live upstream %q at %s: %w", name, u.Address, err)
+		}
+		_ = conn.Close()
+	}
+	return nil
+}

@@ -1,0 +1,250 @@
+package sidecar
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"net"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"go.uber.org/zap"
+
+	"github.com/driftcar/driftcar/config"
+	"github.com/driftcar/driftcar/internal/admin"
+	"github.com/driftcar/driftcar/internal/buildinfo"
+	"github.com/driftcar/driftcar/proxy"
+)
+
+// Options configure a Sidecar.
+type Options struct {
+	// ConfigPath is the YAML file to load and reload. Required.
+	ConfigPath string
+	Logger     *zap.Logger
+	// Pprof mounts /debug/pprof on the admin server.
+	Pprof bool
+	// ProbeInterval is how often the live upstreams are dialed for
+	// readiness. Default 2s.
+	ProbeInterval time.Duration
+	// Now is the clock for reload timestamps. Default time.Now.
+	Now func() time.Time
+}
+
+// Sidecar is one running driftcar process.
+type Sidecar struct {
+	opts     Options
+	log      *zap.Logger
+	registry *prometheus.Registry
+	proxy    *proxy.Server
+	admin    *admin.Server
+	proxyLn  net.Listener
+	adminLn  net.Listener
+
+	reloadMu sync.Mutex // serializes Reload; guards raw
+	raw      []byte
+	cfg      atomic.Pointer[config.Config]
+	ready    atomic.Pointer[error]
+
+	reloadOK   prometheus.Gauge
+	reloadTime prometheus.Gauge
+	info       *prometheus.GaugeVec
+}
+
+var errNotProbed = errors.New("live upstream not yet reached")
+
+// New loads the config, registers metrics and binds both listeners, so the
+// addresses are known before Run.
+func New(opts Options) (*Sidecar, error) {
+	if opts.Logger == nil {
+		opts.Logger = zap.NewNop()
+	}
+	if opts.ProbeInterval <= 0 {
+		opts.ProbeInterval = 2 * time.Second
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	cfg, raw, err := config.Load(opts.ConfigPath)
+	if err != nil {
+		return nil, err
+	}
+	s := &Sidecar{opts: opts, log: opts.Logger, registry: prometheus.NewRegistry(), raw: raw}
+	s.cfg.Store(cfg)
+	s.ready.Store(&errNotProbed)
+
+	reg := prometheus.WrapRegistererWith(prometheus.Labels{"model": cfg.Model}, s.registry)
+	s.registerMetrics(reg)
+	s.registry.MustRegister(
+		collectors.NewGoCollector(),
+		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+	)
+
+	s.proxy, err = proxy.New(cfg, proxy.Options{
+		Logger:  s.log.Named("proxy"),
+		Metrics: proxy.NewMetrics(reg),
+	})
+	if err != nil {
+		return nil, err
+	}
+	s.admin = admin.New(admin.Options{
+		Logger:   s.log.Named("admin"),
+		Gatherer: s.registry,
+		Ready:    s.readyErr,
+		Config:   func() []byte { return s.cfg.Load().JSON() },
+		Pprof:    opts.Pprof,
+	})
+	if s.proxyLn, err = net.Listen("tcp", cfg.Listen); err != nil {
+		return nil, fmt.Errorf("cannot listen on %s (listen): %w", cfg.Listen, err)
+	}
+	if s.adminLn, err = net.Listen("tcp", cfg.Admin); err != nil {
+		_ = s.proxyLn.Close()
+		return nil, fmt.Errorf("cannot listen on %s (admin): %w", cfg.Admin, err)
+	}
+	s.recordReload(true, raw)
+	return s, nil
+}
+
+func (s *Sidecar) registerMetrics(reg prometheus.Registerer) {
+	bi := buildinfo.Get()
+	buildInfo := prometheus.NewGauge(prometheus.GaugeOpts{
+		Namespace:   "driftcar",
+		Name:        "build_info",
+		Help:        "Always 1; the labels describe the running binary.",
+		ConstLabels: prometheus.Labels{"version": bi.Version, "revision": bi.Revision, "goversion": bi.GoVersion},
+	})
+	buildInfo.Set(1)
+	s.reloadOK = prometheus.NewGauge(prometheus.GaugeOpts{
+		Namespace: "driftcar",
+		Name:      "config_last_reload_successful",
+		Help:      "1 if the last config load or reload succeeded, else 0.",
+	})
+	s.reloadTime = prometheus.NewGauge(prometheus.GaugeOpts{
+		Namespace: "driftcar",
+		Name:      "config_last_reload_success_timestamp_seconds",
+		Help:      "Unix time of the last successful config load or reload.",
+	})
+	s.info = prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Namespace: "driftcar",
+		Name:      "config_info",
+		Help:      "Always 1 for the config now serving; version is a hash of its source.",
+	}, []string{"source", "version"})
+	reg.MustRegister(buildInfo, s.reloadOK, s.reloadTime, s.info)
+}
+
+// ProxyAddr is the bound inference address.
+func (s *Sidecar) ProxyAddr() string { return s.proxyLn.Addr().String() }
+
+// AdminAddr is the bound admin address.
+func (s *Sidecar) AdminAddr() string { return s.adminLn.Addr().String() }
+
+// Registry returns the sidecar's metrics registry.
+func (s *Sidecar) Registry() *prometheus.Registry { return s.registry }
+
+// Run serves until ctx ends, reloading the config on each receive from
+// reload. On ctx end it stops accepting, drains in-flight requests for at
+// most the configured drain_timeout, and returns.
+func (s *Sidecar) Run(ctx context.Context, reload <-chan struct{}) error {
+	serveErr := make(chan error, 2)
+	go func() { serveErr <- s.proxy.Serve(s.proxyLn) }()
+	go func() { serveErr <- s.admin.Serve(s.adminLn) }()
+	probeCtx, stopProbe := context.WithCancel(ctx)
+	probeDone := make(chan struct{})
+	go func() {
+		defer close(probeDone)
+		s.probeLoop(probeCtx)
+	}()
+	s.log.Info("serving", zap.String("listen", s.ProxyAddr()), zap.String("admin", s.AdminAddr()),
+		zap.String("config", s.opts.ConfigPath))
+
+	var err error
+loop:
+	for {
+		select {
+		case <-ctx.Done():
+			break loop
+		case <-reload:
+			if rerr := s.Reload(); rerr != nil {
+				s.log.Error("config reload failed; using the last successfully loaded config", zap.Error(rerr))
+			}
+		case err = <-serveErr:
+			if err != nil {
+				break loop
+			}
+		}
+	}
+	stopProbe()
+	<-probeDone
+	return errors.Join(err, s.shutdown())
+}
+
+func (s *Sidecar) shutdown() error {
+	timeout := time.Duration(s.cfg.Load().DrainTimeout)
+	s.log.Info("draining", zap.Duration("timeout", timeout))
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	perr := s.proxy.Shutdown(ctx)
+	actx, acancel := context.WithTimeout(context.Background(), time.Second)
+	defer acancel()
+	aerr := s.admin.Shutdown(actx)
+	s.log.Info("stopped")
+	return errors.Join(perr, aerr)
+}
+
+// Reload re-reads the config file. An invalid file, or one that changes a
+// setting that needs a restart, is rejected whole and the last good config
+// keeps serving.
+func (s *Sidecar) Reload() error {
+	s.reloadMu.Lock()
+	defer s.reloadMu.Unlock()
+	cfg, raw, err := config.Load(s.opts.ConfigPath)
+	if err == nil && bytes.Equal(raw, s.raw) {
+		s.recordReload(true, raw)
+		return nil
+	}
+	if err == nil {
+		err = needsRestart(s.cfg.Load(), cfg)
+	}
+	if err != nil {
+		s.recordReload(false, nil)
+		return fmt.Errorf("cannot reload: %w", err)
+	}
+	s.proxy.Apply(cfg)
+	s.cfg.Store(cfg)
+	s.raw = raw
+	s.recordReload(true, raw)
+	s.log.Info("config reloaded", zap.String("summary", cfg.Summary()))
+	return nil
+}
+
+func (s *Sidecar) recordReload(ok bool, raw []byte) {
+	if !ok {
+		s.reloadOK.Set(0)
+		return
+	}
+	s.reloadOK.Set(1)
+	s.reloadTime.Set(float64(s.opts.Now().UnixNano()) / 1e9)
+	sum := sha256.Sum256(raw)
+	s.info.Reset()
+	s.info.WithLabelValues("file", hex.EncodeToString(sum[:6])).Set(1)
+}
+
+// needsRestart reports the settings that a reload cannot change.
+func needsRestart(old, next *config.Config) error {
+	var errs []error
+	check := func(field string, changed bool) {
+		if changed {
+			errs = append(errs, fmt.Errorf("%s: cannot change without a restart", field))
+		}
+	}
+	check("listen", old.Listen != next.Listen)
+	check("admin", old.Admin != next.Admin)
+	check("model", old.Model != next.Model)
+	check("max_request_body", old.MaxRequestBody != next.MaxRequestBody)
+	return errors.Join(errs...)
+}

@@ -1,0 +1,88 @@
+// Package testupstream starts real loopback model servers for tests.
+// Everything here is safe for concurrent use.
+package testupstream
+
+import (
+	"context"
+	"net"
+	"testing"
+	"time"
+
+	"github.com/valyala/fasthttp"
+	"go.uber.org/goleak"
+)
+
+// GoleakOptions ignore fasthttp's own background goroutines: two
+// process-wide ones (the Date header ticker and the default dialer's DNS
+// cache cleaner) and two cleaners that sleep for an idle duration before
+// they see that their server stopped or their pool emptied. Every other
+// goroutine must be gone when a test ends.
+var GoleakOptions = []goleak.Option{
+	goleak.IgnoreAnyFunction("github.com/valyala/fasthttp.updateServerDate.func1"),
+	goleak.IgnoreAnyFunction("github.com/valyala/fasthttp.(*TCPDialer).tcpAddrsClean"),
+	goleak.IgnoreAnyFunction("github.com/valyala/fasthttp.(*workerPool).Start.func2"),
+	goleak.IgnoreAnyFunction("github.com/valyala/fasthttp.(*HostClient).connsCleaner"),
+}
+
+// Start serves h on a fresh 127.0.0.1 port until the test ends and returns
+// the address.
+func Start(tb testing.TB, h fasthttp.RequestHandler) string {
+	tb.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	srv := &fasthttp.Server{
+		Handler:               h,
+		NoDefaultServerHeader: true,
+		NoDefaultDate:         true,
+		CloseOnShutdown:       true,
+		MaxRequestBodySize:    64 << 20,
+	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		_ = srv.Serve(ln)
+	}()
+	tb.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = srv.ShutdownWithContext(ctx)
+		<-done
+	})
+	return ln.Addr().String()
+}
+
+// Reserve returns a loopback address that nothing listens on now.
+func Reserve(tb testing.TB) string {
+	tb.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	_ = ln.Close()
+	return addr
+}
+
+// Answer returns a handler that replies body as JSON with the given name in
+// the X-Upstream header, so tests can see which arm served a request.
+func Answer(name, body string) fasthttp.RequestHandler {
+	return func(ctx *fasthttp.RequestCtx) {
+		ctx.Response.Header.Set("X-Upstream", name)
+		ctx.SetContentType("application/json")
+		ctx.SetBodyString(body)
+	}
+}
+
+// Eventually polls cond until it holds or the deadline passes.
+func Eventually(tb testing.TB, within time.Duration, what string, cond func() bool) {
+	tb.Helper()
+	deadline := time.Now().Add(within)
+	for !cond() {
+		if time.Now().After(deadline) {
+			tb.Fatalf("not true within %s: %s", within, what)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}

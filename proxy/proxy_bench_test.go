@@ -1,0 +1,128 @@
+package proxy
+
+import (
+	"fmt"
+	"net"
+	"testing"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/valyala/fasthttp"
+)
+
+const benchBody = `{"instances":[{"age":41,"income":52000.5,"country":"DE","tenure":3}]}`
+
+// handlerHarness drives the proxy handler directly with one reused
+// RequestCtx, so the measurement holds the proxy's own work plus the real
+// loopback upstream call and nothing of a client.
+type handlerHarness struct {
+	handler  fasthttp.RequestHandler
+	ctx      fasthttp.RequestCtx
+	template fasthttp.Request
+}
+
+func newHandlerHarness(tb testing.TB, yaml string) *handlerHarness {
+	tb.Helper()
+	s, err := New(mustParse(tb, yaml), Options{Metrics: NewMetrics(prometheus.NewRegistry())})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	h := &handlerHarness{handler: s.Handler()}
+	h.template.Header.SetMethod("POST")
+	h.template.SetRequestURI("/v1/models/m:predict")
+	h.template.Header.SetHost("model")
+	h.template.Header.SetContentType("application/json")
+	h.template.Header.Set("X-User-Id", "user-42")
+	h.template.SetBodyString(benchBody)
+	h.ctx.Init(&h.template, &net.TCPAddr{IP: net.IPv4(10, 0, 0, 1), Port: 5555}, nil)
+	return h
+}
+
+func (h *handlerHarness) serveOne(tb testing.TB) {
+	h.template.CopyTo(&h.ctx.Request)
+	h.ctx.Response.Reset()
+	h.handler(&h.ctx)
+	if h.ctx.Response.StatusCode() != 200 {
+		tb.Fatalf("status %d: %s", h.ctx.Response.StatusCode(), h.ctx.Response.Body())
+	}
+}
+
+func stubUpstream(tb testing.TB) string {
+	return startUpstream(tb, func(ctx *fasthttp.RequestCtx) {
+		ctx.SetContentType("application/json")
+		ctx.SetBodyString(`{"predictions":[0.73]}`)
+	})
+}
+
+func splitConfig(live, canary string, sticky bool) string {
+	s := fmt.Sprintf(`
+upstreams:
+  live:   { address: %s }
+  canary: { address: %s }
+routes:
+  - name: predict
+    split:
+      - { upstream: live,   weight: 90 }
+      - { upstream: canary, weight: 10 }
+`, live, canary)
+	if sticky {
+		s += "    sticky: { header: x-user-id }\n"
+	}
+	return s
+}
+
+func BenchmarkHandler(b *testing.B) {
+	up := stubUpstream(b)
+	for _, sticky := range []bool{false, true} {
+		b.Run(fmt.Sprintf("sticky=%t", sticky), func(b *testing.B) {
+			h := newHandlerHarness(b, splitConfig(up, up, sticky))
+			h.serveOne(b)
+			b.ReportAllocs()
+			b.SetBytes(int64(len(benchBody)))
+			for b.Loop() {
+				h.serveOne(b)
+			}
+		})
+	}
+}
+
+// BenchmarkDirect is the baseline for BenchmarkHandler: the same upstream
+// call with no proxy work around it.
+func BenchmarkDirect(b *testing.B) {
+	up := stubUpstream(b)
+	hc := &fasthttp.HostClient{Addr: up}
+	var req fasthttp.Request
+	var resp fasthttp.Response
+	req.Header.SetMethod("POST")
+	req.SetRequestURI("/v1/models/m:predict")
+	req.Header.SetHost("model")
+	req.SetBodyString(benchBody)
+	b.ReportAllocs()
+	for b.Loop() {
+		if err := hc.Do(&req, &resp); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkChooser(b *testing.B) {
+	c := newChooser([]string{"live", "canary"}, []int{90, 10})
+	key := []byte("user-123456")
+	b.Run("random", func(b *testing.B) {
+		b.ReportAllocs()
+		b.RunParallel(func(pb *testing.PB) {
+			for pb.Next() {
+				benchSink += c.random(uint64(benchSink) % c.total)
+			}
+		})
+	})
+	b.Run("sticky", func(b *testing.B) {
+		b.ReportAllocs()
+		b.RunParallel(func(pb *testing.PB) {
+			for pb.Next() {
+				benchSink += c.sticky(key)
+			}
+		})
+	})
+}
+
+var benchSink int
