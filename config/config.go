@@ -21,6 +21,19 @@ type Config struct {
 	Upstreams map[string]Upstream `yaml:"upstreams" json:"upstreams"`
 	// Routes are matched in order; the first match wins.
 	Routes []Route `yaml:"routes" json:"routes"`
+	// ShadowSamples bounds the mismatch samples kept for
+	// /api/shadow/mismatches.
+	ShadowSamples ShadowSamples `yaml:"shadow_samples" json:"shadow_samples"`
+}
+
+// ShadowSamples configures the ring of recent live/shadow disagreements.
+type ShadowSamples struct {
+	// Keep is how many samples are kept. Default 100; 0 keeps none.
+	Keep int `yaml:"keep" json:"keep"`
+	// MaxBody cuts each stored body. Default 4KiB.
+	MaxBody ByteSize `yaml:"max_body" json:"max_body"`
+	// RequestBodies stores request bodies too. Default true.
+	RequestBodies *bool `yaml:"request_bodies" json:"request_bodies"`
 }
 
 // Upstream is a model server that routes send traffic to.
@@ -56,6 +69,65 @@ type Route struct {
 	// ArmOverride lets clients choose the arm with the x-driftcar-arm
 	// header. Default false.
 	ArmOverride bool `yaml:"arm_override" json:"arm_override"`
+	// Protocol is the payload format: kserve-v1 (default),
+	// open-inference-v2 or json.
+	Protocol string `yaml:"protocol" json:"protocol"`
+	// Shadow, when set, mirrors a fraction of requests to a shadow model
+	// and compares its predictions with the live ones.
+	Shadow *Shadow `yaml:"shadow,omitempty" json:"shadow,omitempty"`
+}
+
+// Protocols.
+const (
+	ProtocolKServeV1        = "kserve-v1"
+	ProtocolOpenInferenceV2 = "open-inference-v2"
+	ProtocolJSON            = "json"
+)
+
+// Shadow configures mirroring of one route.
+type Shadow struct {
+	// Upstream names the shadow model in Config.Upstreams. Required.
+	Upstream string `yaml:"upstream" json:"upstream"`
+	// Fraction of requests mirrored, 0..1, by a hash of x-request-id.
+	// Required.
+	Fraction *float64 `yaml:"fraction" json:"fraction"`
+	// Queue bounds the copies waiting for a worker; when full, copies are
+	// dropped and counted. Default 1024.
+	Queue int `yaml:"queue" json:"queue"`
+	// QueueBytes bounds the bytes of request copies held at once. Default
+	// 64MiB.
+	QueueBytes ByteSize `yaml:"queue_bytes" json:"queue_bytes"`
+	// MaxBody: requests with larger bodies are not mirrored. Default 1MiB.
+	MaxBody ByteSize `yaml:"max_body" json:"max_body"`
+	// MaxLiveBody caps the live response copy kept for comparison.
+	// Default 1MiB.
+	MaxLiveBody ByteSize `yaml:"max_live_body" json:"max_live_body"`
+	// Methods are the request methods mirrored. Default [POST].
+	Methods []string `yaml:"methods" json:"methods"`
+	// StripHeaders are removed from mirrored requests. Default
+	// [authorization, cookie]; [] forwards every header.
+	StripHeaders []string `yaml:"strip_headers" json:"strip_headers"`
+	// Workers send copies to the shadow. Default: the shadow upstream's
+	// max_conns.
+	Workers int `yaml:"workers" json:"workers"`
+	// PairTimeout bounds how long a shadow response waits for its live
+	// partner. Default: the shadow upstream's timeout.
+	PairTimeout Duration `yaml:"pair_timeout" json:"pair_timeout"`
+	// Compare sets when predictions match.
+	Compare Compare `yaml:"compare" json:"compare"`
+}
+
+// Compare says when a live prediction a and a shadow prediction b match:
+// |a-b| <= abs_tolerance + rel_tolerance*|a|; labels and class-score
+// argmaxes must be equal.
+type Compare struct {
+	// AbsTolerance defaults to 1e-6.
+	AbsTolerance *float64 `yaml:"abs_tolerance" json:"abs_tolerance"`
+	// RelTolerance defaults to 1e-4.
+	RelTolerance *float64 `yaml:"rel_tolerance" json:"rel_tolerance"`
+	// Path selects the predictions for protocol json, e.g. "result.scores"
+	// or "outputs[0].data". Required for json.
+	Path string `yaml:"path" json:"path,omitempty"`
 }
 
 // Match selects requests for a route.

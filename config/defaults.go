@@ -1,6 +1,9 @@
 package config
 
-import "time"
+import (
+	"slices"
+	"time"
+)
 
 // The defaults, documented on the fields of Config, Upstream and Route.
 const (
@@ -14,6 +17,20 @@ const (
 	defaultMaxConns       = 512
 	defaultIdleTimeout    = 60 * time.Second
 	defaultPathPrefix     = "/"
+
+	defaultShadowQueue      = 1024
+	defaultShadowQueueBytes = 64 << 20
+	defaultShadowMaxBody    = 1 << 20
+	defaultShadowLiveBody   = 1 << 20
+	defaultAbsTolerance     = 1e-6
+	defaultRelTolerance     = 1e-4
+	defaultSamplesKeep      = 100
+	defaultSamplesMaxBody   = 4 << 10
+)
+
+var (
+	defaultShadowMethods = []string{"POST"}
+	defaultStripHeaders  = []string{"authorization", "cookie"}
 )
 
 // Default returns a Config with the defaults of every top-level field and
@@ -77,5 +94,61 @@ func applyDefaults(c *Config, set lineIndex) {
 				r.Fallback = r.Split[0].Upstream
 			}
 		}
+		if unset(p.key("protocol"), r.Protocol == "") {
+			r.Protocol = ProtocolKServeV1
+		}
+		if r.Shadow != nil {
+			shadowDefaults(r.Shadow, c.Upstreams, p.key("shadow"), unset)
+		}
+	}
+
+	samples := root.key("shadow_samples")
+	if unset(samples.key("keep"), c.ShadowSamples.Keep == 0) {
+		c.ShadowSamples.Keep = defaultSamplesKeep
+	}
+	if unset(samples.key("max_body"), c.ShadowSamples.MaxBody == 0) {
+		c.ShadowSamples.MaxBody = defaultSamplesMaxBody
+	}
+	if c.ShadowSamples.RequestBodies == nil {
+		c.ShadowSamples.RequestBodies = ptr(true)
 	}
 }
+
+func shadowDefaults(s *Shadow, ups map[string]Upstream, p *fieldPath, unset func(*fieldPath, bool) bool) {
+	if unset(p.key("queue"), s.Queue == 0) {
+		s.Queue = defaultShadowQueue
+	}
+	if unset(p.key("queue_bytes"), s.QueueBytes == 0) {
+		s.QueueBytes = defaultShadowQueueBytes
+	}
+	if unset(p.key("max_body"), s.MaxBody == 0) {
+		s.MaxBody = defaultShadowMaxBody
+	}
+	if unset(p.key("max_live_body"), s.MaxLiveBody == 0) {
+		s.MaxLiveBody = defaultShadowLiveBody
+	}
+	if unset(p.key("methods"), s.Methods == nil) {
+		s.Methods = slices.Clone(defaultShadowMethods)
+	}
+	if s.StripHeaders == nil {
+		s.StripHeaders = slices.Clone(defaultStripHeaders)
+		if !unset(p.key("strip_headers"), true) {
+			s.StripHeaders = []string{}
+		}
+	}
+	up, known := ups[s.Upstream]
+	if known && unset(p.key("workers"), s.Workers == 0) {
+		s.Workers = up.MaxConns
+	}
+	if known && unset(p.key("pair_timeout"), s.PairTimeout == 0) {
+		s.PairTimeout = up.Timeout
+	}
+	if s.Compare.AbsTolerance == nil {
+		s.Compare.AbsTolerance = ptr(defaultAbsTolerance)
+	}
+	if s.Compare.RelTolerance == nil {
+		s.Compare.RelTolerance = ptr(defaultRelTolerance)
+	}
+}
+
+func ptr[T any](v T) *T { return &v }

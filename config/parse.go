@@ -26,9 +26,10 @@ func Load(path string) (*Config, []byte, error) {
 }
 
 // Parse decodes one YAML document strictly, fills the defaults and
-// validates the result. Every problem it finds is returned together as
-// Errors, each with its field path and line: YAML syntax, unknown fields,
-// duplicate keys, values of the wrong kind or type, and broken rules.
+// validates the result. It reports problems as Errors, each with its field
+// path and line, in two stages: first every problem of structure (YAML
+// syntax, unknown fields, duplicate keys, values of the wrong kind or
+// type); then, if there were none, every broken validation rule.
 func Parse(data []byte) (*Config, error) {
 	root, err := parseDocument(data)
 	if err != nil {

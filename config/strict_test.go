@@ -2,7 +2,10 @@ package config
 
 import (
 	"errors"
+	"fmt"
+	"strings"
 	"testing"
+	"time"
 )
 
 // TestParseStrict covers the problems the walker finds before decoding:
@@ -151,7 +154,7 @@ func TestParseStrict(t *testing.T) {
 		{
 			name: "non-string key",
 			in:   "? [listen]\n: x\n",
-			want: "keys must be strings, got a list (line 1)",
+			want: "keys must be scalars, got a list (line 1)",
 		},
 
 		// Scalar types.
@@ -285,5 +288,42 @@ func TestDecodeError(t *testing.T) {
 	want := "routes[0].split[1].weight: cannot unmarshal !!str `abc` into int (line 11)"
 	if err == nil || err.Error() != want {
 		t.Errorf("decodeError: got %v; want %s", err, want)
+	}
+}
+
+// TestParseExcessiveAliasing checks that merges which expand exponentially
+// fail fast. Before the visit budget was tied to the input size, this 2KB
+// input took 0.6s to reject.
+func TestParseExcessiveAliasing(t *testing.T) {
+	var b strings.Builder
+	b.WriteString("upstreams:\n  a0: &a0 {address: 'x:1'}\n")
+	for i := 1; i < 30; i++ {
+		fmt.Fprintf(&b, "  a%d: &a%d {<<: [%s*a%d]}\n", i, i, strings.Repeat(fmt.Sprintf("*a%d, ", i-1), 8), i-1)
+	}
+	start := time.Now()
+	_, err := Parse([]byte(b.String()))
+	if err == nil || err.Error() != "config contains excessive aliasing" {
+		t.Errorf("Parse: got %v; want config contains excessive aliasing", err)
+	}
+	if d := time.Since(start); d > 5*time.Second {
+		t.Errorf("Parse took %v; want it to fail fast", d)
+	}
+}
+
+// TestParseAliasReuse checks that ordinary reuse of anchors stays within
+// the visit budget.
+func TestParseAliasReuse(t *testing.T) {
+	var b strings.Builder
+	b.WriteString("upstreams: {a: {address: 'x:1'}, b: {address: 'x:2'}}\nroutes:\n")
+	b.WriteString("  - {name: r0, match: {path_prefix: /r0/}, split: &arms [{upstream: a, weight: 1}, {upstream: b, weight: 2}]}\n")
+	for i := 1; i < 200; i++ {
+		fmt.Fprintf(&b, "  - {name: r%d, match: {path_prefix: /r%d/}, split: *arms}\n", i, i)
+	}
+	c, err := Parse([]byte(b.String()))
+	if err != nil {
+		t.Fatalf("Parse: got error %v; want nil", err)
+	}
+	if got := len(c.Routes); got != 200 {
+		t.Errorf("routes: got %d; want 200", got)
 	}
 }

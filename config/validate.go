@@ -3,6 +3,7 @@ package config
 import (
 	"fmt"
 	"maps"
+	"math"
 	"net"
 	"regexp"
 	"slices"
@@ -59,6 +60,13 @@ func validate(c *Config, lines lineIndex) Errors {
 	}
 	v.upstreams(root.key("upstreams"), c.Upstreams)
 	v.routes(root.key("routes"), c.Routes, c.Upstreams)
+	samples := root.key("shadow_samples")
+	if c.ShadowSamples.Keep < 0 || c.ShadowSamples.Keep > 10_000 {
+		v.add(samples.key("keep"), "must be in 0..10000, got %d", c.ShadowSamples.Keep)
+	}
+	if c.ShadowSamples.MaxBody < 0 || c.ShadowSamples.MaxBody > 1<<20 {
+		v.add(samples.key("max_body"), "must be in 0..1MiB, got %s", c.ShadowSamples.MaxBody)
+	}
 	return v.errs
 }
 
@@ -176,6 +184,91 @@ func (v *validator) routes(p *fieldPath, routes []Route, ups map[string]Upstream
 			v.sticky(q.key("sticky"), r.Sticky)
 		}
 		v.fallback(q.key("fallback"), r)
+		v.protocol(q.key("protocol"), r.Protocol)
+		if r.Shadow != nil {
+			v.shadow(q.key("shadow"), r, ups)
+		}
+	}
+}
+
+func (v *validator) protocol(p *fieldPath, protocol string) {
+	switch protocol {
+	case "", ProtocolKServeV1, ProtocolOpenInferenceV2, ProtocolJSON:
+	default:
+		v.add(p, "must be one of %s, %s, %s, got %q", ProtocolKServeV1, ProtocolOpenInferenceV2, ProtocolJSON, protocol)
+	}
+}
+
+// maxShadowQueue and maxShadowWorkers keep a typo from reserving absurd
+// amounts of memory or goroutines.
+const (
+	maxShadowQueue   = 1 << 20
+	maxShadowWorkers = 4096
+)
+
+// tokenRE is an HTTP token (RFC 9110 §5.6.2): method and header names.
+var tokenRE = regexp.MustCompile("^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")
+
+func (v *validator) shadow(p *fieldPath, r Route, ups map[string]Upstream) {
+	s := r.Shadow
+	_, known := ups[s.Upstream]
+	switch {
+	case s.Upstream == "":
+		v.add(p.key("upstream"), "required")
+	case !known:
+		v.add(p.key("upstream"), "unknown upstream %q (defined: %s)", s.Upstream, upstreamNames(ups))
+	}
+	switch f := p.key("fraction"); {
+	case s.Fraction == nil:
+		v.add(f, "required")
+	case !(*s.Fraction >= 0 && *s.Fraction <= 1):
+		v.add(f, "must be in 0..1, got %v", *s.Fraction)
+	}
+	if s.Queue < 1 || s.Queue > maxShadowQueue {
+		v.add(p.key("queue"), "must be in 1..%d, got %d", maxShadowQueue, s.Queue)
+	}
+	for _, size := range []struct {
+		key string
+		val ByteSize
+	}{{"queue_bytes", s.QueueBytes}, {"max_body", s.MaxBody}, {"max_live_body", s.MaxLiveBody}} {
+		if size.val <= 0 {
+			v.add(p.key(size.key), "must be > 0")
+		}
+	}
+	if s.QueueBytes > 0 && s.MaxBody > s.QueueBytes {
+		v.add(p.key("max_body"), "must be <= queue_bytes (%s), got %s", s.QueueBytes, s.MaxBody)
+	}
+	if len(s.Methods) == 0 {
+		v.add(p.key("methods"), "at least one method is required")
+	}
+	for i, m := range s.Methods {
+		if !tokenRE.MatchString(m) || strings.ToUpper(m) != m {
+			v.add(p.key("methods").index(i), "must be an upper-case HTTP method, got %q", m)
+		}
+	}
+	for i, h := range s.StripHeaders {
+		if !tokenRE.MatchString(h) {
+			v.add(p.key("strip_headers").index(i), "must be a header name, got %q", h)
+		}
+	}
+	// Without a known upstream, workers and pair_timeout have no default.
+	if known && (s.Workers < 1 || s.Workers > maxShadowWorkers) {
+		v.add(p.key("workers"), "must be in 1..%d, got %d", maxShadowWorkers, s.Workers)
+	}
+	if known && s.PairTimeout <= 0 {
+		v.add(p.key("pair_timeout"), "must be > 0")
+	}
+	c := p.key("compare")
+	for _, tol := range []struct {
+		key string
+		val *float64
+	}{{"abs_tolerance", s.Compare.AbsTolerance}, {"rel_tolerance", s.Compare.RelTolerance}} {
+		if tol.val != nil && !(*tol.val >= 0 && !math.IsInf(*tol.val, 1)) {
+			v.add(c.key(tol.key), "must be a finite number >= 0, got %v", *tol.val)
+		}
+	}
+	if r.Protocol == ProtocolJSON && s.Compare.Path == "" {
+		v.add(c.key("path"), "required with protocol json")
 	}
 }
 

@@ -107,6 +107,10 @@ func (w *walker) value(n *yaml.Node, t reflect.Type, p *fieldPath, keyLine int) 
 			w.fail(p, n.Line, "must be a list, got %s", describe(v))
 			return
 		}
+		if t.Kind() == reflect.Array && len(v.Content) != t.Len() {
+			w.fail(p, n.Line, "must be a list of %d items, got %d", t.Len(), len(v.Content))
+			return
+		}
 		w.sequence(v, t, p)
 	case t.Kind() == reflect.Interface:
 		// Anything decodes into an interface.
@@ -130,13 +134,16 @@ func (w *walker) mapping(n *yaml.Node, t reflect.Type, p *fieldPath) {
 	}
 
 	var fields structFields
+	keyType := reflect.TypeFor[string]()
 	if t.Kind() == reflect.Struct {
 		fields = fieldsOf(t)
+	} else {
+		keyType = t.Key()
 	}
 	seen := map[string]int{}
 	for i := 0; i+1 < len(n.Content); i += 2 {
 		k, v := n.Content[i], n.Content[i+1]
-		name, ok := w.key(k, p)
+		name, ok := w.key(k, keyType, p)
 		if !ok {
 			continue
 		}
@@ -193,17 +200,28 @@ func (w *walker) merge(n *yaml.Node, t reflect.Type, p *fieldPath) {
 	}
 }
 
-// key decodes the mapping key k as a string, as yaml.v3 does for struct
-// fields and string-keyed maps.
-func (w *walker) key(k *yaml.Node, p *fieldPath) (string, bool) {
+// key returns the mapping key k as a string, as yaml.v3 decodes the names
+// of struct fields, and checks that it decodes into keyType.
+func (w *walker) key(k *yaml.Node, keyType reflect.Type, p *fieldPath) (string, bool) {
 	v := k
 	if k.Kind == yaml.AliasNode {
 		v = k.Alias
 	}
 	var s string
 	if v.Kind != yaml.ScalarNode || v.Decode(&s) != nil {
-		w.fail(p, k.Line, "keys must be strings, got %s", describe(v))
+		w.fail(p, k.Line, "keys must be scalars, got %s", describe(v))
 		return "", false
+	}
+	switch {
+	case decodesItself(keyType):
+		if err := v.Decode(reflect.New(keyType).Interface()); err != nil {
+			w.fail(p.key(s), k.Line, "%s", yamlMessage(err))
+			return "", false
+		}
+	case keyType.Kind() != reflect.String:
+		before := len(w.errs)
+		w.scalar(v, keyType, p.key(s), k.Line)
+		return s, len(w.errs) == before
 	}
 	return s, true
 }

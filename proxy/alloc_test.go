@@ -12,9 +12,9 @@ func TestHandlerZeroAllocs(t *testing.T) {
 	for _, sticky := range []bool{false, true} {
 		h := newHandlerHarness(t, splitConfig(up, up, sticky))
 		for range 100 {
-			h.serveOne(t)
+			h.ServeOK(t)
 		}
-		if n := testing.AllocsPerRun(1000, func() { h.serveOne(t) }); n != 0 {
+		if n := testing.AllocsPerRun(1000, func() { h.ServeOK(t) }); n != 0 {
 			t.Errorf("sticky=%t: got %v allocs per request; want 0", sticky, n)
 		}
 	}

@@ -103,3 +103,8 @@ func (m *Metrics) forget(route, arm string) {
 	m.upstreamErrors.DeletePartialMatch(labels)
 	m.fallbacks.DeletePartialMatch(labels)
 }
+
+// UpstreamDuration is driftcar_upstream_duration_seconds{route,arm}, for
+// packages that call upstreams of their own (the shadow) to record next to
+// live and canary.
+func (m *Metrics) UpstreamDuration() *prometheus.HistogramVec { return m.upstreamDur }

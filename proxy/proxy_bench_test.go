@@ -2,48 +2,25 @@ package proxy
 
 import (
 	"fmt"
-	"net"
 	"testing"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/valyala/fasthttp"
+
+	"github.com/driftcar/driftcar/internal/testupstream"
 )
 
 const benchBody = `{"instances":[{"age":41,"income":52000.5,"country":"DE","tenure":3}]}`
 
-// handlerHarness drives the proxy handler directly with one reused
-// RequestCtx, so the measurement holds the proxy's own work plus the real
-// loopback upstream call and nothing of a client.
-type handlerHarness struct {
-	handler  fasthttp.RequestHandler
-	ctx      fasthttp.RequestCtx
-	template fasthttp.Request
-}
-
-func newHandlerHarness(tb testing.TB, yaml string) *handlerHarness {
+func newHandlerHarness(tb testing.TB, yaml string) *testupstream.Harness {
 	tb.Helper()
 	s, err := New(mustParse(tb, yaml), Options{Metrics: NewMetrics(prometheus.NewRegistry())})
 	if err != nil {
 		tb.Fatal(err)
 	}
-	h := &handlerHarness{handler: s.Handler()}
-	h.template.Header.SetMethod("POST")
-	h.template.SetRequestURI("/v1/models/m:predict")
-	h.template.Header.SetHost("model")
-	h.template.Header.SetContentType("application/json")
-	h.template.Header.Set("X-User-Id", "user-42")
-	h.template.SetBodyString(benchBody)
-	h.ctx.Init(&h.template, &net.TCPAddr{IP: net.IPv4(10, 0, 0, 1), Port: 5555}, nil)
+	h := testupstream.NewHarness(s.Handler(), "/v1/models/m:predict", benchBody)
+	h.Template.Header.Set("X-User-Id", "user-42")
 	return h
-}
-
-func (h *handlerHarness) serveOne(tb testing.TB) {
-	h.template.CopyTo(&h.ctx.Request)
-	h.ctx.Response.Reset()
-	h.handler(&h.ctx)
-	if h.ctx.Response.StatusCode() != 200 {
-		tb.Fatalf("status %d: %s", h.ctx.Response.StatusCode(), h.ctx.Response.Body())
-	}
 }
 
 func stubUpstream(tb testing.TB) string {
@@ -75,11 +52,11 @@ func BenchmarkHandler(b *testing.B) {
 	for _, sticky := range []bool{false, true} {
 		b.Run(fmt.Sprintf("sticky=%t", sticky), func(b *testing.B) {
 			h := newHandlerHarness(b, splitConfig(up, up, sticky))
-			h.serveOne(b)
+			h.ServeOK(b)
 			b.ReportAllocs()
 			b.SetBytes(int64(len(benchBody)))
 			for b.Loop() {
-				h.serveOne(b)
+				h.ServeOK(b)
 			}
 		})
 	}

@@ -188,7 +188,7 @@ routes:
 					t.Fatalf("user %s: got %s then %s", u, first[u], again)
 				}
 			}
-			p.srv.Apply(mustParse(t, cfgFor(20)))
+			p.srv.Apply(mustParse(t, cfgFor(20)), nil)
 			inCanary := 0
 			for u, before := range first {
 				after := armOf(u)

@@ -91,14 +91,14 @@ func New(cfg *config.Config, opts Options) (*Server, error) {
 		DisablePreParseMultipartForm: true,
 		CloseOnShutdown:              true,
 	}
-	s.Apply(cfg)
+	s.Apply(cfg, nil)
 	return s, nil
 }
 
-// Apply swaps in a routing table built from cfg. Requests in flight finish
-// on the previous table. Connection pools whose settings did not change are
-// kept, so a reload does not drop warm connections.
-func (s *Server) Apply(cfg *config.Config) {
+// Apply swaps in a routing table built from cfg and taps. Requests in
+// flight finish on the previous table. Connection pools whose settings did
+// not change are kept, so a reload does not drop warm connections.
+func (s *Server) Apply(cfg *config.Config, taps Taps) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 
@@ -124,6 +124,7 @@ func (s *Server) Apply(cfg *config.Config) {
 			sticky:      stickyOf(rc.Sticky),
 			fallback:    -1,
 			armOverride: rc.ArmOverride,
+			mirror:      taps[rc.Name].Mirror,
 		}
 		names := make([]string, len(rc.Split))
 		weights := make([]int, len(rc.Split))
@@ -212,9 +213,13 @@ func (s *Server) serve(ctx *fasthttp.RequestCtx) {
 	req.Header.Del("Expect")
 	sc.buf = stripRequestHopHeaders(&req.Header, sc.buf)
 	sc.buf = appendForwardedFor(&req.Header, ctx.RemoteAddr(), sc.buf)
-	ensureRequestID(&req.Header)
+	requestID := ensureRequestID(&req.Header)
 	if http10 {
 		req.Header.SetProtocol("HTTP/1.1")
+	}
+	var sink LiveSink
+	if r.mirror != nil {
+		sink = r.mirror.Offer(req, requestID)
 	}
 
 	a := r.arms[i]
@@ -237,6 +242,9 @@ func (s *Server) serve(ctx *fasthttp.RequestCtx) {
 	}
 	if err == nil {
 		sc.buf = stripResponseHopHeaders(&ctx.Response.Header, sc.buf)
+	}
+	if sink != nil {
+		sink.Live(&ctx.Response)
 	}
 	if http10 {
 		req.Header.SetProtocol("HTTP/1.0")

@@ -18,6 +18,7 @@ type route struct {
 	sticky      stickyKey
 	fallback    int // arm index, or -1
 	armOverride bool
+	mirror      Mirror
 }
 
 type arm struct {

@@ -2,6 +2,7 @@ package admin
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net"
@@ -24,6 +25,9 @@ type Options struct {
 	Ready func() error
 	// Config returns the effective config as JSON. Required.
 	Config func() []byte
+	// APIs maps a path under /api/ (e.g. "shadow/mismatches") to a
+	// function whose result is served as JSON.
+	APIs map[string]func() any
 	// Pprof mounts /debug/pprof. Default off.
 	Pprof bool
 }
@@ -62,6 +66,16 @@ func New(opts Options) *Server {
 		w.Header().Set("Content-Type", "application/json")
 		_, _ = w.Write(opts.Config())
 	})
+	for path, get := range opts.APIs {
+		mux.HandleFunc("GET /api/"+path, func(w http.ResponseWriter, _ *http.Request) {
+			w.Header().Set("Content-Type", "application/json")
+			enc := json.NewEncoder(w)
+			enc.SetIndent("", "  ")
+			if err := enc.Encode(get()); err != nil {
+				log.Warn("cannot encode API response", zap.String("path", path), zap.Error(err))
+			}
+		})
+	}
 	if opts.Pprof {
 		mux.HandleFunc("/debug/pprof/", pprof.Index)
 		mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)

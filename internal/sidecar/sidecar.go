@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"reflect"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -20,6 +21,7 @@ import (
 	"github.com/driftcar/driftcar/internal/admin"
 	"github.com/driftcar/driftcar/internal/buildinfo"
 	"github.com/driftcar/driftcar/proxy"
+	"github.com/driftcar/driftcar/shadow"
 )
 
 // Options configure a Sidecar.
@@ -42,6 +44,8 @@ type Sidecar struct {
 	log      *zap.Logger
 	registry *prometheus.Registry
 	proxy    *proxy.Server
+	shadows  *shadow.Fleet
+	ring     *shadow.Ring
 	admin    *admin.Server
 	proxyLn  net.Listener
 	adminLn  net.Listener
@@ -85,19 +89,31 @@ func New(opts Options) (*Sidecar, error) {
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 	)
 
+	proxyMetrics := proxy.NewMetrics(reg)
 	s.proxy, err = proxy.New(cfg, proxy.Options{
 		Logger:  s.log.Named("proxy"),
-		Metrics: proxy.NewMetrics(reg),
+		Metrics: proxyMetrics,
 	})
 	if err != nil {
 		return nil, err
 	}
+	samples := cfg.ShadowSamples
+	s.ring = shadow.NewRing(samples.Keep, int(samples.MaxBody), *samples.RequestBodies)
+	s.shadows = shadow.NewFleet(shadow.Options{
+		Logger:  s.log.Named("shadow"),
+		Metrics: shadow.NewMetrics(reg, proxyMetrics.UpstreamDuration()),
+		Ring:    s.ring,
+	})
+	s.applyTaps(cfg)
 	s.admin = admin.New(admin.Options{
 		Logger:   s.log.Named("admin"),
 		Gatherer: s.registry,
 		Ready:    s.readyErr,
 		Config:   func() []byte { return s.cfg.Load().JSON() },
-		Pprof:    opts.Pprof,
+		APIs: map[string]func() any{
+			"shadow/mismatches": func() any { return s.ring.Snapshot() },
+		},
+		Pprof: opts.Pprof,
 	})
 	if s.proxyLn, err = net.Listen("tcp", cfg.Listen); err != nil {
 		return nil, fmt.Errorf("cannot listen on %s (listen): %w", cfg.Listen, err)
@@ -189,6 +205,7 @@ func (s *Sidecar) shutdown() error {
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
 	perr := s.proxy.Shutdown(ctx)
+	s.shadows.Close()
 	actx, acancel := context.WithTimeout(context.Background(), time.Second)
 	defer acancel()
 	aerr := s.admin.Shutdown(actx)
@@ -214,7 +231,7 @@ func (s *Sidecar) Reload() error {
 		s.recordReload(false, nil)
 		return fmt.Errorf("cannot reload: %w", err)
 	}
-	s.proxy.Apply(cfg)
+	s.applyTaps(cfg)
 	s.cfg.Store(cfg)
 	s.raw = raw
 	s.recordReload(true, raw)
@@ -234,6 +251,18 @@ func (s *Sidecar) recordReload(ok bool, raw []byte) {
 	s.info.WithLabelValues("file", hex.EncodeToString(sum[:6])).Set(1)
 }
 
+// applyTaps starts the taps cfg asks for, swaps the proxy onto cfg with
+// them, and then retires the taps it no longer uses.
+func (s *Sidecar) applyTaps(cfg *config.Config) {
+	mirrors, retired := s.shadows.Update(shadowSpecs(cfg))
+	taps := proxy.Taps{}
+	for route, m := range mirrors {
+		taps[route] = proxy.RouteTaps{Mirror: m}
+	}
+	s.proxy.Apply(cfg, taps)
+	shadow.Retire(retired)
+}
+
 // needsRestart reports the settings that a reload cannot change.
 func needsRestart(old, next *config.Config) error {
 	var errs []error
@@ -246,5 +275,6 @@ func needsRestart(old, next *config.Config) error {
 	check("admin", old.Admin != next.Admin)
 	check("model", old.Model != next.Model)
 	check("max_request_body", old.MaxRequestBody != next.MaxRequestBody)
+	check("shadow_samples", !reflect.DeepEqual(old.ShadowSamples, next.ShadowSamples))
 	return errors.Join(errs...)
 }

@@ -145,10 +145,13 @@ func TestReadyz(t *testing.T) {
 	r := start(t, configYAML(liveAddr, canary, 90, 10))
 	readyz := "http://" + r.s.AdminAddr() + "/readyz"
 
-	code, body, _ := get(t, readyz)
-	if code != http.StatusServiceUnavailable || !strings.Contains(body, `live upstream "live"`) {
-		t.Fatalf("readyz with live down: got %d %q; want 503 naming the live upstream", code, body)
-	}
+	testupstream.Eventually(t, 5*time.Second, "readyz names the unreachable live upstream", func() bool {
+		code, body, _ := get(t, readyz)
+		if code != http.StatusServiceUnavailable {
+			t.Fatalf("readyz with live down: got %d %q; want 503", code, body)
+		}
+		return strings.Contains(body, `live upstream "live"`)
+	})
 	if code, _, _ := get(t, "http://"+r.s.AdminAddr()+"/healthz"); code != 200 {
 		t.Errorf("healthz: got %d; want 200", code)
 	}

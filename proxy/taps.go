@@ -1,0 +1,26 @@
+package proxy
+
+import "github.com/valyala/fasthttp"
+
+// Mirror takes copies of requests for a shadow model. Offer runs on the
+// request path, after the request is prepared for the upstream and before
+// the upstream call; it must not block and must not keep req. It returns
+// nil when it does not mirror the request. Implementations must be safe
+// for concurrent use.
+type Mirror interface {
+	Offer(req *fasthttp.Request, requestID []byte) LiveSink
+}
+
+// LiveSink receives the response the client got for a mirrored request,
+// exactly once. Live must not block and must not keep resp.
+type LiveSink interface {
+	Live(resp *fasthttp.Response)
+}
+
+// RouteTaps are the hand-offs a route makes on the request path.
+type RouteTaps struct {
+	Mirror Mirror
+}
+
+// Taps maps route names to their taps. Routes without an entry have none.
+type Taps map[string]RouteTaps

@@ -1,0 +1,114 @@
+package shadow
+
+import (
+	"testing"
+)
+
+func TestComparePair(t *testing.T) {
+	tol := Compare{AbsTolerance: 1e-6, RelTolerance: 1e-4}
+	type counts struct{ match, mismatch, undecodable int }
+	cases := []struct {
+		name           string
+		protocol       Protocol
+		path           string
+		live, shadow   string
+		liveStatus     int
+		shadowStatus   int
+		want           counts
+		statusMismatch bool
+		wantDiffs      int
+	}{
+		{name: "v1 equal numbers", live: `{"predictions":[0.5,0.25]}`, shadow: `{"predictions":[0.5,0.25]}`, want: counts{2, 0, 0}, wantDiffs: 2},
+		{name: "v1 within abs tolerance", live: `{"predictions":[0.0]}`, shadow: `{"predictions":[0.0000009]}`, want: counts{1, 0, 0}, wantDiffs: 1},
+		{name: "v1 beyond abs tolerance", live: `{"predictions":[0.0]}`, shadow: `{"predictions":[0.0000011]}`, want: counts{0, 1, 0}, wantDiffs: 1},
+		{name: "v1 within rel tolerance", live: `{"predictions":[1000]}`, shadow: `{"predictions":[1000.09]}`, want: counts{1, 0, 0}, wantDiffs: 1},
+		{name: "v1 beyond rel tolerance", live: `{"predictions":[1000]}`, shadow: `{"predictions":[1000.2]}`, want: counts{0, 1, 0}, wantDiffs: 1},
+		{name: "v1 batch partly differs", live: `{"predictions":[1,2,3,4]}`, shadow: `{"predictions":[1,2,30,4]}`, want: counts{3, 1, 0}, wantDiffs: 4},
+		{name: "v1 class scores same top-1", live: `{"predictions":[[0.1,0.7,0.2],[0.6,0.3,0.1]]}`, shadow: `{"predictions":[[0.2,0.5,0.3],[0.5,0.4,0.1]]}`, want: counts{2, 0, 0}},
+		{name: "v1 class scores top-1 differs", live: `{"predictions":[[0.1,0.7,0.2]]}`, shadow: `{"predictions":[[0.1,0.2,0.7]]}`, want: counts{0, 1, 0}},
+		{name: "v1 labels", live: `{"predictions":["cat","dog","cat"]}`, shadow: `{"predictions":["cat","cat","cat"]}`, want: counts{2, 1, 0}},
+		{name: "v1 one-element arrays are numbers", live: `{"predictions":[[0.5],[0.7]]}`, shadow: `{"predictions":[[0.5],[0.9]]}`, want: counts{1, 1, 0}, wantDiffs: 2},
+		{name: "v1 count differs", live: `{"predictions":[1,2,3]}`, shadow: `{"predictions":[1,2]}`, want: counts{2, 1, 0}, wantDiffs: 2},
+		{name: "v1 kind differs", live: `{"predictions":[1]}`, shadow: `{"predictions":["1"]}`, want: counts{0, 1, 0}},
+		{name: "v1 malformed shadow", live: `{"predictions":[1]}`, shadow: `{"predictions":[1`, want: counts{0, 0, 1}},
+		{name: "v1 missing predictions", live: `{"predictions":[1]}`, shadow: `{"outputs":[1]}`, want: counts{0, 0, 1}},
+		{name: "v1 undecodable live", live: `not json`, shadow: `{"predictions":[1]}`, want: counts{0, 0, 1}},
+		{name: "status differs", live: `{"predictions":[1]}`, shadow: `{"error":"x"}`, shadowStatus: 500, statusMismatch: true},
+		{name: "both failed alike", live: `{"error":"a"}`, shadow: `{"error":"b"}`, liveStatus: 503, shadowStatus: 503},
+		{
+			name: "v2 numbers", protocol: OpenInferenceV2,
+			live:   `{"model_name":"m","outputs":[{"name":"score","shape":[3],"datatype":"FP32","data":[0.1,0.2,0.3]}]}`,
+			shadow: `{"model_name":"m","outputs":[{"name":"score","shape":[3],"datatype":"FP32","data":[0.1,0.25,0.3]}]}`,
+			want:   counts{2, 1, 0}, wantDiffs: 3,
+		},
+		{
+			name: "v2 class scores [2,3]", protocol: OpenInferenceV2,
+			live:   `{"outputs":[{"name":"probs","shape":[2,3],"datatype":"FP32","data":[0.1,0.8,0.1, 0.5,0.3,0.2]}]}`,
+			shadow: `{"outputs":[{"name":"probs","shape":[2,3],"datatype":"FP32","data":[0.2,0.7,0.1, 0.2,0.3,0.5]}]}`,
+			want:   counts{1, 1, 0},
+		},
+		{
+			name: "v2 [N,1] are numbers", protocol: OpenInferenceV2,
+			live:   `{"outputs":[{"name":"y","shape":[2,1],"datatype":"FP64","data":[1.5,2.5]}]}`,
+			shadow: `{"outputs":[{"name":"y","shape":[2,1],"datatype":"FP64","data":[1.5,2.5]}]}`,
+			want:   counts{2, 0, 0}, wantDiffs: 2,
+		},
+		{
+			name: "v2 BYTES labels and two outputs", protocol: OpenInferenceV2,
+			live:   `{"outputs":[{"name":"label","shape":[2],"datatype":"BYTES","data":["yes","no"]},{"name":"p","shape":[2],"datatype":"FP32","data":[0.9,0.2]}]}`,
+			shadow: `{"outputs":[{"name":"label","shape":[2],"datatype":"BYTES","data":["yes","yes"]},{"name":"p","shape":[2],"datatype":"FP32","data":[0.9,0.6]}]}`,
+			want:   counts{2, 2, 0}, wantDiffs: 2,
+		},
+		{
+			name: "v2 shape/data mismatch", protocol: OpenInferenceV2,
+			live:   `{"outputs":[{"name":"y","shape":[3],"datatype":"FP32","data":[1,2,3]}]}`,
+			shadow: `{"outputs":[{"name":"y","shape":[4],"datatype":"FP32","data":[1,2,3]}]}`,
+			want:   counts{0, 0, 1},
+		},
+		{
+			name: "json path", protocol: JSON, path: "result.scores",
+			live: `{"result":{"scores":[0.1,0.9]}}`, shadow: `{"result":{"scores":[0.1,0.8]}}`,
+			want: counts{1, 1, 0}, wantDiffs: 2,
+		},
+		{
+			name: "json path with index", protocol: JSON, path: "results[1].score",
+			live: `{"results":[{"score":1},{"score":0.5}]}`, shadow: `{"results":[{"score":1},{"score":0.5}]}`,
+			want: counts{1, 0, 0}, wantDiffs: 1,
+		},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			spec := Spec{Protocol: tc.protocol, Compare: tol}
+			spec.Compare.Path = tc.path
+			c := newComparator(spec.withDefaults())
+			ls, ss := tc.liveStatus, tc.shadowStatus
+			if ls == 0 {
+				ls = 200
+			}
+			if ss == 0 {
+				ss = 200
+			}
+			var v verdict
+			c.comparePair(ls, []byte(tc.live), false, ss, []byte(tc.shadow), &v)
+			got := counts{v.counts[Match], v.counts[Mismatch], v.counts[Undecodable]}
+			if got != tc.want {
+				t.Errorf("outcomes: got %+v; want %+v (reason %q)", got, tc.want, v.reason)
+			}
+			if v.statusDiffer != tc.statusMismatch {
+				t.Errorf("status mismatch: got %t; want %t", v.statusDiffer, tc.statusMismatch)
+			}
+			if len(v.absDiffs) != tc.wantDiffs {
+				t.Errorf("abs diffs observed: got %d; want %d", len(v.absDiffs), tc.wantDiffs)
+			}
+		})
+	}
+}
+
+func TestCutLiveBodyIsUndecodable(t *testing.T) {
+	c := newComparator(Spec{}.withDefaults())
+	var v verdict
+	c.comparePair(200, []byte(`{"predictions":[1]}`), true, 200, []byte(`{"predictions":[1]}`), &v)
+	if v.counts[Undecodable] != 1 || v.reason != "live body longer than max_live_body" {
+		t.Errorf("got %+v", v)
+	}
+}

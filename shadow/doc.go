@@ -1,0 +1,17 @@
+// Package shadow mirrors sampled requests to a shadow model and compares
+// the shadow's predictions with the live ones.
+//
+// The request path touches this package twice, never blocking: Offer
+// decides by a hash of the request id whether to mirror, copies the request
+// into a pooled, capped buffer and hands it to a bounded queue (dropping
+// and counting when full); the returned Pending takes a capped copy of the
+// live response. A fixed pool of workers per route sends the copies to the
+// shadow upstream with its own timeout and connection limit, waits a
+// bounded time for the live half of the pair, compares predictions, and
+// records metrics and mismatch samples.
+//
+// Concurrency: Mirror.Offer and Pending.Live are safe for concurrent use
+// and allocation-free in steady state. A Pending must receive exactly one
+// Live call. Mirror.Stop may be called once; after it, Offer keeps working
+// but nothing new is sent. Ring is safe for concurrent use.
+package shadow

@@ -1,0 +1,72 @@
+package shadow
+
+import (
+	"reflect"
+	"sync"
+
+	"go.uber.org/zap"
+)
+
+// Fleet keeps one Mirror per route across config reloads: a route whose
+// spec did not change keeps its mirror, queue and warm connections.
+type Fleet struct {
+	opts    Options
+	mu      sync.Mutex
+	mirrors map[string]*Mirror
+}
+
+// NewFleet returns an empty fleet whose mirrors share opts.
+func NewFleet(opts Options) *Fleet {
+	if opts.Logger == nil {
+		opts.Logger = zap.NewNop()
+	}
+	return &Fleet{opts: opts, mirrors: map[string]*Mirror{}}
+}
+
+// Update makes the fleet serve specs. It returns the mirror of each route
+// and the mirrors that are no longer used; the caller stops those after it
+// has swapped in a routing table without them.
+func (f *Fleet) Update(specs []Spec) (current map[string]*Mirror, retired []*Mirror) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	next := make(map[string]*Mirror, len(specs))
+	for _, spec := range specs {
+		if old := f.mirrors[spec.Route]; old != nil && reflect.DeepEqual(old.spec, spec.withDefaults()) {
+			next[spec.Route] = old
+			continue
+		}
+		next[spec.Route] = New(spec, f.opts)
+	}
+	for route, old := range f.mirrors {
+		if next[route] != old {
+			retired = append(retired, old)
+			if next[route] == nil {
+				f.opts.Metrics.Forget(route)
+			}
+		}
+	}
+	f.mirrors = next
+	return next, retired
+}
+
+// Close stops every mirror and waits for their workers, each bounded by its
+// shadow timeout.
+func (f *Fleet) Close() {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for _, m := range f.mirrors {
+		m.Stop()
+	}
+	for _, m := range f.mirrors {
+		m.Wait()
+	}
+	f.mirrors = map[string]*Mirror{}
+}
+
+// Retire stops mirrors that Update returned as retired, without waiting.
+func Retire(mirrors []*Mirror) {
+	for _, m := range mirrors {
+		m.Stop()
+		go m.Wait()
+	}
+}

@@ -1,0 +1,141 @@
+package shadow
+
+import (
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// Result is the fate of one request as far as shadowing goes; its string
+// is the result label of driftcar_shadow_requests_total.
+type Result uint8
+
+// Results.
+const (
+	ResultOK Result = iota
+	ResultError
+	ResultTimeout
+	ResultDroppedQueueFull
+	ResultSkippedBodyTooLarge
+	ResultSkippedMethod
+	ResultSkippedNotSampled
+	numResults
+)
+
+var resultNames = [numResults]string{
+	ResultOK:                  "ok",
+	ResultError:               "error",
+	ResultTimeout:             "timeout",
+	ResultDroppedQueueFull:    "dropped_queue_full",
+	ResultSkippedBodyTooLarge: "skipped_body_too_large",
+	ResultSkippedMethod:       "skipped_method",
+	ResultSkippedNotSampled:   "skipped_not_sampled",
+}
+
+func (r Result) String() string { return resultNames[r] }
+
+// Outcome is the verdict on one compared prediction element.
+type Outcome uint8
+
+// Outcomes.
+const (
+	Match Outcome = iota
+	Mismatch
+	Undecodable
+	numOutcomes
+)
+
+var outcomeNames = [numOutcomes]string{Match: "match", Mismatch: "mismatch", Undecodable: "undecodable"}
+
+func (o Outcome) String() string { return outcomeNames[o] }
+
+// Metrics are the shadow collectors, shared by all mirrors on a registry.
+type Metrics struct {
+	requests       *prometheus.CounterVec
+	comparisons    *prometheus.CounterVec
+	absDiff        *prometheus.HistogramVec
+	statusMismatch *prometheus.CounterVec
+	expired        *prometheus.CounterVec
+	upstream       *prometheus.HistogramVec
+	queueLength    *prometheus.GaugeVec
+	inflight       *prometheus.GaugeVec
+}
+
+// NewMetrics registers the shadow collectors with reg. upstreamDuration
+// is the proxy's driftcar_upstream_duration_seconds{route,arm}, so shadow
+// latency lands next to live and canary with arm="shadow".
+func NewMetrics(reg prometheus.Registerer, upstreamDuration *prometheus.HistogramVec) *Metrics {
+	m := &Metrics{
+		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: "driftcar", Subsystem: "shadow", Name: "requests_total",
+			Help: "Requests by what shadowing did with them.",
+		}, []string{"route", "result"}),
+		comparisons: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: "driftcar", Subsystem: "shadow", Name: "comparisons_total",
+			Help: "Compared prediction elements by outcome.",
+		}, []string{"route", "outcome"}),
+		absDiff: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Namespace: "driftcar", Subsystem: "shadow", Name: "prediction_abs_diff",
+			Help:    "Absolute difference between live and shadow numeric predictions.",
+			Buckets: prometheus.ExponentialBuckets(1e-9, 10, 10),
+		}, []string{"route"}),
+		statusMismatch: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: "driftcar", Subsystem: "shadow", Name: "status_mismatch_total",
+			Help: "Pairs whose live and shadow status codes differ.",
+		}, []string{"route"}),
+		expired: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: "driftcar", Subsystem: "shadow", Name: "pairs_expired_total",
+			Help: "Shadow responses whose live partner did not arrive within the pair timeout.",
+		}, []string{"route"}),
+		upstream: upstreamDuration,
+		queueLength: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Namespace: "driftcar", Subsystem: "shadow", Name: "queue_length",
+			Help: "Request copies waiting for a shadow worker.",
+		}, []string{"route"}),
+		inflight: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Namespace: "driftcar", Subsystem: "shadow", Name: "inflight",
+			Help: "Shadow requests being sent or awaiting their live partner.",
+		}, []string{"route"}),
+	}
+	reg.MustRegister(m.requests, m.comparisons, m.absDiff, m.statusMismatch, m.expired, m.queueLength, m.inflight)
+	return m
+}
+
+// routeMetrics are one route's children, resolved once.
+type routeMetrics struct {
+	results     [numResults]prometheus.Counter
+	outcomes    [numOutcomes]prometheus.Counter
+	absDiff     prometheus.Observer
+	status      prometheus.Counter
+	expired     prometheus.Counter
+	upstream    prometheus.Observer
+	queueLength prometheus.Gauge
+	inflight    prometheus.Gauge
+}
+
+func (m *Metrics) forRoute(route string) *routeMetrics {
+	rm := &routeMetrics{
+		absDiff:     m.absDiff.WithLabelValues(route),
+		status:      m.statusMismatch.WithLabelValues(route),
+		expired:     m.expired.WithLabelValues(route),
+		upstream:    m.upstream.WithLabelValues(route, "shadow"),
+		queueLength: m.queueLength.WithLabelValues(route),
+		inflight:    m.inflight.WithLabelValues(route),
+	}
+	for r := range numResults {
+		rm.results[r] = m.requests.WithLabelValues(route, r.String())
+	}
+	for o := range numOutcomes {
+		rm.outcomes[o] = m.comparisons.WithLabelValues(route, o.String())
+	}
+	return rm
+}
+
+// Forget deletes a route's series after its mirror is gone.
+func (m *Metrics) Forget(route string) {
+	labels := prometheus.Labels{"route": route}
+	for _, v := range []interface{ DeletePartialMatch(prometheus.Labels) int }{
+		m.requests, m.comparisons, m.absDiff, m.statusMismatch, m.expired, m.queueLength, m.inflight,
+	} {
+		v.DeletePartialMatch(labels)
+	}
+	m.upstream.DeleteLabelValues(route, "shadow")
+}

@@ -1,0 +1,316 @@
+package shadow
+
+import (
+	"bytes"
+	"errors"
+	"math"
+	"net"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/cespare/xxhash/v2"
+	"github.com/valyala/fasthttp"
+	"go.uber.org/zap"
+
+	"github.com/driftcar/driftcar/proxy"
+)
+
+const headerShadow = "X-Driftcar-Shadow"
+
+// maxPooledBody is the largest request or live body whose buffers return
+// to the pool; larger ones are left to the garbage collector.
+const maxPooledBody = 256 << 10
+
+// Mirror shadows one route. Build it with New; it owns its workers.
+type Mirror struct {
+	spec       Spec
+	log        *zap.Logger
+	client     *fasthttp.HostClient
+	metrics    *routeMetrics
+	ring       *Ring
+	queue      chan *Pending
+	bytesHeld  atomic.Int64
+	threshold  uint64 // mirror when hash(request id) < threshold
+	all        bool   // fraction 1: mirror every request
+	methods    [][]byte
+	strip      []string
+	now        func() time.Time
+	stop       chan struct{}
+	stopOnce   sync.Once
+	wg         sync.WaitGroup
+	comparator sync.Pool // *comparator
+}
+
+// Options are a Mirror's dependencies.
+type Options struct {
+	Logger  *zap.Logger
+	Metrics *Metrics
+	// Ring receives mismatch samples. Optional.
+	Ring *Ring
+	// Now is the clock for mismatch timestamps. Default time.Now.
+	Now func() time.Time
+}
+
+// New starts a mirror and its workers for spec.
+func New(spec Spec, opts Options) *Mirror {
+	spec = spec.withDefaults()
+	m := &Mirror{
+		spec:    spec,
+		log:     opts.Logger,
+		metrics: opts.Metrics.forRoute(spec.Route),
+		ring:    opts.Ring,
+		queue:   make(chan *Pending, spec.Queue),
+		now:     opts.Now,
+		stop:    make(chan struct{}),
+	}
+	if m.log == nil {
+		m.log = zap.NewNop()
+	}
+	if m.now == nil {
+		m.now = time.Now
+	}
+	switch {
+	case spec.Fraction >= 1:
+		m.all = true
+	case spec.Fraction > 0:
+		m.threshold = uint64(spec.Fraction * math.MaxUint64)
+	}
+	for _, meth := range spec.Methods {
+		m.methods = append(m.methods, []byte(meth))
+	}
+	m.strip = spec.StripHeaders
+	u := spec.Upstream
+	m.client = &fasthttp.HostClient{
+		Addr:                     u.Address,
+		MaxConns:                 u.MaxConns,
+		MaxConnWaitTimeout:       u.Timeout,
+		MaxIdleConnDuration:      time.Minute,
+		NoDefaultUserAgentHeader: true,
+		DisablePathNormalizing:   true,
+		MaxResponseBodySize:      spec.MaxLiveBody,
+		DialTimeout: func(addr string, remaining time.Duration) (net.Conn, error) {
+			return fasthttp.DialTimeout(addr, min(remaining, u.ConnectTimeout))
+		},
+		RetryIfErr: func(*fasthttp.Request, int, error) (bool, bool) { return false, false },
+	}
+	m.comparator.New = func() any { return newComparator(spec) }
+	for range spec.Workers {
+		m.wg.Add(1)
+		go m.work()
+	}
+	return m
+}
+
+// Spec returns the mirror's effective spec, defaults filled in.
+func (m *Mirror) Spec() Spec { return m.spec }
+
+// Stop tells the workers to end after their current request (each is
+// bounded by the shadow timeout) and returns at once; Wait waits for them.
+func (m *Mirror) Stop() {
+	m.stopOnce.Do(func() { close(m.stop) })
+}
+
+// Wait waits for the stopped workers, then drops what is still queued and
+// closes idle shadow connections.
+func (m *Mirror) Wait() {
+	m.wg.Wait()
+	for {
+		select {
+		case p := <-m.queue:
+			m.metrics.results[ResultDroppedQueueFull].Inc()
+			p.release()
+		default:
+			m.client.CloseIdleConnections()
+			return
+		}
+	}
+}
+
+var (
+	_ proxy.Mirror   = (*Mirror)(nil)
+	_ proxy.LiveSink = (*Pending)(nil)
+)
+
+// Offer decides whether to mirror req and, if so, copies it and queues the
+// copy. It never blocks. A non-nil result must get exactly one Live call.
+func (m *Mirror) Offer(req *fasthttp.Request, requestID []byte) proxy.LiveSink {
+	rm := m.metrics
+	if !m.sampled(requestID) {
+		rm.results[ResultSkippedNotSampled].Inc()
+		return nil
+	}
+	if !m.methodAllowed(req.Header.Method()) {
+		rm.results[ResultSkippedMethod].Inc()
+		return nil
+	}
+	size := int64(len(req.Body()))
+	if size > int64(m.spec.MaxBody) {
+		rm.results[ResultSkippedBodyTooLarge].Inc()
+		return nil
+	}
+	// Fast path: reserve the bytes, then a queue slot; undo on failure.
+	if m.bytesHeld.Add(size) > m.spec.QueueBytes {
+		m.bytesHeld.Add(-size)
+		rm.results[ResultDroppedQueueFull].Inc()
+		return nil
+	}
+	p := acquirePending(m)
+	p.size = size
+	req.CopyTo(&p.req)
+	for _, h := range m.strip {
+		p.req.Header.Del(h)
+	}
+	p.req.Header.Set(headerShadow, "1")
+	select {
+	case m.queue <- p:
+		rm.queueLength.Set(float64(len(m.queue)))
+		return p
+	default:
+		p.refs.Store(1)
+		p.release()
+		rm.results[ResultDroppedQueueFull].Inc()
+		return nil
+	}
+}
+
+// sampled reports whether the request with this id is mirrored: the same
+// id always gets the same answer, on every pod.
+func (m *Mirror) sampled(requestID []byte) bool {
+	return m.all || (m.threshold > 0 && xxhash.Sum64(requestID) < m.threshold)
+}
+
+func (m *Mirror) methodAllowed(method []byte) bool {
+	for _, allowed := range m.methods {
+		if bytes.EqualFold(method, allowed) {
+			return true
+		}
+	}
+	return false
+}
+
+func (m *Mirror) work() {
+	defer m.wg.Done()
+	timer := time.NewTimer(time.Hour)
+	timer.Stop()
+	for {
+		select {
+		case <-m.stop:
+			return
+		case p := <-m.queue:
+			m.metrics.queueLength.Set(float64(len(m.queue)))
+			m.serve(p, timer)
+		}
+	}
+}
+
+// serve sends one copy to the shadow, waits for the live half and
+// compares.
+func (m *Mirror) serve(p *Pending, timer *time.Timer) {
+	defer p.release()
+	rm := m.metrics
+	rm.inflight.Inc()
+	defer rm.inflight.Dec()
+
+	start := time.Now()
+	err := m.client.DoTimeout(&p.req, &p.resp, m.spec.Upstream.Timeout)
+	rm.upstream.Observe(time.Since(start).Seconds())
+	switch {
+	case err == nil:
+		rm.results[ResultOK].Inc()
+	case isTimeout(err):
+		rm.results[ResultTimeout].Inc()
+		return
+	default:
+		rm.results[ResultError].Inc()
+		if c := m.log.Check(zap.DebugLevel, "shadow request failed"); c != nil {
+			c.Write(zap.String("route", m.spec.Route), zap.Error(err))
+		}
+		return
+	}
+
+	timer.Reset(m.spec.PairTimeout)
+	select {
+	case <-p.liveDone:
+		if !timer.Stop() {
+			<-timer.C
+		}
+	case <-timer.C:
+		rm.expired.Inc()
+		return
+	}
+	c := m.comparator.Get().(*comparator)
+	m.compare(c, p)
+	m.comparator.Put(c)
+}
+
+func isTimeout(err error) bool {
+	if errors.Is(err, fasthttp.ErrTimeout) || errors.Is(err, fasthttp.ErrDialTimeout) {
+		return true
+	}
+	var netErr net.Error
+	return errors.As(err, &netErr) && netErr.Timeout()
+}
+
+// Pending is one mirrored request: the copy sent to the shadow and, once
+// Live is called, the copy of the live response.
+type Pending struct {
+	req        fasthttp.Request
+	resp       fasthttp.Response // the shadow's
+	liveStatus int
+	liveBody   []byte
+	liveCut    bool // live body was longer than MaxLiveBody
+	liveDone   chan struct{}
+	refs       atomic.Int32
+	size       int64
+	owner      *Mirror
+}
+
+var pendingPool = sync.Pool{New: func() any {
+	return &Pending{liveDone: make(chan struct{}, 1)}
+}}
+
+func acquirePending(owner *Mirror) *Pending {
+	p := pendingPool.Get().(*Pending)
+	p.owner = owner
+	p.refs.Store(2) // the worker's and Live's
+	return p
+}
+
+// Live records the response the client got. It never blocks, and resp may
+// be reused after it returns.
+func (p *Pending) Live(resp *fasthttp.Response) {
+	p.liveStatus = resp.StatusCode()
+	body := resp.Body()
+	if max := p.owner.spec.MaxLiveBody; len(body) > max {
+		body, p.liveCut = body[:max], true
+	}
+	p.liveBody = append(p.liveBody[:0], body...)
+	p.liveDone <- struct{}{} // capacity 1, sent once: never blocks
+	p.release()
+}
+
+// release drops one reference; the last one returns the byte reservation
+// and p to the pool.
+func (p *Pending) release() {
+	if p.refs.Add(-1) != 0 {
+		return
+	}
+	p.owner.bytesHeld.Add(-p.size)
+	p.recycle()
+}
+
+func (p *Pending) recycle() {
+	if len(p.req.Body()) > maxPooledBody || cap(p.liveBody) > maxPooledBody || len(p.resp.Body()) > maxPooledBody {
+		return
+	}
+	select {
+	case <-p.liveDone:
+	default:
+	}
+	p.req.Reset()
+	p.resp.Reset()
+	p.liveBody = p.liveBody[:0]
+	p.liveStatus, p.liveCut, p.size, p.owner = 0, false, 0, nil
+	pendingPool.Put(p)
+}

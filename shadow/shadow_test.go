@@ -1,0 +1,266 @@
+package shadow
+
+import (
+	"bytes"
+	"fmt"
+	"math"
+	"net"
+	"runtime"
+	"strconv"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/valyala/fasthttp"
+
+	"github.com/driftcar/driftcar/internal/testupstream"
+)
+
+const v1Request = `{"instances":[{"age":41,"income":52000.5,"country":"DE"}]}`
+
+func shadowSpec(addr string) Spec {
+	return Spec{
+		Upstream: Upstream{Name: "shadow", Address: addr, Timeout: 2 * time.Second, MaxConns: 16},
+		Fraction: 1,
+		Compare:  Compare{AbsTolerance: 1e-6, RelTolerance: 1e-4},
+	}
+}
+
+func TestLiveByteIdenticalWithAndWithoutShadow(t *testing.T) {
+	live := testupstream.Start(t, func(ctx *fasthttp.RequestCtx) {
+		ctx.Response.Header.Set("X-Model", "live")
+		ctx.SetContentType("application/json")
+		ctx.SetBody(append([]byte(`{"predictions":[`), append(ctx.PostBody(), "]}"...)...))
+	})
+	shadow := testupstream.Start(t, testupstream.Answer("shadow", `{"predictions":[0]}`))
+	with := newEnv(t, live, shadowSpec(shadow), true)
+	without := newEnv(t, live, Spec{Upstream: Upstream{Address: shadow}, Fraction: 0}, true)
+	for i := range 20 {
+		body := strconv.Itoa(i * 7)
+		a := with.post(t, body, "X-Request-Id", "r"+body)
+		b := without.post(t, body, "X-Request-Id", "r"+body)
+		if wa, wb := wire(t, a), wire(t, b); !bytes.Equal(wa, wb) {
+			t.Fatalf("response %d differs with shadowing:\n%q\n%q", i, wa, wb)
+		}
+	}
+	with.waitCounter(t, 20, "driftcar_shadow_requests_total", "result", "ok")
+}
+
+func TestSlowShadowDoesNotDelayLive(t *testing.T) {
+	live := testupstream.Start(t, testupstream.Answer("live", `{"predictions":[0.5]}`))
+	release := make(chan struct{})
+	shadow := testupstream.Start(t, func(ctx *fasthttp.RequestCtx) {
+		select {
+		case <-time.After(2 * time.Second):
+		case <-release:
+		}
+		ctx.SetBodyString(`{"predictions":[0.5]}`)
+	})
+	defer close(release)
+	spec := shadowSpec(shadow)
+	spec.Upstream.Timeout = 5 * time.Second
+	e := newEnv(t, live, spec, true)
+	for i := range 50 {
+		start := time.Now()
+		resp := e.post(t, v1Request, "X-Request-Id", "id-"+strconv.Itoa(i))
+		if took := time.Since(start); took > 500*time.Millisecond || resp.StatusCode() != 200 {
+			t.Fatalf("request %d took %s (status %d) with a 2s shadow; want well under 2s", i, took, resp.StatusCode())
+		}
+	}
+}
+
+func TestBrokenShadows(t *testing.T) {
+	live := testupstream.Start(t, testupstream.Answer("live", `{"predictions":[0.5]}`))
+	cases := []struct {
+		name    string
+		addr    string
+		result  string // shadow_requests_total result
+		outcome string // comparisons_total outcome, if any
+	}{
+		{"dead", testupstream.Reserve(t), "error", ""},
+		{"reset", resetServer(t), "error", ""},
+		{"malformed JSON", testupstream.Start(t, testupstream.Answer("shadow", `{"predictions":[0.5`)), "ok", "undecodable"},
+		{"wrong shape", testupstream.Start(t, testupstream.Answer("shadow", `{"outputs":[]}`)), "ok", "undecodable"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newEnv(t, live, shadowSpec(tc.addr), true)
+			for i := range 10 {
+				resp := e.post(t, v1Request, "X-Request-Id", "id-"+strconv.Itoa(i))
+				if resp.StatusCode() != 200 || string(resp.Body()) != `{"predictions":[0.5]}` {
+					t.Fatalf("live response changed: %d %s", resp.StatusCode(), resp.Body())
+				}
+			}
+			e.waitCounter(t, 10, "driftcar_shadow_requests_total", "result", tc.result)
+			if tc.outcome != "" {
+				e.waitCounter(t, 10, "driftcar_shadow_comparisons_total", "outcome", tc.outcome)
+				if got := len(e.ring.Snapshot()); got != 10 {
+					t.Errorf("mismatch samples: got %d; want 10", got)
+				}
+			}
+			if got := e.counter(t, "driftcar_requests_total", "arm", "live", "code", "2xx"); got != 10 {
+				t.Errorf("live 2xx: got %v; want 10", got)
+			}
+		})
+	}
+}
+
+func resetServer(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			_, _ = c.Read(make([]byte, 4096))
+			_ = c.(*net.TCPConn).SetLinger(0)
+			_ = c.Close()
+		}
+	}()
+	t.Cleanup(func() { _ = ln.Close(); wg.Wait() })
+	return ln.Addr().String()
+}
+
+// blackhole accepts connections and never answers until the returned
+// function closes them.
+func blackhole(t *testing.T) (string, func()) {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var mu sync.Mutex
+	var conns []net.Conn
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			mu.Lock()
+			conns = append(conns, c)
+			mu.Unlock()
+		}
+	}()
+	var once sync.Once
+	stop := func() {
+		once.Do(func() {
+			_ = ln.Close()
+			wg.Wait()
+			mu.Lock()
+			for _, c := range conns {
+				_ = c.Close()
+			}
+			mu.Unlock()
+		})
+	}
+	t.Cleanup(stop)
+	return ln.Addr().String(), stop
+}
+
+func TestQueueFullDropsAndHeapStaysBounded(t *testing.T) {
+	live := testupstream.Start(t, testupstream.Answer("live", `{"predictions":[0.5]}`))
+	hole, closeHole := blackhole(t)
+	defer closeHole()
+	spec := shadowSpec(hole)
+	spec.Queue = 64
+	spec.Workers = 4
+	spec.Upstream.MaxConns = 4
+	spec.Upstream.Timeout = time.Minute
+	e := newEnv(t, live, spec, false)
+	h := testupstream.NewHarness(e.srv.Handler(), "/v1/models/m:predict", v1Request)
+
+	const n = 100_000
+	var before, after runtime.MemStats
+	for i := range n {
+		h.Template.Header.Set("X-Request-Id", strconv.Itoa(i))
+		h.ServeOK(t)
+		if i == 1000 {
+			runtime.GC()
+			runtime.ReadMemStats(&before)
+		}
+	}
+	runtime.GC()
+	runtime.ReadMemStats(&after)
+	dropped := e.counter(t, "driftcar_shadow_requests_total", "result", "dropped_queue_full")
+	if want := float64(n - spec.Queue - spec.Workers); dropped != want {
+		t.Errorf("dropped_queue_full: got %v; want %v (all but queue+workers)", dropped, want)
+	}
+	if q := e.counter(t, "driftcar_shadow_queue_length"); q != float64(spec.Queue) {
+		t.Errorf("queue_length: got %v; want %d", q, spec.Queue)
+	}
+	growth := int64(after.HeapAlloc) - int64(before.HeapAlloc)
+	t.Logf("heap after 1k: %d KiB, after %d: %d KiB", before.HeapAlloc>>10, n, after.HeapAlloc>>10)
+	const ceiling = 4 << 20
+	if growth > ceiling {
+		t.Errorf("heap grew %d KiB over %d requests to a dead shadow; ceiling %d KiB", growth>>10, n, ceiling>>10)
+	}
+}
+
+func TestFractionIsDeterministicByRequestID(t *testing.T) {
+	spec := shadowSpec("127.0.0.1:1")
+	spec.Fraction = 0.25
+	spec.Workers = 1
+	reg := newEnv(t, "127.0.0.1:1", spec, false)
+	other := New(Spec{Route: "predict", Upstream: spec.Upstream, Fraction: 0.25, Workers: 1}, Options{Metrics: newMetrics()})
+	defer func() { other.Stop(); other.Wait() }()
+	const n = 20000
+	picked := 0
+	for i := range n {
+		id := []byte("req-" + strconv.Itoa(i))
+		a, b := reg.mirror.sampled(id), other.sampled(id)
+		if a != b {
+			t.Fatalf("id %s: mirrors disagree", id)
+		}
+		if a {
+			picked++
+		}
+	}
+	share := float64(picked) / n
+	sigma := math.Sqrt(0.25 * 0.75 / n)
+	if math.Abs(share-0.25) > 4*sigma {
+		t.Errorf("mirrored share: got %.4f; want 0.25 ± %.4f", share, 4*sigma)
+	}
+}
+
+func TestStrippedHeadersAndShadowMarker(t *testing.T) {
+	live := testupstream.Start(t, testupstream.Answer("live", `{"predictions":[1]}`))
+	seen := make(chan map[string]string, 1)
+	shadow := testupstream.Start(t, func(ctx *fasthttp.RequestCtx) {
+		h := map[string]string{}
+		for k, v := range ctx.Request.Header.All() {
+			h[string(k)] = string(v)
+		}
+		h["Host"] = string(ctx.Request.Header.Host())
+		seen <- h
+		ctx.SetBodyString(`{"predictions":[2]}`)
+	})
+	e := newEnv(t, live, shadowSpec(shadow), true)
+	e.post(t, v1Request, "X-Request-Id", "abc", "Authorization", "Bearer secret", "Cookie", "session=1", "X-Keep", "k")
+	h := <-seen
+	for name, want := range map[string]string{
+		"Authorization": "", "Cookie": "", "X-Keep": "k", "X-Request-Id": "abc",
+		"X-Driftcar-Shadow": "1", "Host": e.addr,
+	} {
+		if got := h[name]; got != want {
+			t.Errorf("shadow saw %s=%q; want %q", name, got, want)
+		}
+	}
+	e.waitCounter(t, 1, "driftcar_shadow_comparisons_total", "outcome", "mismatch")
+	for _, s := range e.ring.Snapshot() {
+		if bytes.Contains([]byte(fmt.Sprintf("%+v", s)), []byte("secret")) {
+			t.Errorf("mismatch sample holds a stripped header value: %+v", s)
+		}
+	}
+}

@@ -1,0 +1,113 @@
+package shadow
+
+import (
+	"time"
+)
+
+// Protocol names the payload format used to decode predictions.
+type Protocol string
+
+// Supported protocols.
+const (
+	KServeV1        Protocol = "kserve-v1"
+	OpenInferenceV2 Protocol = "open-inference-v2"
+	JSON            Protocol = "json"
+)
+
+// Spec configures the mirror of one route. Zero fields take the defaults
+// named on each field.
+type Spec struct {
+	// Route is the route name, used as a metric label.
+	Route string
+	// Upstream is the shadow model server.
+	Upstream Upstream
+	// Fraction of requests mirrored, 0..1, chosen by a hash of the request
+	// id so the same id is always mirrored or always not.
+	Fraction float64
+	// Queue bounds the copies waiting for a worker. Default 1024.
+	Queue int
+	// QueueBytes bounds the bytes of request copies held at once, queued
+	// or in flight. Default 64 MiB.
+	QueueBytes int64
+	// MaxBody: larger request bodies are not mirrored. Default 1 MiB.
+	MaxBody int
+	// MaxLiveBody caps the copy of the live response kept for comparison.
+	// Default 1 MiB.
+	MaxLiveBody int
+	// Methods that are mirrored. Default POST.
+	Methods []string
+	// StripHeaders are removed from mirrored requests. Nil means the
+	// default, authorization and cookie; empty means none.
+	StripHeaders []string
+	// Workers sending to the shadow. Default: the upstream's MaxConns.
+	Workers int
+	// PairTimeout bounds how long a shadow response waits for its live
+	// partner. Default: the upstream timeout.
+	PairTimeout time.Duration
+	// Protocol decodes predictions. Default kserve-v1.
+	Protocol Protocol
+	// Compare sets the tolerances.
+	Compare Compare
+}
+
+// Upstream is the shadow model server's connection settings.
+type Upstream struct {
+	Name           string
+	Address        string
+	Timeout        time.Duration // default 2s
+	ConnectTimeout time.Duration // default 1s
+	MaxConns       int           // default 256
+}
+
+// Compare says when two predictions match. Numbers a (live) and b
+// (shadow) match when |a-b| <= AbsTolerance + RelTolerance*|a|.
+type Compare struct {
+	AbsTolerance float64
+	RelTolerance float64
+	// Path selects the predictions in a JSON body for the json protocol,
+	// e.g. "result.scores" or "outputs[0].data".
+	Path string
+}
+
+// DefaultStripHeaders are removed from mirrored requests unless configured.
+var DefaultStripHeaders = []string{"authorization", "cookie"}
+
+func (s Spec) withDefaults() Spec {
+	if s.Queue <= 0 {
+		s.Queue = 1024
+	}
+	if s.QueueBytes <= 0 {
+		s.QueueBytes = 64 << 20
+	}
+	if s.MaxBody <= 0 {
+		s.MaxBody = 1 << 20
+	}
+	if s.MaxLiveBody <= 0 {
+		s.MaxLiveBody = 1 << 20
+	}
+	if s.Methods == nil {
+		s.Methods = []string{"POST"}
+	}
+	if s.StripHeaders == nil {
+		s.StripHeaders = DefaultStripHeaders
+	}
+	if s.Upstream.Timeout <= 0 {
+		s.Upstream.Timeout = 2 * time.Second
+	}
+	if s.Upstream.ConnectTimeout <= 0 {
+		s.Upstream.ConnectTimeout = time.Second
+	}
+	if s.Upstream.MaxConns <= 0 {
+		s.Upstream.MaxConns = 256
+	}
+	if s.Workers <= 0 {
+		s.Workers = s.Upstream.MaxConns
+	}
+	if s.PairTimeout <= 0 {
+		s.PairTimeout = s.Upstream.Timeout
+	}
+	if s.Protocol == "" {
+		s.Protocol = KServeV1
+	}
+	return s
+}
