@@ -1,14 +1,16 @@
 #!/usr/bin/env bash
 # bench/peers.sh — driftcar against nginx and the direct path, in one run.
 #
-# Starts a fasthttp stub model (bench/stubmodel) on 127.0.0.1:18081, nginx
-# with bench/peers/nginx.conf (one worker; proxy on :18090), and driftcar on
-# :18095, then runs wrk (-t1 -c32, a small KServe v1 JSON POST) against each
-# target, interleaved A B C A B C so machine drift hits them equally.
-# Reports the median of the rounds, CPU seconds per 1,000 requests of each
-# proxy process (from /proc), and the ratios driftcar/nginx.
+# Starts fasthttp stub models (bench/stubmodel): live on 127.0.0.1:18081, a
+# shadow on :18082 and a shadow answering in 200 ms on :18083; nginx with
+# bench/peers/nginx.conf (one worker: proxy, proxy+mirror, proxy+mirror to
+# the slow shadow); and three driftcar processes (bare, shadow 100%, shadow
+# 100% to the slow shadow). wrk (-t1 -c32, a small KServe v1 JSON POST) runs
+# against each target, interleaved A B C ... A B C so machine drift hits
+# them equally. Reports the median of the rounds, CPU seconds per 1,000
+# requests of each proxy process (from /proc), and the ratios.
 #
-# Usage: bench/peers.sh            (ROUNDS=3 DURATION=8s CONNS=32 by default)
+# Usage: bench/peers.sh    (ROUNDS=3 DURATION=8s CONNS=32 TARGETS="..." by default)
 # Needs: go, nginx, wrk (apt-get install nginx wrk).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -32,24 +34,42 @@ go build -o "$work/stubmodel" ./bench/stubmodel
 
 "$work/stubmodel" -listen 127.0.0.1:18081 & pids+=($!)
 "$work/stubmodel" -listen 127.0.0.1:18082 & pids+=($!)
+"$work/stubmodel" -listen 127.0.0.1:18083 -delay 200ms & pids+=($!)
 nginx -c "$PWD/bench/peers/nginx.conf" -p "$work" & pids+=($!)
 nginx_master=$!
 
-cat > "$work/driftcar.yaml" <<YAML
-listen: 127.0.0.1:18095
-admin: 127.0.0.1:18096
+# driftcar_config PORT [SHADOW_ADDR]
+driftcar_config() {
+  cat <<YAML
+listen: 127.0.0.1:$1
+admin: 127.0.0.1:$(($1 + 1))
 model: bench
 upstreams:
-  live: { address: 127.0.0.1:18081 }
+  live:   { address: 127.0.0.1:18081 }
+  shadow: { address: ${2:-127.0.0.1:18082}, timeout: 2s, max_conns: 256 }
 routes:
   - name: predict
     split: [{ upstream: live, weight: 1 }]
 YAML
-"$work/driftcar" run --config "$work/driftcar.yaml" --log-level warn & pids+=($!)
-driftcar_pid=$!
+  [ -n "${2:-}" ] && cat <<YAML
+    shadow: { upstream: shadow, fraction: 1 }
+YAML
+  return 0
+}
+declare -A pid
+start_driftcar() { # NAME PORT [SHADOW_ADDR]
+  driftcar_config "$2" "${3:-}" > "$work/$1.yaml"
+  "$work/driftcar" run --config "$work/$1.yaml" --log-level warn & pids+=($!)
+  pid[$1]=$!
+}
+start_driftcar driftcar 18095
+start_driftcar driftcar+shadow 18097 127.0.0.1:18082
+start_driftcar driftcar+slow-shadow 18099 127.0.0.1:18083
 
 for i in $(seq 100); do
   curl -fsS -o /dev/null http://127.0.0.1:18096/readyz 2>/dev/null && \
+  curl -fsS -o /dev/null http://127.0.0.1:18098/readyz 2>/dev/null && \
+  curl -fsS -o /dev/null http://127.0.0.1:18100/readyz 2>/dev/null && \
   curl -fsS -o /dev/null -X POST http://127.0.0.1:18090/ 2>/dev/null && break
   sleep 0.1
 done
@@ -58,10 +78,17 @@ nginx_worker=$(pgrep -P "$nginx_master" | head -1)
 declare -A url=(
   [direct]=http://127.0.0.1:18081/v1/models/m:predict
   [nginx]=http://127.0.0.1:18090/v1/models/m:predict
+  [nginx+mirror]=http://127.0.0.1:18091/v1/models/m:predict
+  [nginx+slow-mirror]=http://127.0.0.1:18092/v1/models/m:predict
   [driftcar]=http://127.0.0.1:18095/v1/models/m:predict
+  [driftcar+shadow]=http://127.0.0.1:18097/v1/models/m:predict
+  [driftcar+slow-shadow]=http://127.0.0.1:18099/v1/models/m:predict
 )
-declare -A pid=([direct]="" [nginx]=$nginx_worker [driftcar]=$driftcar_pid)
-targets=(direct nginx driftcar)
+pid[direct]=""
+pid[nginx]=$nginx_worker
+pid[nginx+mirror]=$nginx_worker
+pid[nginx+slow-mirror]=$nginx_worker
+read -r -a targets <<<"${TARGETS:-direct nginx driftcar nginx+mirror driftcar+shadow nginx+slow-mirror driftcar+slow-shadow}"
 
 cpu_ticks() { [ -n "$1" ] && awk '{print $14+$15}' "/proc/$1/stat" || echo 0; }
 to_ms() { awk -v v="$1" 'BEGIN{ if (v ~ /us$/) {sub(/us$/,"",v); print v/1000} else if (v ~ /ms$/) {sub(/ms$/,"",v); print v} else if (v ~ /s$/) {sub(/s$/,"",v); print v*1000} else print v }'; }
@@ -74,7 +101,7 @@ results="$work/results.tsv"
 : > "$results"
 for round in $(seq "$ROUNDS"); do
   for t in "${targets[@]}"; do
-    printf '\rround %d/%d: %-9s' "$round" "$ROUNDS" "$t" >&2
+    printf '\rround %d/%d: %-22s' "$round" "$ROUNDS" "$t" >&2
     before=$(cpu_ticks "${pid[$t]}")
     out=$(wrk -t1 -c"$CONNS" -d"$DURATION" -s bench/peers/body.lua --latency "${url[$t]}")
     after=$(cpu_ticks "${pid[$t]}")
@@ -106,8 +133,25 @@ col() { awk -F'\t' -v t="$1" -v c="$2" '$1==t{print $c}' "$results" | median; }
     printf '| %s | %.0f | %.3f | %.3f | %.3f | %s |\n' "$t" "$(col "$t" 3)" "$(col "$t" 4)" "$(col "$t" 5)" "$(col "$t" 6)" "$(col "$t" 7)"
   done
   echo
-  awk -v d="$(col driftcar 3)" -v n="$(col nginx 3)" -v dp="$(col driftcar 6)" -v np="$(col nginx 6)" -v dc="$(col driftcar 7)" -v nc="$(col nginx 7)" 'BEGIN{
-    printf "Ratios: driftcar/nginx throughput **%.2f×** (target ≥ 0.90), p99 **%.2f×** (target ≤ 1.00), CPU per request **%.2f×**.\n", d/n, dp/np, dc/nc }'
+  ratio() { awk -v a="$1" -v b="$2" 'BEGIN{ if (a != "" && b != "" && b > 0) printf "%.2f", a/b; else print "n/a" }'; }
+  has() { [ -n "$(col "$1" 3)" ]; }
+  echo "| ratio (same run) | value | target |"
+  echo "|---|---:|---|"
+  if has driftcar && has nginx; then
+    echo "| driftcar / nginx throughput | $(ratio "$(col driftcar 3)" "$(col nginx 3)")× | ≥ 0.90 |"
+    echo "| driftcar / nginx p99 | $(ratio "$(col driftcar 6)" "$(col nginx 6)")× | ≤ 1.00 |"
+    echo "| driftcar / nginx CPU per request | $(ratio "$(col driftcar 7)" "$(col nginx 7)")× | ≤ 1.00 |"
+  fi
+  if has driftcar+shadow && has nginx+mirror; then
+    echo "| driftcar+shadow / nginx+mirror throughput | $(ratio "$(col driftcar+shadow 3)" "$(col nginx+mirror 3)")× | ≥ 2.00 |"
+  fi
+  if has driftcar+slow-shadow && has driftcar; then
+    echo "| driftcar+slow-shadow / driftcar throughput | $(ratio "$(col driftcar+slow-shadow 3)" "$(col driftcar 3)")× | ≥ 0.90 |"
+    echo "| driftcar+slow-shadow / driftcar p99 | $(ratio "$(col driftcar+slow-shadow 6)" "$(col driftcar 6)")× | ≤ 1.20 |"
+  fi
+  if has nginx+slow-mirror && has nginx; then
+    echo "| nginx+slow-mirror / nginx throughput | $(ratio "$(col nginx+slow-mirror 3)" "$(col nginx 3)")× | (peer) |"
+  fi
   echo
   echo "Per round:"
   echo

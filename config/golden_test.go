@@ -54,10 +54,11 @@ func (a *archive) format() []byte {
 
 // goldenFiles returns testdata/*.txtar, each holding config.yaml and either
 // want.json (the normalized config) or want.err (the exact error text).
-func goldenFiles(t testing.TB) []string {
+func goldenFiles(tb testing.TB) []string {
+	tb.Helper()
 	files, err := filepath.Glob(filepath.Join("testdata", "*.txtar"))
 	if err != nil || len(files) == 0 {
-		t.Fatalf("no testdata/*.txtar: %v", err)
+		tb.Fatalf("no testdata/*.txtar: %v", err)
 	}
 	return files
 }

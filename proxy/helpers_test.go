@@ -16,14 +16,14 @@ import (
 	"github.com/driftcar/driftcar/internal/testupstream"
 )
 
-func startUpstream(t testing.TB, h fasthttp.RequestHandler) string {
-	t.Helper()
-	return testupstream.Start(t, h)
+func startUpstream(tb testing.TB, h fasthttp.RequestHandler) string {
+	tb.Helper()
+	return testupstream.Start(tb, h)
 }
 
-func deadAddr(t testing.TB) string {
-	t.Helper()
-	return testupstream.Reserve(t)
+func deadAddr(tb testing.TB) string {
+	tb.Helper()
+	return testupstream.Reserve(tb)
 }
 
 // recorded is what an upstream saw of one request.
@@ -81,11 +81,11 @@ func (r recorded) header(name string) []string {
 	return vs
 }
 
-func mustParse(t testing.TB, yaml string) *config.Config {
-	t.Helper()
+func mustParse(tb testing.TB, yaml string) *config.Config {
+	tb.Helper()
 	cfg, err := config.Parse([]byte(yaml))
 	if err != nil {
-		t.Fatalf("config does not parse: %v\n%s", err, yaml)
+		tb.Fatalf("config does not parse: %v\n%s", err, yaml)
 	}
 	return cfg
 }
@@ -98,26 +98,26 @@ type testProxy struct {
 }
 
 // startProxy runs a Server for cfg on a loopback listener.
-func startProxy(t testing.TB, cfg *config.Config, opts Options) *testProxy {
-	t.Helper()
+func startProxy(tb testing.TB, cfg *config.Config, opts Options) *testProxy {
+	tb.Helper()
 	reg := prometheus.NewRegistry()
 	if opts.Metrics == nil {
 		opts.Metrics = NewMetrics(reg)
 	}
 	s, err := New(cfg, opts)
 	if err != nil {
-		t.Fatal(err)
+		tb.Fatal(err)
 	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
-		t.Fatal(err)
+		tb.Fatal(err)
 	}
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
 		_ = s.Serve(ln)
 	}()
-	t.Cleanup(func() {
+	tb.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
 		_ = s.Shutdown(ctx)
@@ -132,8 +132,8 @@ func (p *testProxy) client() *fasthttp.HostClient {
 }
 
 // do sends one request to the proxy and returns the response.
-func (p *testProxy) do(t testing.TB, hc *fasthttp.HostClient, method, uri string, body []byte, headers ...string) *fasthttp.Response {
-	t.Helper()
+func (p *testProxy) do(tb testing.TB, hc *fasthttp.HostClient, method, uri string, body []byte, headers ...string) *fasthttp.Response {
+	tb.Helper()
 	req := fasthttp.AcquireRequest()
 	defer fasthttp.ReleaseRequest(req)
 	req.Header.SetMethod(method)
@@ -146,7 +146,7 @@ func (p *testProxy) do(t testing.TB, hc *fasthttp.HostClient, method, uri string
 	}
 	resp := &fasthttp.Response{}
 	if err := hc.Do(req, resp); err != nil {
-		t.Fatalf("%s %s: %v", method, uri, err)
+		tb.Fatalf("%s %s: %v", method, uri, err)
 	}
 	return resp
 }

@@ -24,6 +24,7 @@ func newHandlerHarness(tb testing.TB, yaml string) *testupstream.Harness {
 }
 
 func stubUpstream(tb testing.TB) string {
+	tb.Helper()
 	return startUpstream(tb, func(ctx *fasthttp.RequestCtx) {
 		ctx.SetContentType("application/json")
 		ctx.SetBodyString(`{"predictions":[0.73]}`)

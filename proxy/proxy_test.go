@@ -122,7 +122,9 @@ func TestResponseTransparency(t *testing.T) {
 		t.Errorf("X-Resp: got %q; want [a b]", xr)
 	}
 	var cookies []string
-	resp.Header.VisitAllCookie(func(_, v []byte) { cookies = append(cookies, string(v)) })
+	for _, v := range resp.Header.Cookies() {
+		cookies = append(cookies, string(v))
+	}
 	if strings.Join(cookies, ",") != "s=1,t=2" {
 		t.Errorf("Set-Cookie: got %q; want [s=1 t=2]", cookies)
 	}

@@ -1,6 +1,7 @@
 package shadow
 
 import (
+	"bytes"
 	"math"
 	"strconv"
 )
@@ -91,7 +92,7 @@ func (c *comparator) element(l, s *element, v *verdict) Outcome {
 			return Match
 		}
 	case elemLabel:
-		if string(l.label) == string(s.label) {
+		if bytes.Equal(l.label, s.label) {
 			return Match
 		}
 	case elemScores:

@@ -40,6 +40,7 @@ func (hs *Harness) Serve() *fasthttp.Response {
 
 // ServeOK is Serve failing tb unless the status is 200.
 func (hs *Harness) ServeOK(tb testing.TB) *fasthttp.Response {
+	tb.Helper()
 	resp := hs.Serve()
 	if resp.StatusCode() != 200 {
 		tb.Fatalf("status %d: %s", resp.StatusCode(), resp.Body())
