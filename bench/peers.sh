@@ -38,7 +38,27 @@ go build -o "$work/stubmodel" ./bench/stubmodel
 nginx -c "$PWD/bench/peers/nginx.conf" -p "$work" & pids+=($!)
 nginx_master=$!
 
-# driftcar_config PORT [SHADOW_ADDR]
+# A reference for the features of bench/peers/body.lua.
+{
+  echo "age,income,country,tenure,prediction"
+  for i in $(seq 0 999); do
+    echo "$((20 + i % 50)),$((20000 + i * 61)).5,$(sed -n "$((i % 4 + 1))p" <<<$'DE\nFR\nUS\nIT'),$((i % 10)),0.$((50 + i % 50))"
+  done
+} > "$work/train.csv"
+sample_section() {
+  cat <<YAML
+    sample: { fraction: 1 }
+features:
+  - { name: age, type: numeric }
+  - { name: income, type: numeric }
+  - { name: country, type: categorical }
+  - { name: tenure, type: numeric }
+prediction: { type: numeric }
+reference: { file: $work/reference.json }
+YAML
+}
+
+# driftcar_config PORT [SHADOW_ADDR] [sample]
 driftcar_config() {
   cat <<YAML
 listen: 127.0.0.1:$1
@@ -54,22 +74,27 @@ YAML
   [ -n "${2:-}" ] && cat <<YAML
     shadow: { upstream: shadow, fraction: 1 }
 YAML
+  [ "${3:-}" = sample ] && sample_section
   return 0
 }
 declare -A pid
-start_driftcar() { # NAME PORT [SHADOW_ADDR]
-  driftcar_config "$2" "${3:-}" > "$work/$1.yaml"
+start_driftcar() { # NAME PORT [SHADOW_ADDR] [sample]
+  driftcar_config "$2" "${3:-}" "${4:-}" > "$work/$1.yaml"
   "$work/driftcar" run --config "$work/$1.yaml" --log-level warn & pids+=($!)
   pid[$1]=$!
 }
 start_driftcar driftcar 18095
 start_driftcar driftcar+shadow 18097 127.0.0.1:18082
 start_driftcar driftcar+slow-shadow 18099 127.0.0.1:18083
+driftcar_config 18101 "" sample > "$work/driftcar+sample.yaml"
+"$work/driftcar" reference build --input "$work/train.csv" --config "$work/driftcar+sample.yaml" --out "$work/reference.json" >/dev/null
+start_driftcar driftcar+sample 18101 "" sample
 
 for i in $(seq 100); do
   curl -fsS -o /dev/null http://127.0.0.1:18096/readyz 2>/dev/null && \
   curl -fsS -o /dev/null http://127.0.0.1:18098/readyz 2>/dev/null && \
   curl -fsS -o /dev/null http://127.0.0.1:18100/readyz 2>/dev/null && \
+  curl -fsS -o /dev/null http://127.0.0.1:18102/readyz 2>/dev/null && \
   curl -fsS -o /dev/null -X POST http://127.0.0.1:18090/ 2>/dev/null && break
   sleep 0.1
 done
@@ -83,12 +108,13 @@ declare -A url=(
   [driftcar]=http://127.0.0.1:18095/v1/models/m:predict
   [driftcar+shadow]=http://127.0.0.1:18097/v1/models/m:predict
   [driftcar+slow-shadow]=http://127.0.0.1:18099/v1/models/m:predict
+  [driftcar+sample]=http://127.0.0.1:18101/v1/models/m:predict
 )
 pid[direct]=""
 pid[nginx]=$nginx_worker
 pid[nginx+mirror]=$nginx_worker
 pid[nginx+slow-mirror]=$nginx_worker
-read -r -a targets <<<"${TARGETS:-direct nginx driftcar nginx+mirror driftcar+shadow nginx+slow-mirror driftcar+slow-shadow}"
+read -r -a targets <<<"${TARGETS:-direct nginx driftcar driftcar+sample nginx+mirror driftcar+shadow nginx+slow-mirror driftcar+slow-shadow}"
 
 cpu_ticks() { [ -n "$1" ] && awk '{print $14+$15}' "/proc/$1/stat" || echo 0; }
 to_ms() { awk -v v="$1" 'BEGIN{ if (v ~ /us$/) {sub(/us$/,"",v); print v/1000} else if (v ~ /ms$/) {sub(/ms$/,"",v); print v} else if (v ~ /s$/) {sub(/s$/,"",v); print v*1000} else print v }'; }
@@ -134,7 +160,7 @@ col() { awk -F'\t' -v t="$1" -v c="$2" '$1==t{print $c}' "$results" | median; }
   done
   echo
   ratio() { awk -v a="$1" -v b="$2" 'BEGIN{ if (a != "" && b != "" && b > 0) printf "%.2f", a/b; else print "n/a" }'; }
-  has() { [ -n "$(col "$1" 3)" ]; }
+  has() { awk -F'\t' -v t="$1" '$1==t{f=1} END{exit !f}' "$results"; }
   echo "| ratio (same run) | value | target |"
   echo "|---|---:|---|"
   if has driftcar && has nginx; then
@@ -148,6 +174,9 @@ col() { awk -F'\t' -v t="$1" -v c="$2" '$1==t{print $c}' "$results" | median; }
   if has driftcar+slow-shadow && has driftcar; then
     echo "| driftcar+slow-shadow / driftcar throughput | $(ratio "$(col driftcar+slow-shadow 3)" "$(col driftcar 3)")× | ≥ 0.90 |"
     echo "| driftcar+slow-shadow / driftcar p99 | $(ratio "$(col driftcar+slow-shadow 6)" "$(col driftcar 6)")× | ≤ 1.20 |"
+  fi
+  if has driftcar+sample && has driftcar; then
+    echo "| driftcar+sample / driftcar throughput | $(ratio "$(col driftcar+sample 3)" "$(col driftcar 3)")× | ≥ 0.85 |"
   fi
   if has nginx+slow-mirror && has nginx; then
     echo "| nginx+slow-mirror / nginx throughput | $(ratio "$(col nginx+slow-mirror 3)" "$(col nginx 3)")× | (peer) |"

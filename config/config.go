@@ -24,6 +24,82 @@ type Config struct {
 	// ShadowSamples bounds the mismatch samples kept for
 	// /api/shadow/mismatches.
 	ShadowSamples ShadowSamples `yaml:"shadow_samples" json:"shadow_samples"`
+	// Features are the model inputs that sampling routes monitor.
+	Features []Feature `yaml:"features,omitempty" json:"features"`
+	// Prediction, when set, monitors the model output too.
+	Prediction *Prediction `yaml:"prediction,omitempty" json:"prediction,omitempty"`
+	// Reference is the distribution live traffic is compared with.
+	// Required when a route samples.
+	Reference *Reference `yaml:"reference,omitempty" json:"reference,omitempty"`
+	// Sketch sizes the live state of every sampled feature.
+	Sketch Sketch `yaml:"sketch" json:"sketch"`
+}
+
+// Feature is one monitored model input.
+type Feature struct {
+	// Name is the feature's label value and its default key: the v1
+	// instance key, the v2 input tensor, the CSV column. Required.
+	Name string `yaml:"name" json:"name"`
+	// Type is numeric or categorical. Required.
+	Type string `yaml:"type" json:"type"`
+	// Path is a JSON path into the request body, e.g.
+	// "instances[*].income", overriding the protocol default.
+	Path string `yaml:"path,omitempty" json:"path,omitempty"`
+	// Tensor names the Open Inference v2 input tensor holding the feature
+	// (default: Name).
+	Tensor string `yaml:"tensor,omitempty" json:"tensor,omitempty"`
+	// Column is the element within one row of that tensor. Default 0.
+	Column int `yaml:"column,omitempty" json:"column,omitempty"`
+}
+
+// Feature types.
+const (
+	TypeNumeric     = "numeric"
+	TypeCategorical = "categorical"
+)
+
+// Prediction is the monitored model output.
+type Prediction struct {
+	// Type is numeric (value, or the top score of class scores) or
+	// categorical (label, or the argmax class). Required.
+	Type string `yaml:"type" json:"type"`
+	// Name is the reference column of the output. Default "prediction".
+	Name string `yaml:"name,omitempty" json:"name,omitempty"`
+	// Path is a JSON path into the response body, e.g.
+	// "predictions[*].score". Default: v1 predictions[*], v2 outputs[0].
+	Path string `yaml:"path,omitempty" json:"path,omitempty"`
+	// Output names the v2 output tensor. Default: the first.
+	Output string `yaml:"output,omitempty" json:"output,omitempty"`
+	// Labels name the classes of class scores by index.
+	Labels []string `yaml:"labels,omitempty" json:"labels,omitempty"`
+}
+
+// Reference locates the reference profile: a file built by
+// `driftcar reference build`, or one learned from the first live samples.
+type Reference struct {
+	// File is the profile. With Learn, it is written once learned and
+	// reused after a restart. Required without Learn; default
+	// "driftcar-reference.json" with it.
+	File string `yaml:"file" json:"file"`
+	// Learn builds the profile from live traffic.
+	Learn *Learn `yaml:"learn,omitempty" json:"learn,omitempty"`
+}
+
+// Learn builds the reference from the first live samples.
+type Learn struct {
+	// Samples is the number of rows learned. Required, >= 100.
+	Samples int `yaml:"samples" json:"samples"`
+	// Bins is the number of quantile bins of numeric features. Default 20.
+	Bins int `yaml:"bins" json:"bins"`
+}
+
+// Sketch sizes the live state: a ring of Slices time slices of
+// SliceDuration each; drift windows are sums of recent slices.
+type Sketch struct {
+	// Slices defaults to 60.
+	Slices int `yaml:"slices" json:"slices"`
+	// SliceDuration defaults to 1m.
+	SliceDuration Duration `yaml:"slice_duration" json:"slice_duration"`
 }
 
 // ShadowSamples configures the ring of recent live/shadow disagreements.
@@ -75,6 +151,24 @@ type Route struct {
 	// Shadow, when set, mirrors a fraction of requests to a shadow model
 	// and compares its predictions with the live ones.
 	Shadow *Shadow `yaml:"shadow,omitempty" json:"shadow,omitempty"`
+	// Sample, when set, feeds a fraction of requests and their responses
+	// to the feature sketches.
+	Sample *Sample `yaml:"sample,omitempty" json:"sample,omitempty"`
+}
+
+// Sample configures feature sampling of one route.
+type Sample struct {
+	// Fraction of requests sampled, 0..1, by a hash of x-request-id.
+	// Required.
+	Fraction *float64 `yaml:"fraction" json:"fraction"`
+	// Queue bounds the copies waiting to be decoded; when full, copies are
+	// dropped and counted. Default 4096.
+	Queue int `yaml:"queue" json:"queue"`
+	// MaxBody: requests or responses with larger bodies are not sampled.
+	// Default 1MiB.
+	MaxBody ByteSize `yaml:"max_body" json:"max_body"`
+	// Workers decode copies. Default 1.
+	Workers int `yaml:"workers" json:"workers"`
 }
 
 // Protocols.

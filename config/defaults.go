@@ -26,6 +26,14 @@ const (
 	defaultRelTolerance     = 1e-4
 	defaultSamplesKeep      = 100
 	defaultSamplesMaxBody   = 4 << 10
+
+	defaultSampleQueue   = 4096
+	defaultSampleMaxBody = 1 << 20
+	defaultSampleWorkers = 1
+	defaultSketchSlices  = 60
+	defaultSliceDuration = time.Minute
+	defaultLearnFile     = "driftcar-reference.json"
+	defaultLearnBins     = 20
 )
 
 var (
@@ -99,6 +107,33 @@ func applyDefaults(c *Config, set lineIndex) {
 		}
 		if r.Shadow != nil {
 			shadowDefaults(r.Shadow, c.Upstreams, p.key("shadow"), unset)
+		}
+		if sm, q := r.Sample, p.key("sample"); sm != nil {
+			if unset(q.key("queue"), sm.Queue == 0) {
+				sm.Queue = defaultSampleQueue
+			}
+			if unset(q.key("max_body"), sm.MaxBody == 0) {
+				sm.MaxBody = defaultSampleMaxBody
+			}
+			if unset(q.key("workers"), sm.Workers == 0) {
+				sm.Workers = defaultSampleWorkers
+			}
+		}
+	}
+
+	sketch := root.key("sketch")
+	if unset(sketch.key("slices"), c.Sketch.Slices == 0) {
+		c.Sketch.Slices = defaultSketchSlices
+	}
+	if unset(sketch.key("slice_duration"), c.Sketch.SliceDuration == 0) {
+		c.Sketch.SliceDuration = Duration(defaultSliceDuration)
+	}
+	if ref := c.Reference; ref != nil && ref.Learn != nil {
+		if ref.File == "" {
+			ref.File = defaultLearnFile
+		}
+		if unset(root.key("reference").key("learn").key("bins"), ref.Learn.Bins == 0) {
+			ref.Learn.Bins = defaultLearnBins
 		}
 	}
 

@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 	"unicode/utf8"
 )
 
@@ -60,6 +61,7 @@ func validate(c *Config, lines lineIndex) Errors {
 	}
 	v.upstreams(root.key("upstreams"), c.Upstreams)
 	v.routes(root.key("routes"), c.Routes, c.Upstreams)
+	v.features(c)
 	samples := root.key("shadow_samples")
 	if c.ShadowSamples.Keep < 0 || c.ShadowSamples.Keep > 10_000 {
 		v.add(samples.key("keep"), "must be in 0..10000, got %d", c.ShadowSamples.Keep)
@@ -188,6 +190,123 @@ func (v *validator) routes(p *fieldPath, routes []Route, ups map[string]Upstream
 		if r.Shadow != nil {
 			v.shadow(q.key("shadow"), r, ups)
 		}
+		if r.Sample != nil {
+			v.sample(q.key("sample"), r.Sample)
+		}
+	}
+}
+
+// maxSampleWorkers bounds the decoding goroutines of one route.
+const maxSampleWorkers = 64
+
+func (v *validator) sample(p *fieldPath, s *Sample) {
+	switch f := p.key("fraction"); {
+	case s.Fraction == nil:
+		v.add(f, "required")
+	case !(*s.Fraction >= 0 && *s.Fraction <= 1):
+		v.add(f, "must be in 0..1, got %v", *s.Fraction)
+	}
+	if s.Queue < 1 || s.Queue > maxShadowQueue {
+		v.add(p.key("queue"), "must be in 1..%d, got %d", maxShadowQueue, s.Queue)
+	}
+	if s.MaxBody <= 0 {
+		v.add(p.key("max_body"), "must be > 0")
+	}
+	if s.Workers < 1 || s.Workers > maxSampleWorkers {
+		v.add(p.key("workers"), "must be in 1..%d, got %d", maxSampleWorkers, s.Workers)
+	}
+}
+
+// maxFeatures bounds the monitored features, and so the label sets.
+const maxFeatures = 1000
+
+func (v *validator) features(c *Config) {
+	root := rootPath
+	fp := root.key("features")
+	if len(c.Features) > maxFeatures {
+		v.add(fp, "at most %d features, got %d", maxFeatures, len(c.Features))
+	}
+	first := map[string]int{}
+	for i, f := range c.Features {
+		q := fp.index(i)
+		v.featureName(q.key("name"), f.Name)
+		if j, dup := first[f.Name]; dup && f.Name != "" {
+			v.add(q.key("name"), "duplicate feature %q (first at %s)", f.Name, fp.index(j))
+		} else {
+			first[f.Name] = i
+		}
+		v.featureType(q.key("type"), f.Type, true)
+		if f.Column < 0 {
+			v.add(q.key("column"), "must be >= 0, got %d", f.Column)
+		}
+	}
+	if pr := c.Prediction; pr != nil {
+		q := root.key("prediction")
+		v.featureType(q.key("type"), pr.Type, true)
+		if pr.Name != "" {
+			v.featureName(q.key("name"), pr.Name)
+			if _, dup := first[pr.Name]; dup {
+				v.add(q.key("name"), "%q is also a feature name", pr.Name)
+			}
+		}
+	}
+	sampled := ""
+	for i, r := range c.Routes {
+		if r.Sample != nil && sampled == "" {
+			sampled = root.key("routes").index(i).key("sample").String()
+		}
+	}
+	ref := c.Reference
+	switch {
+	case sampled == "":
+	case len(c.Features) == 0 && c.Prediction == nil:
+		v.add(fp, "at least one feature or a prediction is required when a route samples (%s)", sampled)
+	case ref == nil:
+		v.add(root.key("reference"), "required when a route samples (%s)", sampled)
+	}
+	if ref != nil {
+		q := root.key("reference")
+		if ref.File == "" && ref.Learn == nil {
+			v.add(q, "must set file, learn, or both")
+		}
+		if l := ref.Learn; l != nil {
+			if l.Samples < 100 {
+				v.add(q.key("learn").key("samples"), "must be >= 100, got %d", l.Samples)
+			}
+			if l.Bins < 2 || l.Bins > 1000 {
+				v.add(q.key("learn").key("bins"), "must be in 2..1000, got %d", l.Bins)
+			}
+		}
+	}
+	sk := root.key("sketch")
+	if c.Sketch.Slices < 1 || c.Sketch.Slices > 10_000 {
+		v.add(sk.key("slices"), "must be in 1..10000, got %d", c.Sketch.Slices)
+	}
+	if c.Sketch.SliceDuration < Duration(time.Second) {
+		v.add(sk.key("slice_duration"), "must be >= 1s, got %s", c.Sketch.SliceDuration)
+	}
+}
+
+func (v *validator) featureName(p *fieldPath, name string) {
+	switch {
+	case name == "":
+		v.add(p, "required")
+	case len(name) > 128 || !utf8.ValidString(name):
+		v.add(p, "must be valid UTF-8 of at most 128 bytes")
+	case strings.HasPrefix(name, "__"):
+		v.add(p, `must not start with "__" (reserved), got %q`, name)
+	}
+}
+
+func (v *validator) featureType(p *fieldPath, typ string, required bool) {
+	switch typ {
+	case TypeNumeric, TypeCategorical:
+	case "":
+		if required {
+			v.add(p, "required")
+		}
+	default:
+		v.add(p, "must be %s or %s, got %q", TypeNumeric, TypeCategorical, typ)
 	}
 }
 

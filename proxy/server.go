@@ -125,6 +125,7 @@ func (s *Server) Apply(cfg *config.Config, taps Taps) {
 			fallback:    -1,
 			armOverride: rc.ArmOverride,
 			mirror:      taps[rc.Name].Mirror,
+			sampler:     taps[rc.Name].Sampler,
 		}
 		names := make([]string, len(rc.Split))
 		weights := make([]int, len(rc.Split))
@@ -244,6 +245,9 @@ func (s *Server) serve(ctx *fasthttp.RequestCtx) {
 	}
 	if sink != nil {
 		sink.Live(&ctx.Response)
+	}
+	if r.sampler != nil {
+		r.sampler.Sample(req, &ctx.Response)
 	}
 	if http10 {
 		req.Header.SetProtocol("HTTP/1.0")

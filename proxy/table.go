@@ -19,6 +19,7 @@ type route struct {
 	fallback    int // arm index, or -1
 	armOverride bool
 	mirror      Mirror
+	sampler     Sampler
 }
 
 type arm struct {

@@ -19,8 +19,17 @@ type LiveSink interface {
 
 // RouteTaps are the hand-offs a route makes on the request path.
 type RouteTaps struct {
-	Mirror Mirror
+	Mirror  Mirror
+	Sampler Sampler
 }
 
 // Taps maps route names to their taps. Routes without an entry have none.
 type Taps map[string]RouteTaps
+
+// Sampler takes copies of requests and their responses for feature
+// sampling. Sample runs on the request path after the response is ready;
+// it must not block and must not keep req or resp. Implementations must
+// be safe for concurrent use.
+type Sampler interface {
+	Sample(req *fasthttp.Request, resp *fasthttp.Response)
+}

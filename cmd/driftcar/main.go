@@ -17,6 +17,7 @@ import (
 
 	"github.com/driftcar/driftcar/config"
 	"github.com/driftcar/driftcar/internal/buildinfo"
+	"github.com/driftcar/driftcar/internal/refbuild"
 	"github.com/driftcar/driftcar/internal/sidecar"
 )
 
@@ -25,6 +26,8 @@ const usage = `usage: driftcar <command> [flags]
 commands:
   run       --config FILE   run the sidecar
   validate  --config FILE   check a config file and exit
+  reference build --input F --config C --out R
+                            build a reference profile from training data
   demo                      run the built-in demo
   version                   print the version
 `
@@ -44,6 +47,12 @@ func runMain(args []string, stdout, stderr io.Writer) int {
 		return cmdRun(rest, stderr)
 	case "validate":
 		return cmdValidate(rest, stdout, stderr)
+	case "reference":
+		if len(rest) == 0 || rest[0] != "build" {
+			fmt.Fprint(stderr, refbuild.Usage)
+			return 2
+		}
+		return refbuild.Run(rest[1:], stdout, stderr)
 	case "demo":
 		fmt.Fprintln(stdout, "driftcar demo: not yet — it lands with the demo issue. Try `driftcar run --config FILE`.")
 		return 0

@@ -20,6 +20,7 @@ import (
 	"github.com/driftcar/driftcar/config"
 	"github.com/driftcar/driftcar/internal/admin"
 	"github.com/driftcar/driftcar/internal/buildinfo"
+	"github.com/driftcar/driftcar/internal/sampling"
 	"github.com/driftcar/driftcar/proxy"
 	"github.com/driftcar/driftcar/shadow"
 )
@@ -46,6 +47,9 @@ type Sidecar struct {
 	proxy    *proxy.Server
 	shadows  *shadow.Fleet
 	ring     *shadow.Ring
+	features *sampling.Collector
+	sampling *sampling.Set // guarded by reloadMu
+	sampKey  string        // guarded by reloadMu
 	admin    *admin.Server
 	proxyLn  net.Listener
 	adminLn  net.Listener
@@ -104,7 +108,11 @@ func New(opts Options) (*Sidecar, error) {
 		Metrics: shadow.NewMetrics(reg, proxyMetrics.UpstreamDuration()),
 		Ring:    s.ring,
 	})
-	s.applyTaps(cfg)
+	s.features = sampling.NewCollector()
+	reg.MustRegister(s.features)
+	if err := s.apply(cfg); err != nil {
+		return nil, err
+	}
 	s.admin = admin.New(admin.Options{
 		Logger:   s.log.Named("admin"),
 		Gatherer: s.registry,
@@ -112,6 +120,8 @@ func New(opts Options) (*Sidecar, error) {
 		Config:   func() []byte { return s.cfg.Load().JSON() },
 		APIs: map[string]func() any{
 			"shadow/mismatches": func() any { return s.ring.Snapshot() },
+			"features":          s.featuresAPI,
+			"reference":         s.referenceAPI,
 		},
 		Pprof: opts.Pprof,
 	})
@@ -206,6 +216,11 @@ func (s *Sidecar) shutdown() error {
 	defer cancel()
 	perr := s.proxy.Shutdown(ctx)
 	s.shadows.Close()
+	s.reloadMu.Lock()
+	if s.sampling != nil {
+		s.sampling.Stop()
+	}
+	s.reloadMu.Unlock()
 	actx, acancel := context.WithTimeout(context.Background(), time.Second)
 	defer acancel()
 	aerr := s.admin.Shutdown(actx)
@@ -227,11 +242,13 @@ func (s *Sidecar) Reload() error {
 	if err == nil {
 		err = needsRestart(s.cfg.Load(), cfg)
 	}
+	if err == nil {
+		err = s.apply(cfg)
+	}
 	if err != nil {
 		s.recordReload(false, nil)
 		return fmt.Errorf("cannot reload: %w", err)
 	}
-	s.applyTaps(cfg)
 	s.cfg.Store(cfg)
 	s.raw = raw
 	s.recordReload(true, raw)
@@ -251,16 +268,50 @@ func (s *Sidecar) recordReload(ok bool, raw []byte) {
 	s.info.WithLabelValues("file", hex.EncodeToString(sum[:6])).Set(1)
 }
 
-// applyTaps starts the taps cfg asks for, swaps the proxy onto cfg with
-// them, and then retires the taps it no longer uses.
-func (s *Sidecar) applyTaps(cfg *config.Config) {
+// apply starts the taps cfg asks for, swaps the proxy onto cfg with them,
+// and then retires the taps it no longer uses. A sampling setup that
+// cannot start (a missing or corrupt reference) is an error, and nothing
+// changes.
+func (s *Sidecar) apply(cfg *config.Config) error {
+	plan, err := planSampling(cfg, s.opts.Now)
+	if err != nil {
+		return err
+	}
+	set, key := s.sampling, s.sampKey
+	switch {
+	case plan == nil:
+		set, key = nil, ""
+	case plan.key != s.sampKey:
+		if set, err = sampling.NewSet(plan.model, plan.routes, s.log.Named("sampling")); err != nil {
+			return err
+		}
+		key = plan.key
+	}
+
 	mirrors, retired := s.shadows.Update(shadowSpecs(cfg))
 	taps := proxy.Taps{}
-	for route, m := range mirrors {
-		taps[route] = proxy.RouteTaps{Mirror: m}
+	for _, r := range cfg.Routes {
+		var rt proxy.RouteTaps
+		if m := mirrors[r.Name]; m != nil {
+			rt.Mirror = m
+		}
+		if set != nil {
+			if t := set.Tap(r.Name); t != nil {
+				rt.Sampler = t
+			}
+		}
+		taps[r.Name] = rt
 	}
 	s.proxy.Apply(cfg, taps)
 	shadow.Retire(retired)
+
+	old := s.sampling
+	s.sampling, s.sampKey = set, key
+	s.features.Use(set)
+	if old != nil && old != set {
+		old.Stop()
+	}
+	return nil
 }
 
 // needsRestart reports the settings that a reload cannot change.

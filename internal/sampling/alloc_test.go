@@ -1,0 +1,23 @@
+//go:build !race
+
+package sampling
+
+import (
+	"testing"
+
+	"github.com/driftcar/driftcar/internal/testupstream"
+)
+
+// TestSamplingTapAllocs guards the request path with sampling at 100%: the
+// copy and the hand-off allocate at most once per request (0 in steady
+// state).
+func TestSamplingTapAllocs(t *testing.T) {
+	srv, _ := sampledProxy(t, RouteSpec{Fraction: 1, Queue: 4096, MaxBody: 1 << 20, Workers: 1})
+	h := testupstream.NewHarness(srv.Handler(), "/v1/models/m:predict", request)
+	for range 1000 {
+		h.ServeOK(t)
+	}
+	if n := testing.AllocsPerRun(5000, func() { h.ServeOK(t) }); n > 1 {
+		t.Errorf("got %v allocs per sampled request; want at most 1", n)
+	}
+}

@@ -1,0 +1,161 @@
+package sampling
+
+import (
+	"math"
+	"math/rand/v2"
+	"sync"
+	"sync/atomic"
+
+	"github.com/valyala/fasthttp"
+
+	"github.com/driftcar/driftcar/proxy"
+	"github.com/driftcar/driftcar/sampler"
+)
+
+// Drop reasons, the reason label of driftcar_sampler_dropped_total.
+const (
+	dropQueueFull = iota
+	dropBodyTooLarge
+	numDrops
+)
+
+var dropNames = [numDrops]string{dropQueueFull: "queue_full", dropBodyTooLarge: "body_too_large"}
+
+// maxPooledBody is the largest body whose buffer returns to the pool.
+const maxPooledBody = 256 << 10
+
+// RouteSpec configures the tap of one route.
+type RouteSpec struct {
+	Route    string
+	Protocol sampler.Protocol
+	Fraction float64
+	Queue    int
+	MaxBody  int
+	Workers  int
+}
+
+// Tap samples one route's traffic. It must not be copied.
+type Tap struct {
+	spec      RouteSpec
+	set       *Set
+	threshold uint64
+	all       bool
+	queue     chan *record
+	state     atomic.Pointer[sampler.State]
+	invalid   sampler.InvalidCounters
+	rows      atomic.Uint64
+	dropped   [numDrops]atomic.Uint64
+	pool      sync.Pool
+	stop      chan struct{}
+	wg        sync.WaitGroup
+}
+
+var _ proxy.Sampler = (*Tap)(nil)
+
+type record struct {
+	req, resp []byte
+	ok        bool // the response was 2xx, so it carries predictions
+}
+
+func newTap(spec RouteSpec, set *Set) *Tap {
+	t := &Tap{
+		spec:  spec,
+		set:   set,
+		queue: make(chan *record, spec.Queue),
+		stop:  make(chan struct{}),
+	}
+	switch {
+	case spec.Fraction >= 1:
+		t.all = true
+	case spec.Fraction > 0:
+		t.threshold = uint64(spec.Fraction * math.MaxUint64)
+	}
+	t.pool.New = func() any { return new(record) }
+	return t
+}
+
+// Sample copies the bodies of a sampled request and its response and
+// queues them for decoding. It never blocks.
+func (t *Tap) Sample(req *fasthttp.Request, resp *fasthttp.Response) {
+	if !t.all && (t.threshold == 0 || rand.Uint64() >= t.threshold) {
+		return
+	}
+	reqBody, respBody := req.Body(), resp.Body()
+	if len(reqBody) > t.spec.MaxBody || len(respBody) > t.spec.MaxBody {
+		t.dropped[dropBodyTooLarge].Add(1)
+		return
+	}
+	rec := t.pool.Get().(*record)
+	rec.req = append(rec.req[:0], reqBody...)
+	rec.resp = append(rec.resp[:0], respBody...)
+	status := resp.StatusCode()
+	rec.ok = status >= 200 && status < 300
+	select {
+	case t.queue <- rec:
+	default:
+		t.dropped[dropQueueFull].Add(1)
+		t.recycle(rec)
+	}
+}
+
+func (t *Tap) recycle(rec *record) {
+	if cap(rec.req) > maxPooledBody || cap(rec.resp) > maxPooledBody {
+		return
+	}
+	t.pool.Put(rec)
+}
+
+func (t *Tap) start() {
+	for range t.spec.Workers {
+		t.wg.Add(1)
+		go t.work()
+	}
+}
+
+func (t *Tap) work() {
+	defer t.wg.Done()
+	dec, err := sampler.NewDecoder(t.spec.Protocol, t.set.model.Features, t.set.model.Prediction,
+		sampler.DecoderOptions{Counters: &t.invalid})
+	if err != nil {
+		// The Set checked the specs with the same call before starting.
+		panic("sampling: " + err.Error())
+	}
+	for {
+		select {
+		case <-t.stop:
+			return
+		case rec := <-t.queue:
+			t.decode(dec, rec)
+			t.recycle(rec)
+		}
+	}
+}
+
+func (t *Tap) decode(dec *sampler.Decoder, rec *record) {
+	resp := rec.resp
+	if !rec.ok {
+		resp = nil
+	}
+	batch, err := dec.Decode(rec.req, resp)
+	if err != nil {
+		return // counted by reason in t.invalid
+	}
+	t.rows.Add(uint64(batch.Rows))
+	if st := t.state.Load(); st != nil {
+		st.Observe(batch)
+		return
+	}
+	t.set.learn(batch)
+}
+
+// QueueLength is the number of copies waiting to be decoded.
+func (t *Tap) QueueLength() int { return len(t.queue) }
+
+// State returns the route's live state, or nil while the reference is
+// being learned.
+func (t *Tap) State() *sampler.State { return t.state.Load() }
+
+func (t *Tap) halt() {
+	close(t.stop)
+	t.wg.Wait()
+}
