@@ -6,7 +6,7 @@ LDFLAGS       := -s -w -X github.com/driftcar/driftcar/internal/buildinfo.Versio
 FUZZTIME      ?= 30s
 BIN           := bin/driftcar
 
-.PHONY: all build demo test lint fmt bench bench-proxy fuzz clean
+.PHONY: all build demo test lint fmt bench bench-proxy fuzz image clean
 
 all: build
 
@@ -43,6 +43,12 @@ fuzz:
 	    $(GO) test -run '^$$' -fuzz "^$$t$$" -fuzztime $(FUZZTIME) $$pkg; \
 	  done; \
 	done
+
+IMAGE ?= driftcar:$(VERSION)
+
+# Needs a Docker engine (not available on the development machines).
+image:
+	docker build --build-arg VERSION=$(VERSION) -t $(IMAGE) .
 
 clean:
 	rm -rf bin

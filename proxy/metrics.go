@@ -7,10 +7,12 @@ import (
 const namespace = "driftcar"
 
 // latencyBuckets cover a sidecar's sub-millisecond overhead up to slow
-// model calls.
+// model calls, about 1.6x apart so that p99 ratios between arms can be
+// estimated from them.
 var latencyBuckets = []float64{
-	0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025,
-	0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30,
+	0.0001, 0.00015, 0.00025, 0.0004, 0.0006, 0.001, 0.0015, 0.0025, 0.004, 0.006,
+	0.01, 0.015, 0.025, 0.04, 0.06, 0.1, 0.15, 0.25, 0.4, 0.6,
+	1, 1.5, 2.5, 4, 6, 10, 30,
 }
 
 // Metrics are the proxy's collectors. Create them once with NewMetrics and

@@ -238,3 +238,40 @@ routes:
 		})
 	}
 }
+
+func TestStatsAndSetWeight(t *testing.T) {
+	live := startUpstream(t, func(ctx *fasthttp.RequestCtx) { ctx.SetBodyString("live") })
+	canary := startUpstream(t, func(ctx *fasthttp.RequestCtx) { ctx.SetStatusCode(500) })
+	p := startProxy(t, mustParse(t, splitConfig(live, canary, false)), Options{})
+	if err := p.srv.SetWeight("predict", "live", 0); err != nil {
+		t.Fatal(err)
+	}
+	hc := p.client()
+	for range 10 {
+		p.do(t, hc, "POST", "/", []byte("{}"))
+	}
+	stats := p.srv.Stats("predict")
+	if len(stats) != 2 || stats[1].Arm != "canary" || stats[1].Requests != 10 || stats[1].Errors != 10 || stats[0].Requests != 0 {
+		t.Fatalf("stats after live weight 0: got %+v", stats)
+	}
+	if got := stats[1].Buckets[len(stats[1].Buckets)-1]; got != 10 {
+		t.Errorf("canary duration buckets: last got %d; want 10", got)
+	}
+	if err := p.srv.SetWeight("predict", "canary", 0); err == nil {
+		t.Error("setting the last weighted arm to 0: got nil; want an error")
+	}
+	if err := p.srv.SetWeight("predict", "live", 90); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.srv.SetWeight("predict", "canary", 0); err != nil {
+		t.Fatal(err)
+	}
+	for range 10 {
+		if got := string(p.do(t, hc, "POST", "/", []byte("{}")).Body()); got != "live" {
+			t.Fatalf("after rolling the canary back: got %q; want live", got)
+		}
+	}
+	if err := p.srv.SetWeight("nope", "live", 1); err == nil {
+		t.Error("unknown route: got nil; want an error")
+	}
+}
