@@ -33,6 +33,72 @@ type Config struct {
 	Reference *Reference `yaml:"reference,omitempty" json:"reference,omitempty"`
 	// Sketch sizes the live state of every sampled feature.
 	Sketch Sketch `yaml:"sketch" json:"sketch"`
+	// Drift configures the drift tests on sampled routes. Default: on,
+	// with the defaults below, whenever a route samples.
+	Drift Drift `yaml:"drift" json:"drift"`
+	// CanaryGuard, when set, compares each route's canary arms with its
+	// first (live) arm and rolls a bad canary back.
+	CanaryGuard *CanaryGuard `yaml:"canary_guard,omitempty" json:"canary_guard,omitempty"`
+}
+
+// Drift configures online drift detection.
+type Drift struct {
+	// Windows are sums of recent time slices; each must be a multiple of
+	// sketch.slice_duration and fit in the ring. Default [5m, 1h].
+	Windows []Duration `yaml:"windows" json:"windows"`
+	// EvaluateEvery is the test tick. Default 10s.
+	EvaluateEvery Duration `yaml:"evaluate_every" json:"evaluate_every"`
+	// FalseAlarmRate is the wall-clock false-alarm budget per feature, as
+	// "1/30d" (at most one false alarm in 30 days of stationary traffic).
+	// Default 1/30d.
+	FalseAlarmRate string `yaml:"false_alarm_rate" json:"false_alarm_rate"`
+	// MinSamples: windows with fewer rows are "insufficient_data", never
+	// "ok". Default 200.
+	MinSamples int `yaml:"min_samples" json:"min_samples"`
+	// Tests selects the tests; "auto" (the default) is binned KS, G-test
+	// and PSI for numeric features, and G-test, L-inf and the unseen rate
+	// for categorical ones.
+	Tests string `yaml:"tests" json:"tests"`
+	// Correction is the dataset-level multiple-testing correction: holm
+	// (default) or bh.
+	Correction string `yaml:"correction" json:"correction"`
+	// Webhook, when set, is called when drift begins.
+	Webhook *Webhook `yaml:"webhook,omitempty" json:"webhook,omitempty"`
+}
+
+// Webhook is the retraining hook.
+type Webhook struct {
+	// URL receives a JSON POST. Required.
+	URL string `yaml:"url" json:"url"`
+	// SecretEnv names the environment variable holding the HMAC-SHA256
+	// key of the X-Driftcar-Signature header. Optional.
+	SecretEnv string `yaml:"secret_env,omitempty" json:"secret_env,omitempty"`
+	// Cooldown is the least time between two calls for the same route.
+	// Default 30m.
+	Cooldown Duration `yaml:"cooldown" json:"cooldown"`
+	// Timeout bounds one attempt. Default 5s.
+	Timeout Duration `yaml:"timeout" json:"timeout"`
+	// Retries after a failed attempt, with exponential backoff. Default 5.
+	Retries *int `yaml:"retries" json:"retries"`
+}
+
+// CanaryGuard compares canary arms with the live arm.
+type CanaryGuard struct {
+	// Rollback sets a breaching canary's weight to 0 until the config
+	// changes. Default true.
+	Rollback *bool `yaml:"rollback" json:"rollback"`
+	// MinRequests each arm needs in the window before judging. Default 500.
+	MinRequests int `yaml:"min_requests" json:"min_requests"`
+	// MaxErrorRateIncrease is the tolerated canary-minus-live 5xx rate.
+	// Default 0.02.
+	MaxErrorRateIncrease *float64 `yaml:"max_error_rate_increase" json:"max_error_rate_increase"`
+	// MaxLatencyP99Ratio is the tolerated canary/live p99 ratio. Default 1.5.
+	MaxLatencyP99Ratio float64 `yaml:"max_latency_p99_ratio" json:"max_latency_p99_ratio"`
+	// MaxPredictionDrift is "auto" (the drift tests, live as reference) or
+	// "off". Default auto.
+	MaxPredictionDrift string `yaml:"max_prediction_drift" json:"max_prediction_drift"`
+	// Window is how much recent traffic is judged. Default 5m.
+	Window Duration `yaml:"window" json:"window"`
 }
 
 // Feature is one monitored model input.

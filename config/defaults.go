@@ -34,7 +34,22 @@ const (
 	defaultSliceDuration = time.Minute
 	defaultLearnFile     = "driftcar-reference.json"
 	defaultLearnBins     = 20
+
+	defaultEvaluateEvery  = 10 * time.Second
+	defaultFalseAlarmRate = "1/30d"
+	defaultMinSamples     = 200
+	defaultTests          = "auto"
+	defaultCorrection     = "holm"
+	defaultCooldown       = 30 * time.Minute
+	defaultWebhookTimeout = 5 * time.Second
+	defaultWebhookRetries = 5
+	defaultMinRequests    = 500
+	defaultErrorIncrease  = 0.02
+	defaultP99Ratio       = 1.5
+	defaultGuardWindow    = 5 * time.Minute
 )
+
+var defaultWindows = []Duration{Duration(5 * time.Minute), Duration(time.Hour)}
 
 var (
 	defaultShadowMethods = []string{"POST"}
@@ -128,6 +143,28 @@ func applyDefaults(c *Config, set lineIndex) {
 	if unset(sketch.key("slice_duration"), c.Sketch.SliceDuration == 0) {
 		c.Sketch.SliceDuration = Duration(defaultSliceDuration)
 	}
+	driftDefaults(&c.Drift, root.key("drift"), unset)
+	if g := c.CanaryGuard; g != nil {
+		q := root.key("canary_guard")
+		if g.Rollback == nil {
+			g.Rollback = ptr(true)
+		}
+		if unset(q.key("min_requests"), g.MinRequests == 0) {
+			g.MinRequests = defaultMinRequests
+		}
+		if g.MaxErrorRateIncrease == nil {
+			g.MaxErrorRateIncrease = ptr(defaultErrorIncrease)
+		}
+		if unset(q.key("max_latency_p99_ratio"), g.MaxLatencyP99Ratio == 0) {
+			g.MaxLatencyP99Ratio = defaultP99Ratio
+		}
+		if unset(q.key("max_prediction_drift"), g.MaxPredictionDrift == "") {
+			g.MaxPredictionDrift = "auto"
+		}
+		if unset(q.key("window"), g.Window == 0) {
+			g.Window = Duration(defaultGuardWindow)
+		}
+	}
 	if ref := c.Reference; ref != nil && ref.Learn != nil {
 		if ref.File == "" {
 			ref.File = defaultLearnFile
@@ -187,3 +224,35 @@ func shadowDefaults(s *Shadow, ups map[string]Upstream, p *fieldPath, unset func
 }
 
 func ptr[T any](v T) *T { return &v }
+
+func driftDefaults(d *Drift, p *fieldPath, unset func(*fieldPath, bool) bool) {
+	if unset(p.key("windows"), d.Windows == nil) {
+		d.Windows = slices.Clone(defaultWindows)
+	}
+	if unset(p.key("evaluate_every"), d.EvaluateEvery == 0) {
+		d.EvaluateEvery = Duration(defaultEvaluateEvery)
+	}
+	if unset(p.key("false_alarm_rate"), d.FalseAlarmRate == "") {
+		d.FalseAlarmRate = defaultFalseAlarmRate
+	}
+	if unset(p.key("min_samples"), d.MinSamples == 0) {
+		d.MinSamples = defaultMinSamples
+	}
+	if unset(p.key("tests"), d.Tests == "") {
+		d.Tests = defaultTests
+	}
+	if unset(p.key("correction"), d.Correction == "") {
+		d.Correction = defaultCorrection
+	}
+	if w, q := d.Webhook, p.key("webhook"); w != nil {
+		if unset(q.key("cooldown"), w.Cooldown == 0) {
+			w.Cooldown = Duration(defaultCooldown)
+		}
+		if unset(q.key("timeout"), w.Timeout == 0) {
+			w.Timeout = Duration(defaultWebhookTimeout)
+		}
+		if w.Retries == nil {
+			w.Retries = ptr(defaultWebhookRetries)
+		}
+	}
+}

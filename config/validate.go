@@ -5,6 +5,7 @@ import (
 	"maps"
 	"math"
 	"net"
+	"net/url"
 	"regexp"
 	"slices"
 	"strconv"
@@ -62,6 +63,10 @@ func validate(c *Config, lines lineIndex) Errors {
 	v.upstreams(root.key("upstreams"), c.Upstreams)
 	v.routes(root.key("routes"), c.Routes, c.Upstreams)
 	v.features(c)
+	v.drift(root.key("drift"), &c.Drift, c.Sketch)
+	if c.CanaryGuard != nil {
+		v.canaryGuard(root.key("canary_guard"), c)
+	}
 	samples := root.key("shadow_samples")
 	if c.ShadowSamples.Keep < 0 || c.ShadowSamples.Keep > 10_000 {
 		v.add(samples.key("keep"), "must be in 0..10000, got %d", c.ShadowSamples.Keep)
@@ -496,4 +501,112 @@ func (v *validator) fallback(p *fieldPath, r Route) {
 
 func validName(name string) bool {
 	return nameRE.MatchString(name)
+}
+
+// ParseRate reads a false-alarm rate "N/<duration>", e.g. "1/30d" or
+// "1/12h", and returns events per second. Durations take d (days) as well
+// as Go's units.
+func ParseRate(s string) (float64, error) {
+	num, per, ok := strings.Cut(s, "/")
+	if !ok {
+		return 0, fmt.Errorf("must be N/<duration> such as 1/30d, got %q", s)
+	}
+	n, err := strconv.ParseFloat(strings.TrimSpace(num), 64)
+	if err != nil || !(n > 0) || math.IsInf(n, 0) {
+		return 0, fmt.Errorf("must be N/<duration> with N > 0, got %q", s)
+	}
+	per = strings.TrimSpace(per)
+	var d time.Duration
+	if days, found := strings.CutSuffix(per, "d"); found {
+		k, err := strconv.ParseFloat(days, 64)
+		if err != nil || !(k > 0) {
+			return 0, fmt.Errorf("must be N/<duration> such as 1/30d, got %q", s)
+		}
+		d = time.Duration(k * float64(24*time.Hour))
+	} else if d, err = time.ParseDuration(per); err != nil || d <= 0 {
+		return 0, fmt.Errorf("must be N/<duration> such as 1/30d, got %q", s)
+	}
+	return n / d.Seconds(), nil
+}
+
+func (v *validator) drift(p *fieldPath, d *Drift, sk Sketch) {
+	slice := time.Duration(sk.SliceDuration)
+	ring := slice * time.Duration(sk.Slices)
+	if len(d.Windows) == 0 {
+		v.add(p.key("windows"), "at least one window is required")
+	}
+	for i, w := range d.Windows {
+		wd := time.Duration(w)
+		switch {
+		case wd <= 0:
+			v.add(p.key("windows").index(i), "must be > 0")
+		case slice > 0 && wd%slice != 0:
+			v.add(p.key("windows").index(i), "must be a multiple of sketch.slice_duration (%s), got %s", sk.SliceDuration, w)
+		case slice > 0 && wd > ring:
+			v.add(p.key("windows").index(i), "must fit in the sketch ring (%d x %s = %s), got %s", sk.Slices, sk.SliceDuration, Duration(ring), w)
+		}
+	}
+	if d.EvaluateEvery < Duration(time.Second) {
+		v.add(p.key("evaluate_every"), "must be >= 1s, got %s", d.EvaluateEvery)
+	}
+	if rate, err := ParseRate(d.FalseAlarmRate); err != nil {
+		v.add(p.key("false_alarm_rate"), "%v", err)
+	} else if every := time.Duration(d.EvaluateEvery).Seconds(); every > 0 && rate*every >= 0.01 {
+		v.add(p.key("false_alarm_rate"), "%s is more than one false alarm per 100 evaluations", d.FalseAlarmRate)
+	}
+	if d.MinSamples < 10 {
+		v.add(p.key("min_samples"), "must be >= 10, got %d", d.MinSamples)
+	}
+	if d.Tests != "auto" {
+		v.add(p.key("tests"), `must be "auto", got %q`, d.Tests)
+	}
+	if d.Correction != "holm" && d.Correction != "bh" {
+		v.add(p.key("correction"), `must be "holm" or "bh", got %q`, d.Correction)
+	}
+	if w := d.Webhook; w != nil {
+		q := p.key("webhook")
+		if u, err := url.Parse(w.URL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			v.add(q.key("url"), "must be an http or https URL, got %q", w.URL)
+		}
+		if w.SecretEnv != "" && !envNameRE.MatchString(w.SecretEnv) {
+			v.add(q.key("secret_env"), "must be an environment variable name, got %q", w.SecretEnv)
+		}
+		if w.Cooldown < 0 {
+			v.add(q.key("cooldown"), "must be >= 0")
+		}
+		if w.Timeout <= 0 {
+			v.add(q.key("timeout"), "must be > 0")
+		}
+		if w.Retries != nil && (*w.Retries < 0 || *w.Retries > 20) {
+			v.add(q.key("retries"), "must be in 0..20, got %d", *w.Retries)
+		}
+	}
+}
+
+var envNameRE = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
+
+func (v *validator) canaryGuard(p *fieldPath, c *Config) {
+	g := c.CanaryGuard
+	if g.MinRequests < 1 {
+		v.add(p.key("min_requests"), "must be >= 1, got %d", g.MinRequests)
+	}
+	if e := g.MaxErrorRateIncrease; e != nil && !(*e >= 0 && *e <= 1) {
+		v.add(p.key("max_error_rate_increase"), "must be in 0..1, got %v", *e)
+	}
+	if !(g.MaxLatencyP99Ratio >= 1) || math.IsInf(g.MaxLatencyP99Ratio, 1) {
+		v.add(p.key("max_latency_p99_ratio"), "must be a finite number >= 1, got %v", g.MaxLatencyP99Ratio)
+	}
+	if g.MaxPredictionDrift != "auto" && g.MaxPredictionDrift != "off" {
+		v.add(p.key("max_prediction_drift"), `must be "auto" or "off", got %q`, g.MaxPredictionDrift)
+	}
+	if g.Window < Duration(time.Second) {
+		v.add(p.key("window"), "must be >= 1s, got %s", g.Window)
+	}
+	split := false
+	for _, r := range c.Routes {
+		split = split || len(r.Split) > 1
+	}
+	if !split {
+		v.add(p, "needs a route with a canary: no route splits over more than one arm")
+	}
 }
