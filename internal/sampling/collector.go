@@ -20,6 +20,7 @@ type Collector struct {
 	rows, dropped, queue, invalid         *prometheus.Desc
 	value, category, distinct, outOfRange *prometheus.Desc
 	excluded, refHist, refInfo, learning  *prometheus.Desc
+	bin, refBin                           *prometheus.Desc
 }
 
 var _ prometheus.Collector = (*Collector)(nil)
@@ -41,6 +42,8 @@ func NewCollector() *Collector {
 		excluded:   d("feature_excluded_total", "Feature values that were missing or invalid.", "route", "feature", "reason"),
 		refHist:    d("feature_reference_value", "The reference distribution of numeric features, with the same le buckets as driftcar_feature_value.", "feature"),
 		refInfo:    d("reference_info", "Always 1; describes the reference profile in use.", "hash", "source"),
+		bin:        d("feature_bin_total", "Numeric feature values per reference bin (not cumulative); bin is the bin's upper edge.", "route", "feature", "bin"),
+		refBin:     d("feature_reference_bin_ratio", "Reference share of each numeric bin; bin is the bin's upper edge.", "feature", "bin"),
 		learning:   d("reference_learning_rows", "Rows learned so far while the reference is being learned.", "target"),
 	}
 }
@@ -112,6 +115,12 @@ func (c *Collector) collectFeature(ch chan<- prometheus.Metric, route string, f 
 		buckets[e] = f.Buckets[j]
 	}
 	ch <- prometheus.MustNewConstHistogram(c.value, f.Count, f.Sum, buckets, route, name)
+	var prev uint64
+	for j, e := range f.Edges {
+		ch <- prometheus.MustNewConstMetric(c.bin, counter, float64(f.Buckets[j]-prev), route, name, formatEdge(e))
+		prev = f.Buckets[j]
+	}
+	ch <- prometheus.MustNewConstMetric(c.bin, counter, float64(f.Count-prev), route, name, "+Inf")
 	ch <- prometheus.MustNewConstMetric(c.outOfRange, counter, float64(f.BelowMin), route, name, "below")
 	ch <- prometheus.MustNewConstMetric(c.outOfRange, counter, float64(f.AboveMax), route, name, "above")
 }
@@ -129,7 +138,16 @@ func (c *Collector) collectReference(ch chan<- prometheus.Metric, f *sampler.Fea
 		buckets[e] = cum
 	}
 	ch <- prometheus.MustNewConstHistogram(c.refHist, f.Count, f.Mean*float64(f.Count), buckets, name)
+	for j, e := range f.Edges {
+		ch <- prometheus.MustNewConstMetric(c.refBin, prometheus.GaugeValue, f.Proportions[j], name, formatEdge(e))
+	}
+	if last := len(f.Edges); last < len(f.Proportions) {
+		ch <- prometheus.MustNewConstMetric(c.refBin, prometheus.GaugeValue, f.Proportions[last], name, "+Inf")
+	}
 }
+
+// formatEdge writes an edge as Prometheus writes le values.
+func formatEdge(e float64) string { return strconv.FormatFloat(e, 'g', -1, 64) }
 
 // Current returns the Set being exported, or nil.
 func (c *Collector) Current() *Set { return c.set.Load() }

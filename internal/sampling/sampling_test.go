@@ -2,8 +2,10 @@ package sampling
 
 import (
 	"fmt"
+	"math/rand/v2"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -104,7 +106,10 @@ func TestTapCountsRowsDropsAndInvalid(t *testing.T) {
 }
 
 func TestFractionSamplesAShare(t *testing.T) {
-	srv, set := sampledProxy(t, RouteSpec{Fraction: 0.2, Queue: 100_000, MaxBody: 1 << 20, Workers: 1})
+	rng := rand.New(rand.NewPCG(7, 11))
+	var mu sync.Mutex
+	draw := func() uint64 { mu.Lock(); defer mu.Unlock(); return rng.Uint64() }
+	srv, set := sampledProxy(t, RouteSpec{Fraction: 0.2, Queue: 100_000, MaxBody: 1 << 20, Workers: 1, Rand: draw})
 	h := testupstream.NewHarness(srv.Handler(), "/v1/models/m:predict", request)
 	const n = 20000
 	for range n {

@@ -32,6 +32,9 @@ type RouteSpec struct {
 	Queue    int
 	MaxBody  int
 	Workers  int
+	// Rand draws the sampling decision; it must be safe for concurrent
+	// use. Default math/rand/v2.Uint64.
+	Rand func() uint64
 }
 
 // Tap samples one route's traffic. It must not be copied.
@@ -70,6 +73,9 @@ func newTap(spec RouteSpec, set *Set) *Tap {
 	case spec.Fraction > 0:
 		t.threshold = uint64(spec.Fraction * math.MaxUint64)
 	}
+	if t.spec.Rand == nil {
+		t.spec.Rand = rand.Uint64
+	}
 	t.pool.New = func() any { return new(record) }
 	return t
 }
@@ -77,7 +83,7 @@ func newTap(spec RouteSpec, set *Set) *Tap {
 // Sample copies the bodies of a sampled request and its response and
 // queues them for decoding. It never blocks.
 func (t *Tap) Sample(req *fasthttp.Request, resp *fasthttp.Response) {
-	if !t.all && (t.threshold == 0 || rand.Uint64() >= t.threshold) {
+	if !t.all && (t.threshold == 0 || t.spec.Rand() >= t.threshold) {
 		return
 	}
 	reqBody, respBody := req.Body(), resp.Body()

@@ -110,6 +110,9 @@ func TestSamplingEndToEnd(t *testing.T) {
 		`driftcar_reference_info{hash="` + p.Hash + `",model="credit-risk",source="csv"} 1`,
 		fmt.Sprintf(`driftcar_feature_reference_value_bucket{feature="age",model="credit-risk",le="%g"} %d`, age.Edges[0], age.Counts[0]),
 		fmt.Sprintf(`driftcar_feature_reference_value_count{feature="age",model="credit-risk"} %d`, age.Count),
+		fmt.Sprintf(`driftcar_feature_bin_total{bin="%g",feature="age",model="credit-risk",route="predict"} 20`, age.Edges[0]),
+		fmt.Sprintf(`driftcar_feature_bin_total{bin="%g",feature="age",model="credit-risk",route="predict"} 0`, age.Edges[1]),
+		fmt.Sprintf(`driftcar_feature_reference_bin_ratio{bin="%g",feature="age",model="credit-risk"} %g`, age.Edges[0], age.Proportions[0]),
 	} {
 		if !strings.Contains(metrics, want) {
 			t.Errorf("/metrics lacks %s", want)
