@@ -247,7 +247,7 @@ func (s *Server) serve(ctx *fasthttp.RequestCtx) {
 		sink.Live(&ctx.Response)
 	}
 	if r.sampler != nil {
-		r.sampler.Sample(req, &ctx.Response)
+		r.sampler.Sample(req, &ctx.Response, a.name)
 	}
 	if http10 {
 		req.Header.SetProtocol("HTTP/1.0")

@@ -27,9 +27,9 @@ type RouteTaps struct {
 type Taps map[string]RouteTaps
 
 // Sampler takes copies of requests and their responses for feature
-// sampling. Sample runs on the request path after the response is ready;
-// it must not block and must not keep req or resp. Implementations must
-// be safe for concurrent use.
+// sampling. Sample runs on the request path after the response is ready,
+// with the name of the arm that served it; it must not block and must not
+// keep req or resp. Implementations must be safe for concurrent use.
 type Sampler interface {
-	Sample(req *fasthttp.Request, resp *fasthttp.Response)
+	Sample(req *fasthttp.Request, resp *fasthttp.Response, arm string)
 }

@@ -86,16 +86,26 @@ func NewSet(model Model, routes []RouteSpec, log *zap.Logger) (*Set, error) {
 
 // observeWith gives every tap a State over profile.
 func (s *Set) observeWith(p *sampler.Profile) error {
-	states := make(map[string]*sampler.State, len(s.taps))
-	for route := range s.taps {
+	states := make(map[string]*tapState, len(s.taps))
+	for route, t := range s.taps {
 		st, err := sampler.NewState(p, s.model.Features, s.model.Prediction, s.model.State)
 		if err != nil {
 			return fmt.Errorf("reference %s does not fit the config: %w", s.model.ReferenceFile, err)
 		}
-		states[route] = st
+		ts := &tapState{route: st}
+		if s.model.Prediction != nil && len(t.spec.Arms) > 1 {
+			for _, arm := range t.spec.Arms {
+				ast, err := sampler.NewState(p, nil, s.model.Prediction, s.model.State)
+				if err != nil {
+					return fmt.Errorf("reference %s does not fit the config: %w", s.model.ReferenceFile, err)
+				}
+				ts.arms = append(ts.arms, armState{arm: arm, st: ast})
+			}
+		}
+		states[route] = ts
 	}
-	for route, st := range states {
-		s.taps[route].state.Store(st)
+	for route, ts := range states {
+		s.taps[route].state.Store(ts)
 	}
 	s.profile.Store(p)
 	return nil

@@ -32,6 +32,10 @@ type RouteSpec struct {
 	Queue    int
 	MaxBody  int
 	Workers  int
+	// Arms are the route's split arms. With a prediction and more than one
+	// arm, each arm also gets a prediction-only State, so the canary guard
+	// can compare canary and live predictions.
+	Arms []string
 	// Rand draws the sampling decision; it must be safe for concurrent
 	// use. Default math/rand/v2.Uint64.
 	Rand func() uint64
@@ -44,7 +48,7 @@ type Tap struct {
 	threshold uint64
 	all       bool
 	queue     chan *record
-	state     atomic.Pointer[sampler.State]
+	state     atomic.Pointer[tapState]
 	invalid   sampler.InvalidCounters
 	rows      atomic.Uint64
 	dropped   [numDrops]atomic.Uint64
@@ -57,7 +61,19 @@ var _ proxy.Sampler = (*Tap)(nil)
 
 type record struct {
 	req, resp []byte
-	ok        bool // the response was 2xx, so it carries predictions
+	ok        bool   // the response was 2xx, so it carries predictions
+	arm       string // the arm that served it
+}
+
+// tapState is the live state of a route and of each arm's predictions.
+type tapState struct {
+	route *sampler.State
+	arms  []armState
+}
+
+type armState struct {
+	arm string
+	st  *sampler.State
 }
 
 func newTap(spec RouteSpec, set *Set) *Tap {
@@ -82,7 +98,7 @@ func newTap(spec RouteSpec, set *Set) *Tap {
 
 // Sample copies the bodies of a sampled request and its response and
 // queues them for decoding. It never blocks.
-func (t *Tap) Sample(req *fasthttp.Request, resp *fasthttp.Response) {
+func (t *Tap) Sample(req *fasthttp.Request, resp *fasthttp.Response, arm string) {
 	if !t.all && (t.threshold == 0 || t.spec.Rand() >= t.threshold) {
 		return
 	}
@@ -96,6 +112,7 @@ func (t *Tap) Sample(req *fasthttp.Request, resp *fasthttp.Response) {
 	rec.resp = append(rec.resp[:0], respBody...)
 	status := resp.StatusCode()
 	rec.ok = status >= 200 && status < 300
+	rec.arm = arm
 	select {
 	case t.queue <- rec:
 	default:
@@ -147,11 +164,20 @@ func (t *Tap) decode(dec *sampler.Decoder, rec *record) {
 		return // counted by reason in t.invalid
 	}
 	t.rows.Add(uint64(batch.Rows))
-	if st := t.state.Load(); st != nil {
-		st.Observe(batch)
+	ts := t.state.Load()
+	if ts == nil {
+		t.set.learn(batch)
 		return
 	}
-	t.set.learn(batch)
+	ts.route.Observe(batch)
+	for i := range ts.arms {
+		if ts.arms[i].arm != rec.arm {
+			continue
+		}
+		for r := range min(batch.Rows, len(batch.Predictions)) {
+			ts.arms[i].st.ObserveValue(0, &batch.Predictions[r])
+		}
+	}
 }
 
 // QueueLength is the number of copies waiting to be decoded.
@@ -159,7 +185,25 @@ func (t *Tap) QueueLength() int { return len(t.queue) }
 
 // State returns the route's live state, or nil while the reference is
 // being learned.
-func (t *Tap) State() *sampler.State { return t.state.Load() }
+func (t *Tap) State() *sampler.State {
+	if ts := t.state.Load(); ts != nil {
+		return ts.route
+	}
+	return nil
+}
+
+// ArmPredictions returns the prediction-only state of arm, or nil when
+// arms are not tracked (no prediction, one arm, or still learning).
+func (t *Tap) ArmPredictions(arm string) *sampler.State {
+	if ts := t.state.Load(); ts != nil {
+		for _, a := range ts.arms {
+			if a.arm == arm {
+				return a.st
+			}
+		}
+	}
+	return nil
+}
 
 func (t *Tap) halt() {
 	close(t.stop)

@@ -31,7 +31,12 @@ func planSampling(cfg *config.Config, now func() time.Time) (*samplingPlan, erro
 		if err != nil {
 			return nil, fmt.Errorf("routes %q: %w", r.Name, err)
 		}
+		var arms []string
+		for _, a := range r.Split {
+			arms = append(arms, a.Upstream)
+		}
 		p.routes = append(p.routes, sampling.RouteSpec{
+			Arms:     arms,
 			Route:    r.Name,
 			Protocol: proto,
 			Fraction: *r.Sample.Fraction,
