@@ -548,6 +548,8 @@ func (v *validator) drift(p *fieldPath, d *Drift, sk Sketch) {
 	}
 	if d.EvaluateEvery < Duration(time.Second) {
 		v.add(p.key("evaluate_every"), "must be >= 1s, got %s", d.EvaluateEvery)
+	} else if slice > 0 && slice%time.Duration(d.EvaluateEvery) != 0 {
+		v.add(p.key("evaluate_every"), "must divide sketch.slice_duration (%s), got %s", sk.SliceDuration, d.EvaluateEvery)
 	}
 	if rate, err := ParseRate(d.FalseAlarmRate); err != nil {
 		v.add(p.key("false_alarm_rate"), "%v", err)

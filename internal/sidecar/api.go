@@ -1,5 +1,7 @@
 package sidecar
 
+import "time"
+
 // featureWindows are the live windows /api/features shows, in slices.
 var featureWindows = []int{5, 60}
 
@@ -20,4 +22,19 @@ func (s *Sidecar) referenceAPI() any {
 		return map[string]any{"configured": true, "learning": true, "rows": rows, "samples": want}
 	}
 	return set.Profile()
+}
+
+func (s *Sidecar) driftAPI() any {
+	m := s.currentMonitor()
+	if m == nil {
+		return map[string]any{"configured": false}
+	}
+	return m.View()
+}
+
+// TickDrift runs one drift evaluation at now (for tests with ManualTicks).
+func (s *Sidecar) TickDrift(now time.Time) {
+	if m := s.currentMonitor(); m != nil {
+		m.Tick(now)
+	}
 }

@@ -18,8 +18,10 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/driftcar/driftcar/config"
+	"github.com/driftcar/driftcar/detector"
 	"github.com/driftcar/driftcar/internal/admin"
 	"github.com/driftcar/driftcar/internal/buildinfo"
+	"github.com/driftcar/driftcar/internal/drift"
 	"github.com/driftcar/driftcar/internal/sampling"
 	"github.com/driftcar/driftcar/proxy"
 	"github.com/driftcar/driftcar/shadow"
@@ -35,8 +37,16 @@ type Options struct {
 	// ProbeInterval is how often the live upstreams are dialed for
 	// readiness. Default 2s.
 	ProbeInterval time.Duration
-	// Now is the clock for reload timestamps. Default time.Now.
+	// Now is the clock for reload timestamps, sketches and drift tests.
+	// Default time.Now.
 	Now func() time.Time
+	// CalibrationTicks overrides the simulated ticks of the drift
+	// threshold calibration (tests use fewer). Default: the detector's.
+	CalibrationTicks int
+	// WebhookBackoff is the first retry delay of the webhook. Default 1s.
+	WebhookBackoff time.Duration
+	// ManualTicks disables the drift ticker; tests call TickDrift.
+	ManualTicks bool
 }
 
 // Sidecar is one running driftcar process.
@@ -50,9 +60,16 @@ type Sidecar struct {
 	features *sampling.Collector
 	sampling *sampling.Set // guarded by reloadMu
 	sampKey  string        // guarded by reloadMu
-	admin    *admin.Server
-	proxyLn  net.Listener
-	adminLn  net.Listener
+
+	drift         *driftRuntime // guarded by reloadMu
+	driftNow      atomic.Pointer[driftRuntime]
+	calibrator    *detector.Calibrator // guarded by reloadMu
+	calibratorKey string               // guarded by reloadMu
+	bg            context.Context      // lives until shutdown
+	bgCancel      context.CancelFunc
+	admin         *admin.Server
+	proxyLn       net.Listener
+	adminLn       net.Listener
 
 	reloadMu sync.Mutex // serializes Reload; guards raw
 	raw      []byte
@@ -83,6 +100,7 @@ func New(opts Options) (*Sidecar, error) {
 		return nil, err
 	}
 	s := &Sidecar{opts: opts, log: opts.Logger, registry: prometheus.NewRegistry(), raw: raw}
+	s.bg, s.bgCancel = context.WithCancel(context.Background())
 	s.cfg.Store(cfg)
 	s.ready.Store(&errNotProbed)
 
@@ -109,8 +127,14 @@ func New(opts Options) (*Sidecar, error) {
 		Ring:    s.ring,
 	})
 	s.features = sampling.NewCollector()
-	reg.MustRegister(s.features)
+	reg.MustRegister(s.features, drift.NewCollector(s.currentMonitor), delegate{func() prometheus.Collector {
+		if rt := s.driftNow.Load(); rt != nil && rt.webhook != nil {
+			return rt.webhook
+		}
+		return nil
+	}})
 	if err := s.apply(cfg); err != nil {
+		s.bgCancel()
 		return nil, err
 	}
 	s.admin = admin.New(admin.Options{
@@ -122,6 +146,7 @@ func New(opts Options) (*Sidecar, error) {
 			"shadow/mismatches": func() any { return s.ring.Snapshot() },
 			"features":          s.featuresAPI,
 			"reference":         s.referenceAPI,
+			"drift":             s.driftAPI,
 		},
 		Pprof: opts.Pprof,
 	})
@@ -217,6 +242,8 @@ func (s *Sidecar) shutdown() error {
 	perr := s.proxy.Shutdown(ctx)
 	s.shadows.Close()
 	s.reloadMu.Lock()
+	s.drift.stop()
+	s.bgCancel()
 	if s.sampling != nil {
 		s.sampling.Stop()
 	}
@@ -287,6 +314,13 @@ func (s *Sidecar) apply(cfg *config.Config) error {
 		}
 		key = plan.key
 	}
+	rt, err := s.startDrift(cfg, set)
+	if err != nil {
+		if set != s.sampling {
+			set.Stop()
+		}
+		return err
+	}
 
 	mirrors, retired := s.shadows.Update(shadowSpecs(cfg))
 	taps := proxy.Taps{}
@@ -305,6 +339,11 @@ func (s *Sidecar) apply(cfg *config.Config) error {
 	s.proxy.Apply(cfg, taps)
 	shadow.Retire(retired)
 
+	if rt != s.drift {
+		s.drift.stop()
+	}
+	s.drift = rt
+	s.driftNow.Store(rt)
 	old := s.sampling
 	s.sampling, s.sampKey = set, key
 	s.features.Use(set)

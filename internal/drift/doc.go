@@ -1,0 +1,11 @@
+// Package drift runs the detector on the sampler's live state: a Monitor
+// evaluates every sampled feature on a ticker, off the request path, keeps
+// the alarm states and their history, calls the retraining webhook when
+// drift begins, and guards canaries (error rate, p99 latency and
+// prediction distribution against the live arm), rolling a bad one back.
+//
+// Concurrency: Tick runs on one goroutine at a time (Run's ticker, or a
+// test calling it directly); it holds the Monitor's mutex while it
+// evaluates. Collect, View and the webhook sender may run concurrently
+// with it. Nothing here is called from the request path.
+package drift

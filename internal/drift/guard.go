@@ -1,0 +1,317 @@
+package drift
+
+import (
+	"math"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"go.uber.org/zap"
+
+	"github.com/driftcar/driftcar/detector"
+	"github.com/driftcar/driftcar/internal/sampling"
+	"github.com/driftcar/driftcar/proxy"
+)
+
+// GuardOptions configure the canary guard.
+type GuardOptions struct {
+	// Rollback sets a breaching canary's weight to 0.
+	Rollback bool
+	// MinRequests each arm needs in the window.
+	MinRequests uint64
+	// MaxErrorRateIncrease is the tolerated canary-minus-live 5xx rate.
+	MaxErrorRateIncrease float64
+	// MaxLatencyP99Ratio is the tolerated canary/live p99 ratio.
+	MaxLatencyP99Ratio float64
+	// PredictionDrift compares the canary's predictions with the live
+	// arm's with the binned two-sample tests.
+	PredictionDrift bool
+	// Window is the judged span of recent traffic.
+	Window time.Duration
+	// Slice is the sketch slice length (for prediction windows).
+	Slice time.Duration
+	// Alpha is the level of each statistical test per evaluation. Default
+	// 1e-6: the guard tests every tick on overlapping windows and must not
+	// roll a healthy canary back in months.
+	Alpha float64
+	// Confirm is the number of consecutive breaching evaluations before a
+	// rollback. Default 3.
+	Confirm int
+}
+
+// Canary states, the values of driftcar_canary_state.
+const (
+	canaryOK = iota
+	canaryInsufficient
+	canaryRolledBack
+)
+
+var canaryStateNames = []string{"ok", "insufficient_data", "rolled_back"}
+
+// Rollback reasons.
+const (
+	reasonErrorRate  = "error_rate"
+	reasonLatency    = "latency"
+	reasonPrediction = "prediction_drift"
+)
+
+// Guard compares each route's canary arms with its first (live) arm.
+type Guard struct {
+	opts   GuardOptions
+	proxy  *proxy.Server
+	log    *zap.Logger
+	mu     sync.Mutex
+	routes map[string]*guardRoute
+	order  []string
+
+	rollbacks, state *prometheus.Desc
+}
+
+type guardRoute struct {
+	arms    []string
+	ring    []statsAt // cumulative stats per tick, oldest first
+	state   int
+	streak  map[string]int
+	reasons map[string]string // rolled-back arm → reason
+	counts  map[string]uint64 // reason → rollbacks
+	last    map[string]GuardCheck
+}
+
+type statsAt struct {
+	at    time.Time
+	stats []proxy.ArmStats
+}
+
+// GuardCheck is the last comparison of one canary arm.
+type GuardCheck struct {
+	Arm            string   `json:"arm"`
+	Requests       uint64   `json:"requests"`
+	LiveRequests   uint64   `json:"live_requests"`
+	ErrorRate      *float64 `json:"error_rate,omitempty"`
+	LiveErrorRate  *float64 `json:"live_error_rate,omitempty"`
+	P99Ratio       *float64 `json:"p99_ratio,omitempty"`
+	PredictionP    *float64 `json:"prediction_pvalue,omitempty"`
+	Breaches       []string `json:"breaches,omitempty"`
+	Streak         int      `json:"streak"`
+	RolledBack     bool     `json:"rolled_back"`
+	RollbackReason string   `json:"rollback_reason,omitempty"`
+}
+
+// GuardView is /api/drift's canary section for one route.
+type GuardView struct {
+	Route  string       `json:"route"`
+	State  string       `json:"state"`
+	Checks []GuardCheck `json:"checks"`
+}
+
+// NewGuard guards the routes (name → split arms, live first) that have a
+// canary.
+func NewGuard(opts GuardOptions, srv *proxy.Server, routes map[string][]string, order []string, log *zap.Logger) *Guard {
+	if opts.Alpha <= 0 {
+		opts.Alpha = 1e-6
+	}
+	if opts.Confirm <= 0 {
+		opts.Confirm = 3
+	}
+	if log == nil {
+		log = zap.NewNop()
+	}
+	g := &Guard{
+		opts: opts, proxy: srv, log: log, routes: map[string]*guardRoute{},
+		rollbacks: prometheus.NewDesc("driftcar_canary_rollback_total", "Canary rollbacks by reason.", []string{"route", "reason"}, nil),
+		state:     prometheus.NewDesc("driftcar_canary_state", "Canary guard state: 0 ok, 1 insufficient_data, 2 rolled_back.", []string{"route"}, nil),
+	}
+	for _, name := range order {
+		arms := routes[name]
+		if len(arms) < 2 {
+			continue
+		}
+		g.order = append(g.order, name)
+		g.routes[name] = &guardRoute{
+			arms: arms, state: canaryInsufficient, streak: map[string]int{}, reasons: map[string]string{},
+			counts: map[string]uint64{reasonErrorRate: 0, reasonLatency: 0, reasonPrediction: 0},
+			last:   map[string]GuardCheck{},
+		}
+	}
+	return g
+}
+
+func (g *Guard) tick(now time.Time, set *sampling.Set) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	for _, name := range g.order {
+		r := g.routes[name]
+		stats := g.proxy.Stats(name)
+		if len(stats) != len(r.arms) {
+			continue
+		}
+		r.ring = append(r.ring, statsAt{at: now, stats: stats})
+		for len(r.ring) > 1 && now.Sub(r.ring[1].at) >= g.opts.Window {
+			r.ring = r.ring[1:]
+		}
+		base := r.ring[0].stats
+		judged := false
+		for i := 1; i < len(r.arms); i++ {
+			arm := r.arms[i]
+			if _, done := r.reasons[arm]; done {
+				continue
+			}
+			check, ok := g.check(name, set, delta(stats[0], base[0]), delta(stats[i], base[i]), arm)
+			judged = judged || ok
+			if len(check.Breaches) > 0 {
+				r.streak[arm]++
+			} else {
+				r.streak[arm] = 0
+			}
+			check.Streak = r.streak[arm]
+			if r.streak[arm] >= g.opts.Confirm {
+				g.rollback(name, r, arm, check.Breaches[0])
+				check.RolledBack, check.RollbackReason = true, r.reasons[arm]
+			}
+			r.last[arm] = check
+		}
+		switch {
+		case len(r.reasons) > 0:
+			r.state = canaryRolledBack
+		case judged:
+			r.state = canaryOK
+		default:
+			r.state = canaryInsufficient
+		}
+	}
+}
+
+func (g *Guard) rollback(route string, r *guardRoute, arm, reason string) {
+	r.reasons[arm] = reason
+	r.counts[reason]++
+	action := "reported (rollback: false)"
+	if g.opts.Rollback {
+		if err := g.proxy.SetWeight(route, arm, 0); err != nil {
+			g.log.Error("cannot roll the canary back", zap.String("route", route), zap.String("arm", arm), zap.Error(err))
+			return
+		}
+		action = "weight set to 0 until the config changes"
+	}
+	g.log.Warn("canary rolled back", zap.String("route", route), zap.String("arm", arm),
+		zap.String("reason", reason), zap.String("action", action))
+}
+
+// check compares one canary arm with the live arm over the window; ok
+// reports whether both had enough requests to be judged.
+func (g *Guard) check(route string, set *sampling.Set, live, canary proxy.ArmStats, arm string) (GuardCheck, bool) {
+	c := GuardCheck{Arm: arm, Requests: canary.Requests, LiveRequests: live.Requests}
+	if canary.Requests < g.opts.MinRequests || live.Requests < g.opts.MinRequests {
+		return c, false
+	}
+	er := detector.CompareErrorRates(canary.Errors, canary.Requests, live.Errors, live.Requests, g.opts.MaxErrorRateIncrease, g.opts.Alpha)
+	c.ErrorRate, c.LiveErrorRate = optional(er.Canary), optional(er.Live)
+	if er.Breach {
+		c.Breaches = append(c.Breaches, reasonErrorRate)
+	}
+	lat := detector.CompareLatency(quantile(canary, 0.99), quantile(live, 0.99), g.opts.MaxLatencyP99Ratio)
+	c.P99Ratio = optional(lat.Ratio)
+	if lat.Breach {
+		c.Breaches = append(c.Breaches, reasonLatency)
+	}
+	if g.opts.PredictionDrift && set != nil {
+		if p, ok := g.predictions(route, set, arm); ok {
+			c.PredictionP = optional(p.PValue)
+			if p.Breach {
+				c.Breaches = append(c.Breaches, reasonPrediction)
+			}
+		}
+	}
+	return c, true
+}
+
+// predictions compares the canary's prediction cells with the live arm's.
+func (g *Guard) predictions(route string, set *sampling.Set, arm string) (detector.TwoSampleResult, bool) {
+	tap := set.Tap(route)
+	if tap == nil {
+		return detector.TwoSampleResult{}, false
+	}
+	r := g.routes[route]
+	liveSt, canarySt := tap.ArmPredictions(r.arms[0]), tap.ArmPredictions(arm)
+	if liveSt == nil || canarySt == nil || g.opts.Slice <= 0 {
+		return detector.TwoSampleResult{}, false
+	}
+	k := max(1, int(g.opts.Window/g.opts.Slice))
+	lw, cw := liveSt.Window(0, k), canarySt.Window(0, k)
+	if lw.Valid < g.opts.MinRequests || cw.Valid < g.opts.MinRequests {
+		return detector.TwoSampleResult{}, false
+	}
+	ref := liveSt.Reference(0)
+	_, cells := reference(ref, 0)
+	return detector.CompareCounts(lw.Cells[:cells], cw.Cells[:cells], ref.Type == "numeric", g.opts.Alpha), true
+}
+
+// delta is the stats of a window: now minus then.
+func delta(now, then proxy.ArmStats) proxy.ArmStats {
+	d := proxy.ArmStats{Arm: now.Arm, Requests: now.Requests - then.Requests, Errors: now.Errors - then.Errors, Bounds: now.Bounds}
+	d.Buckets = make([]uint64, len(now.Buckets))
+	for i := range now.Buckets {
+		d.Buckets[i] = now.Buckets[i]
+		if i < len(then.Buckets) {
+			d.Buckets[i] -= then.Buckets[i]
+		}
+	}
+	return d
+}
+
+// quantile estimates a latency quantile from cumulative buckets by linear
+// interpolation within the bucket, as PromQL's histogram_quantile does.
+func quantile(s proxy.ArmStats, q float64) float64 {
+	if s.Requests == 0 || len(s.Buckets) == 0 {
+		return math.NaN()
+	}
+	rank := q * float64(s.Requests)
+	var lower float64
+	var prev uint64
+	for i, c := range s.Buckets {
+		if float64(c) >= rank {
+			if i >= len(s.Bounds) { // +Inf bucket
+				return lower
+			}
+			upper := s.Bounds[i]
+			inBucket := float64(c - prev)
+			if inBucket == 0 {
+				return upper
+			}
+			return lower + (upper-lower)*(rank-float64(prev))/inBucket
+		}
+		prev = c
+		if i < len(s.Bounds) {
+			lower = s.Bounds[i]
+		}
+	}
+	return lower
+}
+
+func (g *Guard) view() []GuardView {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	var out []GuardView
+	for _, name := range g.order {
+		r := g.routes[name]
+		v := GuardView{Route: name, State: canaryStateNames[r.state]}
+		for _, arm := range r.arms[1:] {
+			if c, ok := r.last[arm]; ok {
+				v.Checks = append(v.Checks, c)
+			}
+		}
+		out = append(out, v)
+	}
+	return out
+}
+
+func (g *Guard) collect(ch chan<- prometheus.Metric) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	for _, name := range g.order {
+		r := g.routes[name]
+		ch <- prometheus.MustNewConstMetric(g.state, prometheus.GaugeValue, float64(r.state), name)
+		for reason, n := range r.counts {
+			ch <- prometheus.MustNewConstMetric(g.rollbacks, prometheus.CounterValue, float64(n), name, reason)
+		}
+	}
+}

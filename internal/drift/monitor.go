@@ -1,0 +1,276 @@
+package drift
+
+import (
+	"context"
+	"fmt"
+	"runtime/debug"
+	"sync"
+	"time"
+
+	"go.uber.org/zap"
+
+	"github.com/driftcar/driftcar/detector"
+	"github.com/driftcar/driftcar/internal/sampling"
+	"github.com/driftcar/driftcar/sampler"
+)
+
+// Options configure a Monitor.
+type Options struct {
+	Logger *zap.Logger
+	// Now is the clock of evaluations. Default time.Now.
+	Now func() time.Time
+	// Calibrator holds the detector options and caches their calibrated
+	// thresholds; share one across Monitors of equal options. Required.
+	Calibrator *detector.Calibrator
+	// Correction is the dataset-level multiple-testing correction.
+	Correction detector.Correction
+	// Notify, when set, is called (on the ticking goroutine, so it must
+	// not block) when a route's features begin to drift.
+	Notify func(Alert)
+	// Guard, when set, guards the canaries.
+	Guard *Guard
+	// HistorySize bounds the kept state changes. Default 256.
+	HistorySize int
+}
+
+// Alert describes the features of a route that began drifting at one tick.
+type Alert struct {
+	Route    string
+	At       time.Time
+	Features []FeatureView
+}
+
+// Monitor evaluates the features of every sampling route of a Set.
+type Monitor struct {
+	opts    Options
+	log     *zap.Logger
+	set     *sampling.Set
+	windows []int // in slices
+
+	mu      sync.Mutex // guards everything below
+	routes  []*routeMon
+	history []Change
+	next    int // history ring position
+	full    bool
+	ticks   uint64
+}
+
+// Change is one state change, of a feature or of a route's dataset.
+type Change struct {
+	At        time.Time `json:"at"`
+	Route     string    `json:"route"`
+	Feature   string    `json:"feature,omitempty"` // empty for the dataset
+	From      string    `json:"from"`
+	To        string    `json:"to"`
+	Window    string    `json:"window,omitempty"`
+	Test      string    `json:"test,omitempty"`
+	Statistic float64   `json:"statistic,omitempty"`
+	Threshold float64   `json:"threshold,omitempty"`
+	PValue    float64   `json:"pvalue,omitempty"`
+}
+
+type routeMon struct {
+	route    string
+	tap      *sampling.Tap
+	st       *sampler.State // nil until the reference is ready
+	features []*featureMon
+	dets     []*detector.Feature
+	dataset  *detector.Dataset
+	last     *detector.DatasetResult
+	dsState  detector.State
+	skipped  []string // features the detector cannot test, and why
+}
+
+type featureMon struct {
+	name    string
+	index   int
+	numeric bool
+	cells   int
+	det     *detector.Feature
+	counts  []sampler.Counts
+	windows []detector.Window
+	eval    *detector.Evaluation
+	since   time.Time
+}
+
+// New returns a monitor of set's sampling routes; set may be nil when only
+// the canary guard runs.
+func New(set *sampling.Set, opts Options) (*Monitor, error) {
+	if opts.Calibrator == nil {
+		return nil, fmt.Errorf("drift: Options.Calibrator is required")
+	}
+	if opts.Logger == nil {
+		opts.Logger = zap.NewNop()
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if opts.HistorySize <= 0 {
+		opts.HistorySize = 256
+	}
+	do := opts.Calibrator.Options()
+	m := &Monitor{opts: opts, log: opts.Logger, set: set, history: make([]Change, opts.HistorySize)}
+	for _, w := range do.Windows {
+		m.windows = append(m.windows, int(w/do.Slice))
+	}
+	if set != nil {
+		for _, route := range set.Routes() {
+			m.routes = append(m.routes, &routeMon{route: route, tap: set.Tap(route), dataset: detector.NewDataset(opts.Correction, 0)})
+		}
+	}
+	return m, nil
+}
+
+// Run ticks every Options.Calibrator.Options().Every until ctx ends.
+func (m *Monitor) Run(ctx context.Context) {
+	t := time.NewTicker(m.opts.Calibrator.Options().Every)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			m.safeTick()
+		}
+	}
+}
+
+func (m *Monitor) safeTick() {
+	defer func() {
+		if r := recover(); r != nil {
+			m.log.Error("drift tick panicked", zap.Any("panic", r), zap.ByteString("stack", debug.Stack()))
+		}
+	}()
+	m.Tick(m.opts.Now())
+}
+
+// Tick evaluates every feature of every route at now.
+func (m *Monitor) Tick(now time.Time) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.ticks++
+	for _, r := range m.routes {
+		if r.st == nil && !m.prepare(r) {
+			continue
+		}
+		var drifting []FeatureView
+		for _, f := range r.features {
+			for j, k := range m.windows {
+				r.st.WindowInto(&f.counts[j], f.index, k)
+				window(&f.counts[j], f.numeric, f.cells, &f.windows[j])
+			}
+			eval, ev, changed := f.det.Evaluate(now, f.windows)
+			f.eval = eval
+			if !changed {
+				continue
+			}
+			f.since = ev.At
+			m.record(r.route, &ev)
+			if ev.To == detector.StateDrift {
+				drifting = append(drifting, m.featureView(f))
+			}
+		}
+		if len(r.dets) > 0 {
+			r.last = r.dataset.Evaluate(r.dets)
+			if r.last.State != r.dsState {
+				m.recordDataset(r, now)
+			}
+		}
+		if len(drifting) > 0 && m.opts.Notify != nil {
+			m.opts.Notify(Alert{Route: r.route, At: now, Features: drifting})
+		}
+	}
+	if g := m.opts.Guard; g != nil {
+		g.tick(now, m.set)
+	}
+}
+
+// prepare builds the detectors of a route once its reference is ready.
+func (m *Monitor) prepare(r *routeMon) bool {
+	st := r.tap.State()
+	if st == nil {
+		return false
+	}
+	p := st.Profile()
+	n := st.NumFeatures()
+	if p.Prediction != nil {
+		if _, ok := st.FeatureIndex(p.Prediction.Name); ok {
+			n++
+		}
+	}
+	for i := range n {
+		fp := st.Reference(i)
+		ref, cells := reference(fp, p.Rows)
+		name := fp.Name
+		if i >= st.NumFeatures() {
+			name = sampling.PredictionFeature
+		}
+		det, err := m.opts.Calibrator.NewFeature(name, ref)
+		if err != nil {
+			r.skipped = append(r.skipped, fmt.Sprintf("%s: %v", name, err))
+			m.log.Warn("feature cannot be tested for drift", zap.String("route", r.route), zap.String("feature", name), zap.Error(err))
+			continue
+		}
+		f := &featureMon{
+			name: name, index: i, numeric: ref.Numeric, cells: cells, det: det,
+			counts:  make([]sampler.Counts, len(m.windows)),
+			windows: make([]detector.Window, len(m.windows)),
+		}
+		r.features = append(r.features, f)
+		r.dets = append(r.dets, det)
+	}
+	if len(r.dets) > 0 {
+		r.dataset = detector.NewDataset(m.opts.Correction, r.dets[0].FamilyAlpha())
+	}
+	r.st = st
+	return true
+}
+
+func (m *Monitor) record(route string, ev *detector.Event) {
+	c := Change{At: ev.At, Route: route, Feature: ev.Feature, From: ev.From.String(), To: ev.To.String()}
+	if ev.Test != detector.TestNone {
+		c.Test, c.Statistic, c.Threshold, c.PValue = ev.Test.String(), ev.Statistic, ev.Threshold, ev.PValue
+		c.Window = m.windowName(ev.Window)
+	}
+	m.push(c)
+	m.log.Info("drift state changed",
+		zap.String("route", route), zap.String("feature", ev.Feature),
+		zap.String("from", c.From), zap.String("to", c.To),
+		zap.String("test", c.Test), zap.String("window", c.Window),
+		zap.Float64("statistic", finite(c.Statistic)), zap.Float64("threshold", finite(c.Threshold)),
+		zap.Float64("pvalue", finite(c.PValue)))
+}
+
+func (m *Monitor) recordDataset(r *routeMon, now time.Time) {
+	c := Change{At: now, Route: r.route, From: r.dsState.String(), To: r.last.State.String()}
+	r.dsState = r.last.State
+	m.push(c)
+	m.log.Info("dataset drift state changed", zap.String("route", r.route),
+		zap.String("from", c.From), zap.String("to", c.To),
+		zap.Int("drifted", r.last.Drifted), zap.Int("features", r.last.Features))
+}
+
+func (m *Monitor) push(c Change) {
+	m.history[m.next] = c
+	m.next = (m.next + 1) % len(m.history)
+	if m.next == 0 {
+		m.full = true
+	}
+}
+
+func (m *Monitor) windowName(j int) string {
+	if j < 0 || j >= len(m.windows) {
+		return ""
+	}
+	return windowLabel(m.opts.Calibrator.Options().Windows[j])
+}
+
+func windowLabel(d time.Duration) string {
+	switch {
+	case d%time.Hour == 0:
+		return fmt.Sprintf("%dh", d/time.Hour)
+	case d%time.Minute == 0:
+		return fmt.Sprintf("%dm", d/time.Minute)
+	}
+	return d.String()
+}

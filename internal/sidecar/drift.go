@@ -1,0 +1,184 @@
+package sidecar
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"go.uber.org/zap"
+
+	"github.com/driftcar/driftcar/config"
+	"github.com/driftcar/driftcar/detector"
+	"github.com/driftcar/driftcar/internal/buildinfo"
+	"github.com/driftcar/driftcar/internal/drift"
+	"github.com/driftcar/driftcar/internal/sampling"
+)
+
+// driftRuntime is the running monitor and webhook of one config, and how
+// to stop them.
+type driftRuntime struct {
+	key     string
+	monitor *drift.Monitor
+	webhook *drift.Webhook
+	cancel  context.CancelFunc
+	done    sync.WaitGroup
+}
+
+func (d *driftRuntime) stop() {
+	if d == nil {
+		return
+	}
+	d.cancel()
+	d.done.Wait()
+}
+
+// detectorOptions maps the drift section onto detector options.
+func detectorOptions(cfg *config.Config, ticks int) (detector.Options, error) {
+	rate, err := detector.ParseRate(cfg.Drift.FalseAlarmRate)
+	if err != nil {
+		return detector.Options{}, fmt.Errorf("drift.false_alarm_rate: %w", err)
+	}
+	o := detector.Options{
+		Slice:          time.Duration(cfg.Sketch.SliceDuration),
+		Every:          time.Duration(cfg.Drift.EvaluateEvery),
+		FalseAlarmRate: rate,
+		MinSamples:     uint64(cfg.Drift.MinSamples),
+		LazyPValues:    true,
+	}
+	for _, w := range cfg.Drift.Windows {
+		o.Windows = append(o.Windows, time.Duration(w))
+	}
+	o.Calibration.Ticks = ticks
+	return o, nil
+}
+
+// startDrift starts the monitor (and webhook) for cfg and set, or keeps
+// the running one when nothing it depends on changed.
+func (s *Sidecar) startDrift(cfg *config.Config, set *sampling.Set) (*driftRuntime, error) {
+	if set == nil && cfg.CanaryGuard == nil {
+		return nil, nil
+	}
+	opts, err := detectorOptions(cfg, s.opts.CalibrationTicks)
+	if err != nil {
+		return nil, err
+	}
+	keyJSON, _ := json.Marshal(struct {
+		Detector   detector.Options
+		Webhook    *config.Webhook
+		Guard      *config.CanaryGuard
+		Correction string
+		Routes     []config.Route
+		Set        string
+	}{opts, cfg.Drift.Webhook, cfg.CanaryGuard, cfg.Drift.Correction, cfg.Routes, fmt.Sprintf("%p", set)})
+	key := string(keyJSON)
+	if s.drift != nil && s.drift.key == key {
+		return s.drift, nil
+	}
+	optsKey, _ := json.Marshal(opts)
+	if s.calibrator == nil || s.calibratorKey != string(optsKey) {
+		cal, err := detector.NewCalibrator(opts)
+		if err != nil {
+			return nil, fmt.Errorf("drift: %w", err)
+		}
+		s.calibrator, s.calibratorKey = cal, string(optsKey)
+	}
+
+	rt := &driftRuntime{key: key}
+	mopts := drift.Options{
+		Logger:     s.log.Named("drift"),
+		Now:        s.opts.Now,
+		Calibrator: s.calibrator,
+		Correction: detector.Holm,
+	}
+	if cfg.Drift.Correction == "bh" {
+		mopts.Correction = detector.BenjaminiHochberg
+	}
+	if wh := cfg.Drift.Webhook; wh != nil && set != nil {
+		var secret []byte
+		if wh.SecretEnv != "" {
+			secret = []byte(os.Getenv(wh.SecretEnv))
+			if len(secret) == 0 {
+				s.log.Warn("webhook secret variable is empty; notifications are unsigned", zap.String("secret_env", wh.SecretEnv))
+			}
+		}
+		rt.webhook = drift.NewWebhook(drift.WebhookOptions{
+			URL: wh.URL, Secret: secret, Cooldown: time.Duration(wh.Cooldown), Timeout: time.Duration(wh.Timeout),
+			Retries: *wh.Retries, Backoff: s.opts.WebhookBackoff, Now: s.opts.Now,
+		}, s.log.Named("webhook"))
+		mopts.Notify = s.notifier(cfg, set, rt.webhook)
+	}
+	if g := cfg.CanaryGuard; g != nil {
+		routes, order := map[string][]string{}, []string{}
+		for _, r := range cfg.Routes {
+			for _, a := range r.Split {
+				routes[r.Name] = append(routes[r.Name], a.Upstream)
+			}
+			order = append(order, r.Name)
+		}
+		mopts.Guard = drift.NewGuard(drift.GuardOptions{
+			Rollback:             *g.Rollback,
+			MinRequests:          uint64(g.MinRequests),
+			MaxErrorRateIncrease: *g.MaxErrorRateIncrease,
+			MaxLatencyP99Ratio:   g.MaxLatencyP99Ratio,
+			PredictionDrift:      g.MaxPredictionDrift == "auto",
+			Window:               time.Duration(g.Window),
+			Slice:                time.Duration(cfg.Sketch.SliceDuration),
+		}, s.proxy, routes, order, s.log.Named("canary"))
+	}
+	rt.monitor, err = drift.New(set, mopts)
+	if err != nil {
+		return nil, err
+	}
+	ctx, cancel := context.WithCancel(s.bg)
+	rt.cancel = cancel
+	if !s.opts.ManualTicks {
+		rt.done.Add(1)
+		go func() { defer rt.done.Done(); rt.monitor.Run(ctx) }()
+	}
+	if rt.webhook != nil {
+		rt.done.Add(1)
+		go func() { defer rt.done.Done(); rt.webhook.Run(ctx) }()
+	}
+	return rt, nil
+}
+
+func (s *Sidecar) notifier(cfg *config.Config, set *sampling.Set, wh *drift.Webhook) func(drift.Alert) {
+	var windows []string
+	for _, w := range cfg.Drift.Windows {
+		windows = append(windows, w.String())
+	}
+	bi := buildinfo.Get()
+	host, _ := os.Hostname()
+	id := drift.Identity{Pod: os.Getenv("POD_NAME"), Namespace: os.Getenv("POD_NAMESPACE"), Host: host, Version: bi.Version}
+	model := cfg.Model
+	return func(a drift.Alert) {
+		p := drift.Payload{Model: model, Route: a.Route, Features: a.Features, Windows: windows, DriftAt: a.At, Sidecar: id}
+		if prof := set.Profile(); prof != nil {
+			p.Reference = drift.ReferenceID{Hash: prof.Hash, Source: prof.Source, Rows: prof.Rows}
+		}
+		wh.Notify(p)
+	}
+}
+
+// currentMonitor is read by the drift collector and /api/drift.
+func (s *Sidecar) currentMonitor() *drift.Monitor {
+	if rt := s.driftNow.Load(); rt != nil {
+		return rt.monitor
+	}
+	return nil
+}
+
+// delegate is a collector that forwards to whatever get returns now.
+type delegate struct{ get func() prometheus.Collector }
+
+func (d delegate) Describe(chan<- *prometheus.Desc) {}
+
+func (d delegate) Collect(ch chan<- prometheus.Metric) {
+	if c := d.get(); c != nil {
+		c.Collect(ch)
+	}
+}
