@@ -208,9 +208,10 @@ func (g *Guard) check(route string, set *sampling.Set, live, canary proxy.ArmSta
 	if er.Breach {
 		c.Breaches = append(c.Breaches, reasonErrorRate)
 	}
-	lat := detector.CompareLatency(quantile(canary, 0.99), quantile(live, 0.99), g.opts.MaxLatencyP99Ratio)
+	liveP99 := quantile(live, 0.99)
+	lat := detector.CompareLatency(quantile(canary, 0.99), liveP99, g.opts.MaxLatencyP99Ratio)
 	c.P99Ratio = optional(lat.Ratio)
-	if lat.Breach {
+	if lat.Breach && slowerThan(canary, liveP99*g.opts.MaxLatencyP99Ratio, g.opts.Alpha) {
 		c.Breaches = append(c.Breaches, reasonLatency)
 	}
 	if g.opts.PredictionDrift && set != nil {
@@ -243,6 +244,26 @@ func (g *Guard) predictions(route string, set *sampling.Set, arm string) (detect
 	ref := liveSt.Reference(0)
 	_, cells := reference(ref, 0)
 	return detector.CompareCounts(lw.Cells[:cells], cw.Cells[:cells], ref.Type == "numeric", g.opts.Alpha), true
+}
+
+// slowerThan tests whether significantly more than 1% of the arm's
+// requests took longer than limit: if the canary's p99 were within limit,
+// at most 1% would. It guards the p99 ratio, estimated from buckets about
+// 1.6x apart, against noise: it counts only requests in buckets wholly
+// above limit.
+func slowerThan(s proxy.ArmStats, limit, alpha float64) bool {
+	if s.Requests == 0 || math.IsNaN(limit) {
+		return false
+	}
+	within := s.Requests // the +Inf bucket
+	for i, b := range s.Bounds {
+		if i < len(s.Buckets) && b >= limit {
+			within = s.Buckets[i]
+			break
+		}
+	}
+	slow := s.Requests - min(within, s.Requests)
+	return detector.BinomialSF(slow, s.Requests, 0.01) < alpha
 }
 
 // delta is the stats of a window: now minus then.

@@ -1,0 +1,190 @@
+package sidecar
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/valyala/fasthttp"
+
+	"github.com/driftcar/driftcar/internal/testupstream"
+)
+
+// startGuarded runs a sidecar splitting 50/50 between live and canary,
+// sampling every request, with the canary guard on and manual ticks.
+func startGuarded(t *testing.T, live, canary string, clock *fakeClock) *running {
+	t.Helper()
+	ref := filepath.Join(t.TempDir(), "reference.json")
+	writeReference(t, ref)
+	yaml := fmt.Sprintf(`listen: 127.0.0.1:0
+admin: 127.0.0.1:0
+model: credit-risk
+upstreams:
+  live:   { address: %s }
+  canary: { address: %s }
+routes:
+  - name: predict
+    split:
+      - { upstream: live,   weight: 50 }
+      - { upstream: canary, weight: 50 }
+    sample: { fraction: 1, queue: 8192 }
+features:
+  - { name: age, type: numeric }
+prediction: { type: numeric }
+reference: { file: %s }
+sketch: { slices: 10, slice_duration: 1m }
+drift: { windows: [5m], min_samples: 100 }
+canary_guard: { min_requests: 200, window: 1m }
+`, live, canary, ref)
+	path := filepath.Join(t.TempDir(), "driftcar.yaml")
+	writeFile(t, path, yaml)
+	s, err := New(Options{ConfigPath: path, Now: clock.Now, CalibrationTicks: 20000, ManualTicks: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	r := &running{s: s, path: path, cancel: cancel, done: make(chan error, 1)}
+	go func() { r.done <- s.Run(ctx, nil) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-r.done; err != nil {
+			t.Errorf("Run: %v", err)
+		}
+	})
+	return r
+}
+
+// burst sends n requests of one instance from 8 connections.
+func burst(t *testing.T, addr string, n int) {
+	t.Helper()
+	hc := &fasthttp.HostClient{Addr: addr, MaxConns: 8}
+	var wg sync.WaitGroup
+	for w := range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			req, resp := fasthttp.AcquireRequest(), fasthttp.AcquireResponse()
+			defer fasthttp.ReleaseRequest(req)
+			defer fasthttp.ReleaseResponse(resp)
+			for i := w; i < n; i += 8 {
+				req.SetRequestURI("http://" + addr + "/v1/models/m:predict")
+				req.Header.SetMethod("POST")
+				req.SetBodyString(fmt.Sprintf(`{"instances":[{"age":%d}]}`, 20+i%50))
+				if err := hc.Do(req, resp); err != nil {
+					t.Errorf("request %d: %v", i, err)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	hc.CloseIdleConnections()
+}
+
+// onePrediction answers one prediction per request from a sequence that
+// covers [lo, lo+0.999) evenly.
+func onePrediction(lo float64, delay time.Duration, errorEvery int) fasthttp.RequestHandler {
+	var mu sync.Mutex
+	n := 0
+	return func(ctx *fasthttp.RequestCtx) {
+		mu.Lock()
+		n++
+		k := n
+		mu.Unlock()
+		if delay > 0 {
+			time.Sleep(delay)
+		}
+		if errorEvery > 0 && k%errorEvery == 0 {
+			ctx.SetStatusCode(500)
+			ctx.SetBodyString(`{"error":"boom"}`)
+			return
+		}
+		ctx.SetContentType("application/json")
+		ctx.SetBodyString(fmt.Sprintf(`{"predictions":[%g]}`, min(0.999, lo+float64((k*7919)%1000)/1000)))
+	}
+}
+
+func canaryState(t *testing.T, r *running) string {
+	t.Helper()
+	for _, g := range r.s.currentMonitor().View().Canary {
+		if g.Route == "predict" {
+			return g.State
+		}
+	}
+	return ""
+}
+
+func TestCanaryGuardRollsBackBadCanaries(t *testing.T) {
+	cases := []struct {
+		name   string
+		canary fasthttp.RequestHandler
+		reason string
+	}{
+		{"errors", onePrediction(0, 0, 5), "error_rate"},
+		{"slow", onePrediction(0, 15*time.Millisecond, 0), "latency"},
+		{"predictions shift", onePrediction(0.4, 0, 0), "prediction_drift"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			live := testupstream.Start(t, onePrediction(0, 0, 0))
+			canary := testupstream.Start(t, tc.canary)
+			clock := &fakeClock{}
+			clock.Advance(time.Hour)
+			r := startGuarded(t, live, canary, clock)
+			for tick := 0; tick < 12 && canaryState(t, r) != "rolled_back"; tick++ {
+				burst(t, r.s.ProxyAddr(), 600)
+				waitSampled(t, r)
+				clock.Advance(10 * time.Second)
+				r.s.TickDrift(clock.Now())
+			}
+			if got := canaryState(t, r); got != "rolled_back" {
+				t.Fatalf("canary state: got %s; want rolled_back\n%+v", got, r.s.currentMonitor().View().Canary)
+			}
+			_, metrics, _ := get(t, "http://"+r.s.AdminAddr()+"/metrics")
+			want := fmt.Sprintf(`driftcar_canary_rollback_total{model="credit-risk",reason=%q,route="predict"} 1`, tc.reason)
+			if !strings.Contains(metrics, want) {
+				t.Errorf("/metrics lacks %s\n%+v", want, r.s.currentMonitor().View().Canary)
+			}
+			if !strings.Contains(metrics, `driftcar_canary_state{model="credit-risk",route="predict"} 2`) {
+				t.Error("driftcar_canary_state is not 2 (rolled_back)")
+			}
+			before := r.s.proxy.Stats("predict")[1].Requests
+			burst(t, r.s.ProxyAddr(), 200)
+			if after := r.s.proxy.Stats("predict")[1].Requests; after != before {
+				t.Errorf("the rolled-back canary still got %d requests", after-before)
+			}
+		})
+	}
+}
+
+func TestCanaryGuardKeepsAHealthyCanary(t *testing.T) {
+	live := testupstream.Start(t, onePrediction(0, 0, 0))
+	canary := testupstream.Start(t, onePrediction(0, 0, 0))
+	clock := &fakeClock{}
+	clock.Advance(time.Hour)
+	r := startGuarded(t, live, canary, clock)
+	// 60 ticks: 10 simulated minutes of evaluations on overlapping windows.
+	for range 60 {
+		burst(t, r.s.ProxyAddr(), 400)
+		waitSampled(t, r)
+		clock.Advance(10 * time.Second)
+		r.s.TickDrift(clock.Now())
+		if got := canaryState(t, r); got == "rolled_back" {
+			t.Fatalf("healthy canary rolled back: %+v", r.s.currentMonitor().View().Canary)
+		}
+	}
+	if got := canaryState(t, r); got != "ok" {
+		t.Errorf("canary state: got %s; want ok", got)
+	}
+}
+
+// waitSampled waits until the sampler queue is empty.
+func waitSampled(t *testing.T, r *running) {
+	t.Helper()
+	tap := r.s.features.Current().Tap("predict")
+	testupstream.Eventually(t, 10*time.Second, "the sample queue drains", func() bool { return tap.QueueLength() == 0 })
+}
