@@ -11,7 +11,7 @@ import (
 // Calibration is the per-evaluation significance level of one feature class
 // (kind and number of cells) and how it was found.
 type Calibration struct {
-	// Numeric and Cells identify the class.
+	// Numeric and Cells identify the class (the simulated cell count).
 	Numeric bool
 	Cells   int
 	// Alpha is the per-evaluation level α used by every deciding test of
@@ -78,10 +78,14 @@ func NewCalibrator(opts Options) (*Calibrator, error) {
 func (c *Calibrator) Options() Options { return c.opts }
 
 // Calibration returns the calibration of a class, simulating it on first
-// use.
+// use. Categorical classes are keyed by the cell count rounded up to a
+// power of two.
 func (c *Calibrator) Calibration(numeric bool, cells int) (Calibration, error) {
 	if cells < 2 {
 		return Calibration{}, fmt.Errorf("cannot calibrate %d cells: want at least 2: %w", cells, ErrBadReference)
+	}
+	if !numeric {
+		cells = categoricalClass(cells)
 	}
 	k := classKey{numeric, cells}
 	c.mu.Lock()
@@ -93,6 +97,18 @@ func (c *Calibrator) Calibration(numeric bool, cells int) (Calibration, error) {
 	c.mu.Unlock()
 	e.once.Do(func() { e.cal, e.err = c.simulate(numeric, cells) })
 	return e.cal, e.err
+}
+
+// categoricalClass rounds a categorical cell count up to a power of two (at
+// least 4), so that a few simulations serve any mix of dictionary sizes. More
+// Zipf cells mean sparser cells and heavier null tails, so the level of the
+// larger class is conservative for the smaller features in it.
+func categoricalClass(cells int) int {
+	c := 4
+	for c < cells {
+		c *= 2
+	}
+	return c
 }
 
 // NewFeature builds the detector of one feature with the calibrated level

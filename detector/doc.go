@@ -66,7 +66,9 @@
 // wall-clock time, and a false alarm is an entry into the drift state on a
 // stationary stream. Every deciding test of every window breaches when its
 // p-value is below one per-evaluation level α, found per feature class
-// (numeric or categorical, number of cells) as follows.
+// (numeric with B bins; categorical with the cell count rounded up to a
+// power of two, whose sparser canonical cells make the level conservative
+// for the smaller dictionaries) as follows.
 //
 //  1. Union bound. With τ the tick and K deciding tests × windows, any α ≤
 //     r·τ/K keeps the expected number of breaching evaluations, and so of
@@ -100,16 +102,16 @@
 // whose dependence between ticks comes only from the window geometry
 // (slices, tick, window lengths) and not from the feature's distribution,
 // because the null is distribution-free. At the defaults (1/30d, 10 s ticks,
-// 5m and 1h windows) α ≈ 1.9·10⁻⁶ for numeric and 2.1·10⁻⁶ for categorical
-// features, about 6× the union floor (3.2·10⁻⁷ and 3.9·10⁻⁷). Verified on
-// stationary streams through the full detector (TestCalibrationLong,
-// DRIFTCAR_LONG=1): observed/configured = 0.68 (1/6h), 0.63 and 0.53 (1/1d),
-// 0.28 (1/7d) and 0.45 (1/30d, defaults, at the simulated traffic; 95%
-// upper bound 0.85); at 50 rows/s, 0 alarms in 200 feature-days
-// (TestRunBenchLong).
+// 5m and 1h windows) α ≈ 1.9·10⁻⁶ for numeric (B = 20) and 1.6·10⁻⁶ for
+// categorical (16-cell class) features, 4–6× the union floor (3.2·10⁻⁷ and
+// 3.9·10⁻⁷). Verified on stationary streams through the full detector
+// (TestCalibrationLong, DRIFTCAR_LONG=1), observed/configured: 0.68 (1/6h),
+// 0.63 and 0.58 (1/1d at 5 and 30 rows/s), 0.30 (1/7d) and 0.40 (1/30d with
+// the default windows at the simulated traffic; 95% upper bound 0.79); at
+// 50 rows/s, 0 alarms in 200 feature-days (TestRunBenchLong).
 //
 // Cost: calibration runs once per class, on first use, cached by the
-// Calibrator; about 2–4 µs per simulated tick, so 0.4–0.7 s per class with
+// Calibrator; about 2–5 µs per simulated tick, so 0.5–1 s per class with
 // the default budget of 200000 ticks (BenchmarkCalibration). A feature then
 // costs a few milliseconds to build (KS tail table, binomial n grid), and a
 // tick over 20 features × 2 windows about 130 µs with every p-value, 46 µs
