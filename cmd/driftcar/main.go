@@ -17,6 +17,7 @@ import (
 
 	"github.com/driftcar/driftcar/config"
 	"github.com/driftcar/driftcar/internal/buildinfo"
+	"github.com/driftcar/driftcar/internal/driftbench"
 	"github.com/driftcar/driftcar/internal/refbuild"
 	"github.com/driftcar/driftcar/internal/sidecar"
 )
@@ -28,6 +29,7 @@ commands:
   validate  --config FILE   check a config file and exit
   reference build --input F --config C --out R
                             build a reference profile from training data
+  bench drift [--short]     detection benchmark on a simulated clock
   demo                      run the built-in demo
   version                   print the version
 `
@@ -53,6 +55,12 @@ func runMain(args []string, stdout, stderr io.Writer) int {
 			return 2
 		}
 		return refbuild.Run(rest[1:], stdout, stderr)
+	case "bench":
+		if len(rest) > 0 && rest[0] == "drift" {
+			return driftbench.Run(rest[1:], stdout, stderr)
+		}
+		fmt.Fprint(stderr, "usage: driftcar bench drift [flags]\n")
+		return 2
 	case "demo":
 		fmt.Fprintln(stdout, "driftcar demo: not yet — it lands with the demo issue. Try `driftcar run --config FILE`.")
 		return 0
