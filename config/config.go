@@ -9,6 +9,10 @@ type Config struct {
 	Listen string `yaml:"listen" json:"listen"`
 	// Admin is the address of the admin server. Default "127.0.0.1:9901".
 	Admin string `yaml:"admin" json:"admin"`
+	// AdminToken, when set, is required as "Authorization: Bearer <token>"
+	// by every /api and /debug endpoint of the admin server (/metrics and
+	// the probes stay open). Default: none.
+	AdminToken string `yaml:"admin_token,omitempty" json:"admin_token,omitempty"`
 	// Model is the value of the model label on every metric. Default "model".
 	Model string `yaml:"model" json:"model"`
 	// MaxRequestBody caps a client request body; larger bodies get 413.

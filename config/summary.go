@@ -47,6 +47,38 @@ func count(n int, noun string) string {
 func (c *Config) JSON() []byte {
 	b, err := json.MarshalIndent(c, "", "  ")
 	if err != nil {
+		panic(fmt.Sprintf("config: cannot marshal config to JSON: %v", err))
+	}
+	return append(b, '\n')
+}
+
+// Redacted is the value of "redacted" fields in RedactedJSON.
+const Redacted = "REDACTED"
+
+// RedactedJSON is JSON for serving: the admin token, the webhook secret's
+// variable name and the names of headers stripped from shadow copies are
+// replaced by "REDACTED".
+func (c *Config) RedactedJSON() []byte {
+	r := *c
+	if r.AdminToken != "" {
+		r.AdminToken = Redacted
+	}
+	if w := r.Drift.Webhook; w != nil && w.SecretEnv != "" {
+		wc := *w
+		wc.SecretEnv = Redacted
+		r.Drift.Webhook = &wc
+	}
+	r.Routes = make([]Route, len(c.Routes))
+	for i, rt := range c.Routes {
+		if sh := rt.Shadow; sh != nil && len(sh.StripHeaders) > 0 {
+			sc := *sh
+			sc.StripHeaders = []string{Redacted}
+			rt.Shadow = &sc
+		}
+		r.Routes[i] = rt
+	}
+	b, err := json.MarshalIndent(&r, "", "  ")
+	if err != nil {
 		// Config holds only strings, numbers, bools, string-keyed maps and
 		// marshalers that never fail.
 		panic(fmt.Sprintf("config: cannot marshal config to JSON: %v", err))

@@ -2,12 +2,14 @@ package admin
 
 import (
 	"context"
+	"crypto/subtle"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"net"
 	"net/http"
 	"net/http/pprof"
+	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -30,6 +32,8 @@ type Options struct {
 	APIs map[string]func() any
 	// Pprof mounts /debug/pprof. Default off.
 	Pprof bool
+	// Token, when set, is required as a bearer token by /api and /debug.
+	Token string
 }
 
 // Server is the admin HTTP server.
@@ -83,8 +87,12 @@ func New(opts Options) *Server {
 		mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
 		mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
 	}
+	var handler http.Handler = mux
+	if opts.Token != "" {
+		handler = requireToken(opts.Token, mux)
+	}
 	return &Server{srv: &http.Server{
-		Handler:           mux,
+		Handler:           handler,
 		ReadHeaderTimeout: 5 * time.Second,
 		ReadTimeout:       10 * time.Second,
 		IdleTimeout:       60 * time.Second,
@@ -112,3 +120,21 @@ func (s *Server) Shutdown(ctx context.Context) error {
 type zapErrorLog struct{ log *zap.Logger }
 
 func (z zapErrorLog) Println(v ...any) { z.log.Warn("metrics", zap.String("error", fmt.Sprint(v...))) }
+
+// requireToken guards /api and /debug with a bearer token; /metrics and
+// the probes stay open for Prometheus and the kubelet.
+func requireToken(token string, next http.Handler) http.Handler {
+	want := []byte("Bearer " + token)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		p := r.URL.Path
+		if strings.HasPrefix(p, "/api/") || strings.HasPrefix(p, "/debug/") {
+			got := []byte(r.Header.Get("Authorization"))
+			if subtle.ConstantTimeCompare(got, want) != 1 {
+				w.Header().Set("WWW-Authenticate", `Bearer realm="driftcar"`)
+				http.Error(w, "unauthorized: this endpoint needs Authorization: Bearer <admin_token>", http.StatusUnauthorized)
+				return
+			}
+		}
+		next.ServeHTTP(w, r)
+	})
+}

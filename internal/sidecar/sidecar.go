@@ -141,7 +141,8 @@ func New(opts Options) (*Sidecar, error) {
 		Logger:   s.log.Named("admin"),
 		Gatherer: s.registry,
 		Ready:    s.readyErr,
-		Config:   func() []byte { return s.cfg.Load().JSON() },
+		Config:   func() []byte { return s.cfg.Load().RedactedJSON() },
+		Token:    cfg.AdminToken,
 		APIs: map[string]func() any{
 			"shadow/mismatches": func() any { return s.ring.Snapshot() },
 			"features":          s.featuresAPI,
@@ -158,7 +159,20 @@ func New(opts Options) (*Sidecar, error) {
 		return nil, fmt.Errorf("cannot listen on %s (admin): %w", cfg.Admin, err)
 	}
 	s.recordReload(true, raw)
+	if !isLoopback(s.AdminAddr()) && cfg.AdminToken == "" {
+		s.log.Warn("THE ADMIN SERVER IS REACHABLE FROM OTHER HOSTS WITHOUT admin_token: /api exposes the config and recent request bodies; set admin_token or bind admin to 127.0.0.1",
+			zap.String("admin", s.AdminAddr()))
+	}
 	return s, nil
+}
+
+func isLoopback(addr string) bool {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return false
+	}
+	ip := net.ParseIP(host)
+	return host == "localhost" || (ip != nil && ip.IsLoopback())
 }
 
 func (s *Sidecar) registerMetrics(reg prometheus.Registerer) {
@@ -366,5 +380,6 @@ func needsRestart(old, next *config.Config) error {
 	check("model", old.Model != next.Model)
 	check("max_request_body", old.MaxRequestBody != next.MaxRequestBody)
 	check("shadow_samples", !reflect.DeepEqual(old.ShadowSamples, next.ShadowSamples))
+	check("admin_token", old.AdminToken != next.AdminToken)
 	return errors.Join(errs...)
 }
