@@ -11,12 +11,14 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+	"time"
 
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
 
 	"github.com/driftcar/driftcar/config"
 	"github.com/driftcar/driftcar/internal/buildinfo"
+	"github.com/driftcar/driftcar/internal/demo"
 	"github.com/driftcar/driftcar/internal/driftbench"
 	"github.com/driftcar/driftcar/internal/refbuild"
 	"github.com/driftcar/driftcar/internal/sidecar"
@@ -30,7 +32,8 @@ commands:
   reference build --input F --config C --out R
                             build a reference profile from training data
   bench drift [--short]     detection benchmark on a simulated clock
-  demo                      run the built-in demo
+  demo [--rate N] [--duration D] [--drift-at D] [--seed N] [--open]
+                            run the built-in demo
   version                   print the version
 `
 
@@ -62,8 +65,7 @@ func runMain(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprint(stderr, "usage: driftcar bench drift [flags]\n")
 		return 2
 	case "demo":
-		fmt.Fprintln(stdout, "driftcar demo: not yet — it lands with the demo issue. Try `driftcar run --config FILE`.")
-		return 0
+		return cmdDemo(rest, stdout, stderr)
 	case "version", "--version", "-version":
 		fmt.Fprintln(stdout, buildinfo.Get())
 		return 0
@@ -73,6 +75,35 @@ func runMain(args []string, stdout, stderr io.Writer) int {
 	}
 	fmt.Fprintf(stderr, "driftcar: unknown command %q\n\n%s", cmd, usage)
 	return 2
+}
+
+func cmdDemo(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("demo", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var o demo.Options
+	fs.IntVar(&o.Rate, "rate", 200, "requests per second")
+	fs.DurationVar(&o.Duration, "duration", 60*time.Second, "how long to run; 0 runs until interrupted")
+	fs.DurationVar(&o.DriftAt, "drift-at", 25*time.Second, "when to inject drift")
+	fs.Uint64Var(&o.Seed, "seed", 1, "seed of data, models and traffic")
+	fs.BoolVar(&o.Open, "open", false, "print the admin page URL to open in a browser")
+	fs.StringVar(&o.Listen, "listen", "127.0.0.1:8080", "driftcar's inference address")
+	fs.StringVar(&o.Admin, "admin", "127.0.0.1:9901", "driftcar's admin address")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	o.Out = stdout
+	if f, ok := stdout.(*os.File); ok {
+		if st, err := f.Stat(); err == nil && st.Mode()&os.ModeCharDevice != 0 {
+			o.Live = true
+		}
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
+	defer stop()
+	if _, err := demo.Run(ctx, o); err != nil {
+		fmt.Fprintf(stderr, "driftcar demo: %v\n", err)
+		return 1
+	}
+	return 0
 }
 
 func cmdValidate(args []string, stdout, stderr io.Writer) int {

@@ -1,0 +1,119 @@
+package demo
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/valyala/fasthttp"
+)
+
+// traffic sends requests at a steady rate from a pool of workers; a send
+// that finds every worker busy is counted as late, never queued.
+type traffic struct {
+	addr    string
+	rate    int
+	seed    uint64
+	client  *fasthttp.HostClient
+	sent    atomic.Uint64
+	errors  atomic.Uint64
+	late    atomic.Uint64
+	drifted atomic.Bool
+}
+
+type trafficStats struct {
+	sent, errors, late uint64
+	drifted            bool
+}
+
+func newTraffic(addr string, rate int, seed uint64) *traffic {
+	return &traffic{addr: addr, rate: rate, seed: seed, client: &fasthttp.HostClient{Addr: addr, MaxConns: 64}}
+}
+
+func (t *traffic) stats() trafficStats {
+	return trafficStats{sent: t.sent.Load(), errors: t.errors.Load(), late: t.late.Load(), drifted: t.drifted.Load()}
+}
+
+// run sends until ctx ends, with drift from driftAt on.
+func (t *traffic) run(ctx context.Context, driftAt time.Time) {
+	const workers = 32
+	jobs := make(chan bool, workers) // true: drifted
+	var wg sync.WaitGroup
+	for w := range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			t.worker(jobs, uint64(w))
+		}()
+	}
+	defer func() { close(jobs); wg.Wait(); t.client.CloseIdleConnections() }()
+	interval := time.Second / time.Duration(t.rate)
+	next := time.Now()
+	timer := time.NewTimer(0)
+	defer timer.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-timer.C:
+		}
+		now := time.Now()
+		for !next.After(now) {
+			d := now.After(driftAt)
+			t.drifted.Store(d)
+			select {
+			case jobs <- d:
+			default:
+				t.late.Add(1)
+			}
+			next = next.Add(interval)
+		}
+		timer.Reset(next.Sub(now))
+	}
+}
+
+func (t *traffic) worker(jobs <-chan bool, id uint64) {
+	gen := newGenerator(t.seed*1000 + id)
+	dr := &drift{AgeShift: 12, NewCountry: "BR", NewCountryPct: 0.2}
+	req, resp := fasthttp.AcquireRequest(), fasthttp.AcquireResponse()
+	defer fasthttp.ReleaseRequest(req)
+	defer fasthttp.ReleaseResponse(resp)
+	var body []byte
+	for drifted := range jobs {
+		var a applicant
+		if drifted {
+			a = gen.next(dr)
+		} else {
+			a = gen.next(nil)
+		}
+		body = fmt.Appendf(body[:0], `{"instances":[{"age":%g,"income":%g,"debt_ratio":%g,"country":%q,"channel":%q}]}`,
+			a.Age, a.Income, a.DebtRatio, a.Country, a.Channel)
+		req.Reset()
+		req.SetRequestURI("http://" + t.addr + "/v1/models/credit:predict")
+		req.Header.SetMethod("POST")
+		req.Header.SetContentType("application/json")
+		req.Header.Set("X-User-Id", "user-"+strconv.Itoa(int(gen.rng.Uint64N(5000))))
+		req.SetBody(body)
+		err := t.client.DoTimeout(req, resp, 5*time.Second)
+		t.sent.Add(1)
+		if err != nil || resp.StatusCode() != 200 {
+			t.errors.Add(1)
+		}
+	}
+}
+
+// freeOr returns addr if it can be bound now, else a free port on its
+// host.
+func freeOr(addr string) string {
+	ln, err := net.Listen("tcp", addr)
+	if err == nil {
+		_ = ln.Close()
+		return addr
+	}
+	host, _, _ := net.SplitHostPort(addr)
+	return net.JoinHostPort(host, "0")
+}
