@@ -97,7 +97,7 @@ type Result struct {
 	// the run, AgreementBefore over the traffic before the injection, and
 	// Designed the designed one on undrifted data.
 	Agreement, AgreementBefore, Designed float64
-	AdminURL            string
+	AdminURL                             string
 }
 
 // Run runs the demo until its duration passes or ctx ends.
