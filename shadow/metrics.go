@@ -2,6 +2,7 @@ package shadow
 
 import (
 	"github.com/prometheus/client_golang/prometheus"
+	dto "github.com/prometheus/client_model/go"
 )
 
 // Result is the fate of one request as far as shadowing goes; its string
@@ -138,4 +139,40 @@ func (m *Metrics) Forget(route string) {
 		v.DeletePartialMatch(labels)
 	}
 	m.upstream.DeleteLabelValues(route, "shadow")
+}
+
+// Stats are a route's cumulative shadow counts, for the admin API.
+type Stats struct {
+	Results  map[string]uint64
+	Outcomes map[string]uint64
+	// Bounds and Buckets are the shadow call durations (cumulative).
+	Bounds  []float64
+	Buckets []uint64
+}
+
+// Stats reads the counts of a route that has (or had) a mirror.
+func (m *Metrics) Stats(route string) Stats {
+	st := Stats{Results: map[string]uint64{}, Outcomes: map[string]uint64{}}
+	var d dto.Metric
+	read := func(c prometheus.Metric) float64 {
+		d.Reset()
+		if c.Write(&d) != nil {
+			return 0
+		}
+		return d.GetCounter().GetValue()
+	}
+	for r := range numResults {
+		st.Results[r.String()] = uint64(read(m.requests.WithLabelValues(route, r.String())))
+	}
+	for o := range numOutcomes {
+		st.Outcomes[o.String()] = uint64(read(m.comparisons.WithLabelValues(route, o.String())))
+	}
+	d.Reset()
+	if h, ok := m.upstream.WithLabelValues(route, "shadow").(prometheus.Metric); ok && h.Write(&d) == nil {
+		for _, b := range d.GetHistogram().GetBucket() {
+			st.Bounds = append(st.Bounds, b.GetUpperBound())
+			st.Buckets = append(st.Buckets, b.GetCumulativeCount())
+		}
+	}
+	return st
 }

@@ -208,8 +208,8 @@ func (g *Guard) check(route string, set *sampling.Set, live, canary proxy.ArmSta
 	if er.Breach {
 		c.Breaches = append(c.Breaches, reasonErrorRate)
 	}
-	liveP99 := quantile(live, 0.99)
-	lat := detector.CompareLatency(quantile(canary, 0.99), liveP99, g.opts.MaxLatencyP99Ratio)
+	liveP99 := live.Quantile(0.99)
+	lat := detector.CompareLatency(canary.Quantile(0.99), liveP99, g.opts.MaxLatencyP99Ratio)
 	c.P99Ratio = optional(lat.Ratio)
 	if lat.Breach && slowerThan(canary, liveP99*g.opts.MaxLatencyP99Ratio, g.opts.Alpha) {
 		c.Breaches = append(c.Breaches, reasonLatency)
@@ -277,35 +277,6 @@ func delta(now, then proxy.ArmStats) proxy.ArmStats {
 		}
 	}
 	return d
-}
-
-// quantile estimates a latency quantile from cumulative buckets by linear
-// interpolation within the bucket, as PromQL's histogram_quantile does.
-func quantile(s proxy.ArmStats, q float64) float64 {
-	if s.Requests == 0 || len(s.Buckets) == 0 {
-		return math.NaN()
-	}
-	rank := q * float64(s.Requests)
-	var lower float64
-	var prev uint64
-	for i, c := range s.Buckets {
-		if float64(c) >= rank {
-			if i >= len(s.Bounds) { // +Inf bucket
-				return lower
-			}
-			upper := s.Bounds[i]
-			inBucket := float64(c - prev)
-			if inBucket == 0 {
-				return upper
-			}
-			return lower + (upper-lower)*(rank-float64(prev))/inBucket
-		}
-		prev = c
-		if i < len(s.Bounds) {
-			lower = s.Bounds[i]
-		}
-	}
-	return lower
 }
 
 func (g *Guard) view() []GuardView {

@@ -54,6 +54,12 @@ shadow_samples: { keep: 3, max_body: 16B }
 			t.Errorf("/metrics lacks %s", want)
 		}
 	}
+	_, routes, _ := get(t, admin+"/api/routes")
+	for _, want := range []string{`"arm": "live"`, `"requests": 5`, `"match": 5`, `"mismatch": 5`, `"ok": 5`} {
+		if !strings.Contains(routes, want) {
+			t.Errorf("/api/routes lacks %s:\n%s", want, routes)
+		}
+	}
 	_, api, _ := get(t, admin+"/api/shadow/mismatches")
 	var samples []struct {
 		RequestID string `json:"request_id"`

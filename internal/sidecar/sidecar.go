@@ -51,15 +51,16 @@ type Options struct {
 
 // Sidecar is one running driftcar process.
 type Sidecar struct {
-	opts     Options
-	log      *zap.Logger
-	registry *prometheus.Registry
-	proxy    *proxy.Server
-	shadows  *shadow.Fleet
-	ring     *shadow.Ring
-	features *sampling.Collector
-	sampling *sampling.Set // guarded by reloadMu
-	sampKey  string        // guarded by reloadMu
+	opts          Options
+	log           *zap.Logger
+	registry      *prometheus.Registry
+	proxy         *proxy.Server
+	shadows       *shadow.Fleet
+	shadowMetrics *shadow.Metrics
+	ring          *shadow.Ring
+	features      *sampling.Collector
+	sampling      *sampling.Set // guarded by reloadMu
+	sampKey       string        // guarded by reloadMu
 
 	drift         *driftRuntime // guarded by reloadMu
 	driftNow      atomic.Pointer[driftRuntime]
@@ -121,9 +122,10 @@ func New(opts Options) (*Sidecar, error) {
 	}
 	samples := cfg.ShadowSamples
 	s.ring = shadow.NewRing(samples.Keep, int(samples.MaxBody), *samples.RequestBodies)
+	s.shadowMetrics = shadow.NewMetrics(reg, proxyMetrics.UpstreamDuration())
 	s.shadows = shadow.NewFleet(shadow.Options{
 		Logger:  s.log.Named("shadow"),
-		Metrics: shadow.NewMetrics(reg, proxyMetrics.UpstreamDuration()),
+		Metrics: s.shadowMetrics,
 		Ring:    s.ring,
 	})
 	s.features = sampling.NewCollector()
@@ -148,6 +150,7 @@ func New(opts Options) (*Sidecar, error) {
 			"features":          s.featuresAPI,
 			"reference":         s.referenceAPI,
 			"drift":             s.driftAPI,
+			"routes":            s.routesAPI,
 		},
 		Pprof: opts.Pprof,
 	})
