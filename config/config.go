@@ -21,6 +21,8 @@ type Config struct {
 	// DrainTimeout bounds how long SIGTERM waits for in-flight requests.
 	// Default 20s.
 	DrainTimeout Duration `yaml:"drain_timeout" json:"drain_timeout"`
+	// Client bounds what a client may do on the inference listener.
+	Client Client `yaml:"client" json:"client"`
 	// Upstreams maps an upstream name to its connection settings.
 	Upstreams map[string]Upstream `yaml:"upstreams" json:"upstreams"`
 	// Routes are matched in order; the first match wins.
@@ -180,6 +182,20 @@ type ShadowSamples struct {
 	MaxBody ByteSize `yaml:"max_body" json:"max_body"`
 	// RequestBodies stores request bodies too. Default true.
 	RequestBodies *bool `yaml:"request_bodies" json:"request_bodies"`
+}
+
+// Client limits the inference listener's clients.
+type Client struct {
+	// ReadTimeout bounds reading one request, head and body (slow
+	// clients get 408 and are closed). Default 30s.
+	ReadTimeout Duration `yaml:"read_timeout" json:"read_timeout"`
+	// WriteTimeout bounds writing one response. Default 60s.
+	WriteTimeout Duration `yaml:"write_timeout" json:"write_timeout"`
+	// IdleTimeout closes keep-alive connections idle for longer. Default 90s.
+	IdleTimeout Duration `yaml:"idle_timeout" json:"idle_timeout"`
+	// MaxHeaderBytes caps the request line and headers; larger ones get
+	// 400 (431 semantics). Default 16KiB.
+	MaxHeaderBytes ByteSize `yaml:"max_header_bytes" json:"max_header_bytes"`
 }
 
 // Upstream is a model server that routes send traffic to.

@@ -143,6 +143,19 @@ func applyDefaults(c *Config, set lineIndex) {
 	if unset(sketch.key("slice_duration"), c.Sketch.SliceDuration == 0) {
 		c.Sketch.SliceDuration = Duration(defaultSliceDuration)
 	}
+	cl := root.key("client")
+	if unset(cl.key("read_timeout"), c.Client.ReadTimeout == 0) {
+		c.Client.ReadTimeout = Duration(30 * time.Second)
+	}
+	if unset(cl.key("write_timeout"), c.Client.WriteTimeout == 0) {
+		c.Client.WriteTimeout = Duration(60 * time.Second)
+	}
+	if unset(cl.key("idle_timeout"), c.Client.IdleTimeout == 0) {
+		c.Client.IdleTimeout = Duration(90 * time.Second)
+	}
+	if unset(cl.key("max_header_bytes"), c.Client.MaxHeaderBytes == 0) {
+		c.Client.MaxHeaderBytes = 16 << 10
+	}
 	driftDefaults(&c.Drift, root.key("drift"), unset)
 	if g := c.CanaryGuard; g != nil {
 		q := root.key("canary_guard")

@@ -60,6 +60,18 @@ func validate(c *Config, lines lineIndex) Errors {
 	if c.DrainTimeout <= 0 {
 		v.add(root.key("drain_timeout"), "must be > 0")
 	}
+	cl := root.key("client")
+	for _, d := range []struct {
+		key string
+		val Duration
+	}{{"read_timeout", c.Client.ReadTimeout}, {"write_timeout", c.Client.WriteTimeout}, {"idle_timeout", c.Client.IdleTimeout}} {
+		if d.val <= 0 {
+			v.add(cl.key(d.key), "must be > 0")
+		}
+	}
+	if c.Client.MaxHeaderBytes < 1024 || c.Client.MaxHeaderBytes > 1<<20 {
+		v.add(cl.key("max_header_bytes"), "must be in 1KiB..1MiB, got %s", c.Client.MaxHeaderBytes)
+	}
 	v.upstreams(root.key("upstreams"), c.Upstreams)
 	v.routes(root.key("routes"), c.Routes, c.Upstreams)
 	v.features(c)

@@ -16,14 +16,6 @@ import (
 	"github.com/driftcar/driftcar/config"
 )
 
-// Server timeouts towards clients. They bound slow clients; upstream calls
-// have their own per-upstream timeout.
-const (
-	clientReadTimeout  = 60 * time.Second
-	clientWriteTimeout = 60 * time.Second
-	clientIdleTimeout  = 90 * time.Second
-)
-
 // pseudoRoute labels requests that matched no route or failed before
 // routing. Route names cannot start with "_", so it never collides.
 const pseudoRoute = "_none"
@@ -58,7 +50,7 @@ type Server struct {
 type scratch struct{ buf []byte }
 
 // New builds a Server serving cfg. Fields of cfg that shape the listener
-// itself (max_request_body) are fixed for the Server's life.
+// itself (max_request_body, client) are fixed for the Server's life.
 func New(cfg *config.Config, opts Options) (*Server, error) {
 	if opts.Metrics == nil {
 		return nil, errors.New("proxy: Options.Metrics is required")
@@ -82,9 +74,10 @@ func New(cfg *config.Config, opts Options) (*Server, error) {
 		ErrorHandler:                 s.serveError,
 		Logger:                       zapPrintf{s.log},
 		MaxRequestBodySize:           int(cfg.MaxRequestBody),
-		ReadTimeout:                  clientReadTimeout,
-		WriteTimeout:                 clientWriteTimeout,
-		IdleTimeout:                  clientIdleTimeout,
+		ReadTimeout:                  time.Duration(cfg.Client.ReadTimeout),
+		WriteTimeout:                 time.Duration(cfg.Client.WriteTimeout),
+		IdleTimeout:                  time.Duration(cfg.Client.IdleTimeout),
+		ReadBufferSize:               int(cfg.Client.MaxHeaderBytes),
 		NoDefaultServerHeader:        true,
 		NoDefaultContentType:         true,
 		NoDefaultDate:                true,
@@ -194,6 +187,12 @@ func (s *Server) Shutdown(ctx context.Context) error {
 func (s *Server) Handler() fasthttp.RequestHandler { return s.serve }
 
 func (s *Server) serve(ctx *fasthttp.RequestCtx) {
+	if status, msg := reject(&ctx.Request); status != 0 {
+		writeError(ctx, status, msg, "", "")
+		ctx.SetConnectionClose()
+		s.unmatched.requests[statusClass(status)].Inc()
+		return
+	}
 	t := s.table.Load()
 	r := t.match(ctx.Path())
 	if r == nil {
@@ -261,7 +260,12 @@ func (s *Server) serve(ctx *fasthttp.RequestCtx) {
 }
 
 // call sends req to the arm's upstream and returns when the call ended.
+// An HTTP/1.0 request without Host gets the upstream's address as Host.
 func (a *arm) call(req *fasthttp.Request, resp *fasthttp.Response) (time.Time, error) {
+	if len(req.Header.Host()) == 0 && a.upstream != nil {
+		req.Header.SetHost(a.upstream.client.Addr)
+		req.URI().SetHost(a.upstream.client.Addr)
+	}
 	start := time.Now()
 	err := a.upstream.do(req, resp)
 	end := time.Now()

@@ -44,6 +44,7 @@ type Client struct {
 	appliedVersion string
 	lastVersion    string
 	synced         bool
+	syncedClosed   bool
 	connected      bool
 	notes          []string
 	warnedNoRoutes bool
@@ -469,6 +470,7 @@ func (c *Client) handle(s *stream, resp *discoveryv3.DiscoveryResponse) {
 	delete(st.missing, "*")
 	c.metrics.acks[k].Inc()
 	c.metrics.lastAck[k].Set(float64(c.opts.Clock.Now().UnixNano()) / 1e9)
+	c.publish() // Status shows the update before the server sees its ACK.
 	names, wildcard, _ = c.desired(k, c.view)
 	c.send(s, k, &discoveryv3.DiscoveryRequest{VersionInfo: st.version, ResponseNonce: st.nonce}, names, wildcard)
 	for other := range numKinds {
@@ -529,10 +531,7 @@ func (c *Client) buildAndApply(v *view, version string) ([]string, error) {
 	c.applied, c.appliedVersion = cfg, version
 	c.log.Info("applied a config from xDS", zap.String("version", version),
 		zap.String("summary", cfg.Summary()), zap.Strings("notes", notes))
-	if !c.synced {
-		c.synced = true
-		close(c.syncedCh)
-	}
+	c.synced = true // publish closes syncedCh
 	return notes, nil
 }
 
@@ -573,6 +572,7 @@ func (c *Client) nack(s *stream, k kind, resp *discoveryv3.DiscoveryResponse, er
 		st.nackVersion, st.nackRepeats = resp.GetVersionInfo(), 0
 	}
 	st.lastNack = msg
+	c.publish()
 	var delay time.Duration
 	if st.nackRepeats > 0 {
 		delay = c.opts.NackDelay(st.nackRepeats)
@@ -618,7 +618,7 @@ func resourceList(k kind, decoded map[string]any) string {
 	names := slices.Sorted(maps.Keys(decoded))
 	switch len(names) {
 	case 0:
-		return fmt.Sprintf("%s response without resources", kindTitles[k])
+		return kindTitles[k] + " response without resources"
 	case 1:
 		return fmt.Sprintf("%s %q", kindTitles[k], names[0])
 	}

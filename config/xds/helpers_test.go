@@ -115,12 +115,6 @@ func (w *wire) responses() []wireResp {
 	return slices.Clone(w.resps)
 }
 
-func (w *wire) streamCount() int {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return w.streams
-}
-
 // hookCache is go-control-plane's snapshot cache with a hook that may
 // answer a request with a hand-made response, for the malformed responses
 // the snapshot cache cannot produce (duplicate names, wrong type URLs).
@@ -291,6 +285,7 @@ func makeCLA(name string, addrs ...string) *endpointv3.ClusterLoadAssignment {
 }
 
 func makeListener(t testing.TB, name, routeConfig string) *listenerv3.Listener {
+	t.Helper()
 	hcm := &hcmv3.HttpConnectionManager{
 		StatPrefix: "driftcar",
 		RouteSpecifier: &hcmv3.HttpConnectionManager_Rds{Rds: &hcmv3.Rds{
@@ -361,6 +356,10 @@ func (f fleet) resources(t testing.TB) map[resource.Type][]types.Resource {
 	res := map[resource.Type][]types.Resource{
 		resource.ListenerType: {makeListener(t, "driftcar", "ingress")},
 		resource.RouteType:    {f.routeConfig()},
+		// A type left out of a snapshot has version "", so list them
+		// even when empty.
+		resource.ClusterType:  {},
+		resource.EndpointType: {},
 	}
 	names := make([]string, 0, len(f.upstreams))
 	for n := range f.upstreams {

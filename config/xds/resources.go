@@ -153,17 +153,23 @@ func decodeResponse(k kind, resp *discoveryv3.DiscoveryResponse, want map[string
 			errs = append(errs, fmt.Sprintf("resource %d has type %q, want %q", i, a.GetTypeUrl(), kindURLs[k]))
 			continue
 		}
-		name, res, err := decodeOne(k, a, ext)
-		if err != nil {
-			errs = append(errs, describe(k, name, i)+": "+err.Error())
+		m := newMessage(k)
+		if err := a.UnmarshalTo(m); err != nil {
+			errs = append(errs, fmt.Sprintf("%s: cannot decode: %v", describe(k, "", i), err))
 			continue
 		}
+		name := resourceName(m)
 		if first, dup := seen[name]; dup {
 			errs = append(errs, fmt.Sprintf("%s: duplicate name (also resource %d)", describe(k, name, i), first))
 			continue
 		}
 		seen[name] = i
 		if want != nil && !want[name] {
+			continue // not subscribed: neither used nor judged
+		}
+		res, err := convert(k, m, ext)
+		if err != nil {
+			errs = append(errs, describe(k, name, i)+": "+err.Error())
 			continue
 		}
 		out[name] = res
@@ -181,6 +187,33 @@ func describe(k kind, name string, i int) string {
 	return fmt.Sprintf("%s %q", kindTitles[k], name)
 }
 
+// newMessage returns an empty resource of kind k.
+func newMessage(k kind) proto.Message {
+	switch k {
+	case kindCluster:
+		return &clusterv3.Cluster{}
+	case kindEndpoint:
+		return &endpointv3.ClusterLoadAssignment{}
+	case kindListener:
+		return &listenerv3.Listener{}
+	case kindRoute:
+		return &routev3.RouteConfiguration{}
+	}
+	return &corev3.TypedExtensionConfig{}
+}
+
+// resourceName is the name a resource is known by: the cluster_name of a
+// ClusterLoadAssignment, else the name field.
+func resourceName(m proto.Message) string {
+	switch r := m.(type) {
+	case *endpointv3.ClusterLoadAssignment:
+		return r.GetClusterName()
+	case interface{ GetName() string }:
+		return r.GetName()
+	}
+	return ""
+}
+
 // validator is the generated protoc-gen-validate method.
 type validator interface{ ValidateAll() error }
 
@@ -188,6 +221,10 @@ func unmarshalValid(a *anypb.Any, m proto.Message) error {
 	if err := a.UnmarshalTo(m); err != nil {
 		return fmt.Errorf("cannot decode: %w", err)
 	}
+	return validate(m)
+}
+
+func validate(m proto.Message) error {
 	if v, ok := m.(validator); ok {
 		if err := v.ValidateAll(); err != nil {
 			return fmt.Errorf("invalid: %w", err)
@@ -196,49 +233,30 @@ func unmarshalValid(a *anypb.Any, m proto.Message) error {
 	return nil
 }
 
-func decodeOne(k kind, a *anypb.Any, ext string) (string, any, error) {
-	switch k {
-	case kindCluster:
-		m := &clusterv3.Cluster{}
-		if err := unmarshalValid(a, m); err != nil {
-			return m.GetName(), nil, err
-		}
-		r, err := decodeCluster(m)
-		return m.GetName(), r, err
-	case kindEndpoint:
-		m := &endpointv3.ClusterLoadAssignment{}
-		if err := unmarshalValid(a, m); err != nil {
-			return m.GetClusterName(), nil, err
-		}
-		addrs, err := usableAddresses(m)
-		return m.GetClusterName(), &endpointRes{name: m.GetClusterName(), addresses: addrs}, err
-	case kindListener:
-		m := &listenerv3.Listener{}
-		if err := unmarshalValid(a, m); err != nil {
-			return m.GetName(), nil, err
-		}
-		r, err := decodeListener(m)
-		return m.GetName(), r, err
-	case kindRoute:
-		m := &routev3.RouteConfiguration{}
-		if err := unmarshalValid(a, m); err != nil {
-			return m.GetName(), nil, err
-		}
-		r, err := decodeRouteConfig(m)
-		return m.GetName(), r, err
-	case kindExtension:
-		m := &corev3.TypedExtensionConfig{}
-		if err := unmarshalValid(a, m); err != nil {
-			return m.GetName(), nil, err
-		}
-		if m.GetName() != ext {
-			// Not ours: decoded only so far as to learn the name.
-			return m.GetName(), nil, nil
-		}
-		doc, err := decodeExtension(m)
-		return m.GetName(), &extensionRes{name: m.GetName(), doc: doc}, err
+// convert validates a decoded resource with its generated ValidateAll
+// and maps it onto driftcar's view of it.
+func convert(k kind, m proto.Message, ext string) (any, error) {
+	if err := validate(m); err != nil {
+		return nil, err
 	}
-	return "", nil, fmt.Errorf("unknown kind %d", k)
+	switch r := m.(type) {
+	case *clusterv3.Cluster:
+		return decodeCluster(r)
+	case *endpointv3.ClusterLoadAssignment:
+		addrs, err := usableAddresses(r)
+		return &endpointRes{name: r.GetClusterName(), addresses: addrs}, err
+	case *listenerv3.Listener:
+		return decodeListener(r)
+	case *routev3.RouteConfiguration:
+		return decodeRouteConfig(r)
+	case *corev3.TypedExtensionConfig:
+		if r.GetName() != ext {
+			return nil, fmt.Errorf("unexpected extension config (want %q)", ext)
+		}
+		doc, err := decodeExtension(r)
+		return &extensionRes{name: r.GetName(), doc: doc}, err
+	}
+	return nil, fmt.Errorf("unknown kind %d", k)
 }
 
 func decodeListener(l *listenerv3.Listener) (*listenerRes, error) {

@@ -70,4 +70,8 @@ func (c *Client) publish() {
 	c.mu.Lock()
 	c.status = s
 	c.mu.Unlock()
+	if c.synced && !c.syncedClosed {
+		c.syncedClosed = true
+		close(c.syncedCh)
+	}
 }

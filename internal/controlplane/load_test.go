@@ -1,0 +1,187 @@
+package controlplane
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/valyala/fasthttp"
+
+	"github.com/driftcar/driftcar/config"
+	"github.com/driftcar/driftcar/internal/testupstream"
+	"github.com/driftcar/driftcar/proxy"
+)
+
+// named answers with its own name, so the load can see which arm served.
+func named(name string) fasthttp.RequestHandler {
+	return func(ctx *fasthttp.RequestCtx) {
+		ctx.SetContentType("application/json")
+		ctx.SetBodyString(name)
+	}
+}
+
+// The whole path under load: while at least 2,000 requests/s go through
+// a real proxy, the control plane pushes 100 file changes that flip the
+// split and change the shadow fraction. Every push reaches the traffic
+// within a second, and not one request fails.
+func TestPushesUnderLoad(t *testing.T) {
+	if testing.Short() {
+		t.Skip("load test")
+	}
+	const (
+		pushes  = 100
+		rate    = 2000 // requests per second
+		workers = 8
+	)
+	live, canary, shadow := testupstream.Start(t, named("live")), testupstream.Start(t, named("canary")), testupstream.Start(t, okModel)
+	file := func(i int) string {
+		lw, cw := 100, 0
+		if i%2 == 1 {
+			lw, cw = 0, 100
+		}
+		return fmt.Sprintf(`
+upstreams:
+  live: {address: %q}
+  canary: {address: %q}
+  shadow: {address: %q}
+routes:
+  - name: predict
+    split: [{upstream: live, weight: %d}, {upstream: canary, weight: %d}]
+    shadow: {upstream: shadow, fraction: %v}
+`, live, canary, shadow, lw, cw, float64(i%10+1)/100)
+	}
+	dir := t.TempDir()
+	path := filepath.Join(dir, "sidecar-1.yaml")
+	writeFile(t, path, file(0))
+	sv := serveDir(t, dir, 0)
+
+	var mu sync.Mutex
+	var srv *proxy.Server
+	var applied atomic.Int64 // unix nanos of the last apply
+	var appliedCfg atomic.Pointer[config.Config]
+	ready := make(chan struct{})
+	sc := startSidecar(t, sv.s.Addr(), "sidecar-1", "")
+	sc.mu.Lock()
+	sc.hook = func(cfg *config.Config) error {
+		mu.Lock()
+		defer mu.Unlock()
+		if srv == nil {
+			var err error
+			if srv, err = proxy.New(cfg, proxy.Options{Metrics: proxy.NewMetrics(prometheus.NewRegistry())}); err != nil {
+				return err
+			}
+			close(ready)
+		} else {
+			srv.Apply(cfg, nil)
+		}
+		appliedCfg.Store(cfg)
+		applied.Store(time.Now().UnixNano())
+		return nil
+	}
+	sc.mu.Unlock()
+	<-ready
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	serveErr := make(chan error, 1)
+	go func() { serveErr <- srv.Serve(ln) }()
+	defer func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if err := srv.Shutdown(ctx); err != nil {
+			t.Error(err)
+		}
+		if err := <-serveErr; err != nil {
+			t.Error(err)
+		}
+	}()
+
+	// The load: each worker paces itself to rate/workers requests/s and
+	// records the arm and start time of its last good answer.
+	type seen struct {
+		start int64
+		arm   string
+	}
+	var last atomic.Pointer[seen]
+	var okCount, failCount atomic.Int64
+	var firstFailure atomic.Value
+	hc := &fasthttp.HostClient{Addr: ln.Addr().String(), MaxConns: 2 * workers}
+	loadCtx, stopLoad := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	loadStart := time.Now()
+	for w := range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			req, resp := fasthttp.AcquireRequest(), fasthttp.AcquireResponse()
+			defer fasthttp.ReleaseRequest(req)
+			defer fasthttp.ReleaseResponse(resp)
+			req.SetRequestURI("http://model/v1/models/m:predict")
+			req.Header.SetMethod("POST")
+			req.SetBodyString(`{"instances":[[1,2]]}`)
+			interval := time.Second * workers / rate
+			next := time.Now().Add(time.Duration(w) * interval / workers)
+			for loadCtx.Err() == nil {
+				if d := time.Until(next); d > 0 {
+					time.Sleep(d)
+				}
+				next = next.Add(interval)
+				start := time.Now().UnixNano()
+				err := hc.DoTimeout(req, resp, 5*time.Second)
+				if err != nil || resp.StatusCode() != 200 {
+					failCount.Add(1)
+					firstFailure.CompareAndSwap(nil, fmt.Sprintf("%v %d %s", err, resp.StatusCode(), resp.Body()))
+					continue
+				}
+				okCount.Add(1)
+				last.Store(&seen{start: start, arm: string(resp.Body())})
+			}
+		}()
+	}
+
+	var slowest time.Duration
+	for i := 1; i <= pushes; i++ {
+		want := "live"
+		if i%2 == 1 {
+			want = "canary"
+		}
+		pushed := time.Now()
+		writeFile(t, path, file(i))
+		deadline := pushed.Add(time.Second)
+		for {
+			cfg := appliedCfg.Load()
+			s := last.Load()
+			if applied.Load() > pushed.UnixNano() && cfg != nil && *cfg.Routes[0].Split[0].Weight == map[string]int{"live": 100, "canary": 0}[want] &&
+				s != nil && s.start > applied.Load() && s.arm == want {
+				break
+			}
+			if time.Now().After(deadline) {
+				stopLoad()
+				wg.Wait()
+				t.Fatalf("push %d: the traffic did not move to %s within 1s (last answer %+v)", i, want, s)
+			}
+			time.Sleep(2 * time.Millisecond)
+		}
+		slowest = max(slowest, time.Since(pushed))
+	}
+	stopLoad()
+	wg.Wait()
+	hc.CloseIdleConnections()
+	elapsed := time.Since(loadStart)
+	achieved := float64(okCount.Load()+failCount.Load()) / elapsed.Seconds()
+	t.Logf("%d pushes in %v, slowest %v; %d requests (%.0f/s), %d failed",
+		pushes, elapsed.Round(time.Millisecond), slowest.Round(time.Millisecond), okCount.Load()+failCount.Load(), achieved, failCount.Load())
+	if n := failCount.Load(); n > 0 {
+		t.Errorf("%d requests failed; first: %v", n, firstFailure.Load())
+	}
+	if !raceEnabled && achieved < rate*0.9 {
+		t.Errorf("the load reached %.0f requests/s; want about %d", achieved, rate)
+	}
+}
