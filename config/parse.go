@@ -14,15 +14,7 @@ import (
 // Load reads the YAML config at path and parses it with Parse. It also
 // returns the bytes it read, so that a reloader can skip unchanged input.
 func Load(path string) (*Config, []byte, error) {
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return nil, nil, fmt.Errorf("cannot read config %q: %w", path, err)
-	}
-	c, err := Parse(data)
-	if err != nil {
-		return nil, data, fmt.Errorf("cannot load config %q:\n%w", path, err)
-	}
-	return c, data, nil
+	return LoadWith(path, ParseOptions{})
 }
 
 // Parse decodes one YAML document strictly, fills the defaults and
@@ -31,6 +23,31 @@ func Load(path string) (*Config, []byte, error) {
 // syntax, unknown fields, duplicate keys, values of the wrong kind or
 // type); then, if there were none, every broken validation rule.
 func Parse(data []byte) (*Config, error) {
+	return ParseWith(data, ParseOptions{})
+}
+
+// ParseOptions relax Parse for special sources.
+type ParseOptions struct {
+	// AllowEmptyRouting accepts a config without upstreams or routes: the
+	// base file of a sidecar whose routing comes from an xDS control plane.
+	AllowEmptyRouting bool
+}
+
+// LoadWith is Load with options.
+func LoadWith(path string, o ParseOptions) (*Config, []byte, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, nil, fmt.Errorf("cannot read config %q: %w", path, err)
+	}
+	c, err := ParseWith(data, o)
+	if err != nil {
+		return nil, data, fmt.Errorf("cannot load config %q:\n%w", path, err)
+	}
+	return c, data, nil
+}
+
+// ParseWith is Parse with options.
+func ParseWith(data []byte, o ParseOptions) (*Config, error) {
 	root, err := parseDocument(data)
 	if err != nil {
 		return nil, err
@@ -45,7 +62,7 @@ func Parse(data []byte) (*Config, error) {
 		return nil, decodeError(err, w.lines)
 	}
 	applyDefaults(c, w.lines)
-	if err := validate(c, w.lines).orNil(); err != nil {
+	if err := validate(c, w.lines, o).orNil(); err != nil {
 		return nil, err
 	}
 	return c, nil

@@ -31,13 +31,14 @@ var nameRE = regexp.MustCompile(nameSyntax)
 // an error. It returns Errors, whose problems have paths but no lines.
 // Parse already validates; Validate is for configs built in code.
 func (c *Config) Validate() error {
-	return validate(c, nil).orNil()
+	return validate(c, nil, ParseOptions{}).orNil()
 }
 
 // validator collects the problems of one config.
 type validator struct {
-	lines lineIndex
-	errs  Errors
+	lines        lineIndex
+	errs         Errors
+	emptyRouting bool // accept no upstreams and no routes
 }
 
 func (v *validator) add(p *fieldPath, format string, args ...any) {
@@ -45,8 +46,8 @@ func (v *validator) add(p *fieldPath, format string, args ...any) {
 }
 
 // validate returns every problem of c; lines locates them in the input.
-func validate(c *Config, lines lineIndex) Errors {
-	v := &validator{lines: lines}
+func validate(c *Config, lines lineIndex, o ParseOptions) Errors {
+	v := &validator{lines: lines, emptyRouting: o.AllowEmptyRouting}
 	root := rootPath
 	v.listenAddr(root.key("listen"), c.Listen)
 	v.listenAddr(root.key("admin"), c.Admin)
@@ -149,7 +150,9 @@ func (v *validator) model(p *fieldPath, model string) {
 
 func (v *validator) upstreams(p *fieldPath, ups map[string]Upstream) {
 	if len(ups) == 0 {
-		v.add(p, "at least one upstream is required")
+		if !v.emptyRouting {
+			v.add(p, "at least one upstream is required")
+		}
 		return
 	}
 	for _, name := range slices.Sorted(maps.Keys(ups)) {
@@ -179,7 +182,9 @@ func (v *validator) upstreams(p *fieldPath, ups map[string]Upstream) {
 
 func (v *validator) routes(p *fieldPath, routes []Route, ups map[string]Upstream) {
 	if len(routes) == 0 {
-		v.add(p, "at least one route is required")
+		if !v.emptyRouting {
+			v.add(p, "at least one route is required")
+		}
 		return
 	}
 	firstByName := map[string]int{}

@@ -17,7 +17,9 @@ import (
 	"go.uber.org/zap/zapcore"
 
 	"github.com/driftcar/driftcar/config"
+	"github.com/driftcar/driftcar/config/xds"
 	"github.com/driftcar/driftcar/internal/buildinfo"
+	"github.com/driftcar/driftcar/internal/controlplane"
 	"github.com/driftcar/driftcar/internal/demo"
 	"github.com/driftcar/driftcar/internal/driftbench"
 	"github.com/driftcar/driftcar/internal/refbuild"
@@ -27,7 +29,10 @@ import (
 const usage = `usage: driftcar <command> [flags]
 
 commands:
-  run       --config FILE   run the sidecar
+  run       --config FILE [--xds ADDR --node-id ID --node-cluster C]
+                            run the sidecar (routing from a file or an xDS control plane)
+  controlplane --listen :18000 --dir DIR | --render FILE
+                            serve fleet configs over xDS, or print the Envoy resources of a file
   validate  --config FILE   check a config file and exit
   reference build --input F --config C --out R
                             build a reference profile from training data
@@ -52,6 +57,8 @@ func runMain(args []string, stdout, stderr io.Writer) int {
 		return cmdRun(rest, stderr)
 	case "validate":
 		return cmdValidate(rest, stdout, stderr)
+	case "controlplane":
+		return cmdControlPlane(rest, stdout, stderr)
 	case "reference":
 		if len(rest) == 0 || rest[0] != "build" {
 			fmt.Fprint(stderr, refbuild.Usage)
@@ -106,6 +113,72 @@ func cmdDemo(args []string, stdout, stderr io.Writer) int {
 	return 0
 }
 
+// startXDS runs an ADS client that applies the control plane's configs.
+func startXDS(ctx context.Context, s *sidecar.Sidecar, addr, nodeID, nodeCluster, path string, log *zap.Logger) error {
+	node, err := xds.NodeFromEnv(nodeID, nodeCluster, os.Getenv)
+	if err != nil {
+		return err
+	}
+	base, err := os.ReadFile(path)
+	if err != nil {
+		return fmt.Errorf("cannot read %s: %w", path, err)
+	}
+	c, err := xds.New(xds.Options{
+		Server: addr, Node: node, Base: base, Logger: log.Named("xds"), Registerer: s.Registerer(),
+		Apply: func(u xds.Update) error { return s.ApplyXDS(u.Config, u.Version) },
+	})
+	if err != nil {
+		return err
+	}
+	go func() {
+		if err := c.Run(ctx); err != nil {
+			log.Error("xDS client stopped", zap.Error(err))
+		}
+	}()
+	return nil
+}
+
+func cmdControlPlane(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("controlplane", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	listen := fs.String("listen", ":18000", "ADS gRPC address")
+	admin := fs.String("admin", ":18001", "admin address (/metrics, /healthz)")
+	dir := fs.String("dir", "", "directory of fleet configs: one YAML per node id or node cluster")
+	render := fs.String("render", "", "print the Envoy resources of this config file as JSON and exit")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	if *render != "" {
+		data, err := os.ReadFile(*render)
+		if err == nil {
+			var out []byte
+			if out, err = controlplane.Render(data); err == nil {
+				_, _ = stdout.Write(out)
+				return 0
+			}
+		}
+		fmt.Fprintf(stderr, "driftcar controlplane --render: %v\n", err)
+		return 1
+	}
+	if *dir == "" {
+		fmt.Fprintln(stderr, "driftcar controlplane: --dir or --render is required")
+		return 2
+	}
+	log, err := zap.NewProduction()
+	if err != nil {
+		fmt.Fprintf(stderr, "driftcar: cannot build logger: %v\n", err)
+		return 1
+	}
+	defer func() { _ = log.Sync() }()
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
+	defer stop()
+	if err := controlplane.Run(ctx, controlplane.Options{Listen: *listen, Admin: *admin, Dir: *dir, Logger: log.Named("controlplane")}); err != nil {
+		log.Error("control plane stopped", zap.Error(err))
+		return 1
+	}
+	return 0
+}
+
 func cmdValidate(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("validate", flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -131,6 +204,9 @@ func cmdRun(args []string, stderr io.Writer) int {
 	fs.SetOutput(stderr)
 	path := fs.String("config", "", "config file (YAML)")
 	pprof := fs.Bool("pprof", false, "serve /debug/pprof on the admin address")
+	xdsAddr := fs.String("xds", "", "xDS control plane host:port; routing comes from it")
+	nodeID := fs.String("node-id", "", "xDS node id (default $POD_NAME)")
+	nodeCluster := fs.String("node-cluster", "", "xDS node cluster (default $POD_NAMESPACE)")
 	level := zapcore.InfoLevel
 	fs.Var(&level, "log-level", "log level: debug, info, warn, error")
 	if err := fs.Parse(args); err != nil {
@@ -150,13 +226,19 @@ func cmdRun(args []string, stderr io.Writer) int {
 	}
 	defer func() { _ = log.Sync() }()
 
-	s, err := sidecar.New(sidecar.Options{ConfigPath: *path, Logger: log, Pprof: *pprof})
+	s, err := sidecar.New(sidecar.Options{ConfigPath: *path, Logger: log, Pprof: *pprof, XDS: *xdsAddr != ""})
 	if err != nil {
 		log.Error("cannot start", zap.Error(err))
 		return 1
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
+	if *xdsAddr != "" {
+		if err := startXDS(ctx, s, *xdsAddr, *nodeID, *nodeCluster, *path, log); err != nil {
+			log.Error("cannot start the xDS client", zap.Error(err))
+			return 1
+		}
+	}
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)
 	defer signal.Stop(hup)

@@ -117,7 +117,12 @@ type process struct {
 
 func startBinary(t *testing.T, configPath string) *process {
 	t.Helper()
-	cmd := exec.Command(binary, "run", "--config", configPath)
+	return startBinaryArgs(t, "run", "--config", configPath)
+}
+
+func startBinaryArgs(t *testing.T, args ...string) *process {
+	t.Helper()
+	cmd := exec.Command(binary, args...)
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
 		t.Fatal(err)

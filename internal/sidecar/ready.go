@@ -2,6 +2,7 @@ package sidecar
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net"
 	"time"
@@ -9,7 +10,12 @@ import (
 	"github.com/driftcar/driftcar/config"
 )
 
-func (s *Sidecar) readyErr() error { return *s.ready.Load() }
+func (s *Sidecar) readyErr() error {
+	if s.opts.XDS && !s.synced.Load() {
+		return errors.New("waiting for the first config from the xDS control plane")
+	}
+	return *s.ready.Load()
+}
 
 // probeLoop dials every route's baseline (first) upstream each interval;
 // the sidecar is ready while all of them accept a connection.
@@ -35,7 +41,10 @@ func probeLive(ctx context.Context, cfg *config.Config) error {
 			continue
 		}
 		seen[name] = true
-		u := cfg.Upstreams[name]
+		u, ok := cfg.Upstreams[name]
+		if !ok {
+			return fmt.Errorf("live upstream %q: waiting for its cluster from the control plane", name)
+		}
 		d := net.Dialer{Timeout: time.Duration(u.ConnectTimeout)}
 		conn, err := d.DialContext(ctx, "tcp", u.Address)
 		if err != nil {

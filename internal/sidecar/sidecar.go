@@ -47,6 +47,10 @@ type Options struct {
 	WebhookBackoff time.Duration
 	// ManualTicks disables the drift ticker; tests call TickDrift.
 	ManualTicks bool
+	// XDS means the routing comes from an xDS control plane through
+	// ApplyXDS: the file may hold only listen, admin and model, the sidecar
+	// is not ready before the first update, and Reload is refused.
+	XDS bool
 }
 
 // Sidecar is one running driftcar process.
@@ -54,6 +58,8 @@ type Sidecar struct {
 	opts          Options
 	log           *zap.Logger
 	registry      *prometheus.Registry
+	reg           prometheus.Registerer // with the model label
+	synced        atomic.Bool           // an xDS update was applied
 	proxy         *proxy.Server
 	shadows       *shadow.Fleet
 	shadowMetrics *shadow.Metrics
@@ -96,7 +102,7 @@ func New(opts Options) (*Sidecar, error) {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	cfg, raw, err := config.Load(opts.ConfigPath)
+	cfg, raw, err := config.LoadWith(opts.ConfigPath, config.ParseOptions{AllowEmptyRouting: opts.XDS})
 	if err != nil {
 		return nil, err
 	}
@@ -106,6 +112,7 @@ func New(opts Options) (*Sidecar, error) {
 	s.ready.Store(&errNotProbed)
 
 	reg := prometheus.WrapRegistererWith(prometheus.Labels{"model": cfg.Model}, s.registry)
+	s.reg = reg
 	s.registerMetrics(reg)
 	s.registry.MustRegister(
 		collectors.NewGoCollector(),
@@ -211,6 +218,33 @@ func (s *Sidecar) ProxyAddr() string { return s.proxyLn.Addr().String() }
 // AdminAddr is the bound admin address.
 func (s *Sidecar) AdminAddr() string { return s.adminLn.Addr().String() }
 
+// Registerer returns the registerer that adds the model label, for
+// components wired in from outside (the xDS client).
+func (s *Sidecar) Registerer() prometheus.Registerer { return s.reg }
+
+// ApplyXDS applies a config from the control plane, like a file reload;
+// its error becomes the NACK's error_detail.
+func (s *Sidecar) ApplyXDS(cfg *config.Config, version string) error {
+	s.reloadMu.Lock()
+	defer s.reloadMu.Unlock()
+	err := needsRestart(s.cfg.Load(), cfg)
+	if err == nil {
+		err = s.apply(cfg)
+	}
+	if err != nil {
+		s.reloadOK.Set(0)
+		return err
+	}
+	s.cfg.Store(cfg)
+	s.reloadOK.Set(1)
+	s.reloadTime.Set(float64(s.opts.Now().UnixNano()) / 1e9)
+	s.info.Reset()
+	s.info.WithLabelValues("xds", version).Set(1)
+	s.synced.Store(true)
+	s.log.Info("xds config applied", zap.String("version", version), zap.String("summary", cfg.Summary()))
+	return nil
+}
+
 // Registry returns the sidecar's metrics registry.
 func (s *Sidecar) Registry() *prometheus.Registry { return s.registry }
 
@@ -276,6 +310,9 @@ func (s *Sidecar) shutdown() error {
 // setting that needs a restart, is rejected whole and the last good config
 // keeps serving.
 func (s *Sidecar) Reload() error {
+	if s.opts.XDS {
+		return errors.New("the config comes from xDS; SIGHUP does not reload the base file (restart to change it)")
+	}
 	s.reloadMu.Lock()
 	defer s.reloadMu.Unlock()
 	cfg, raw, err := config.Load(s.opts.ConfigPath)
