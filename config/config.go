@@ -200,8 +200,12 @@ type Client struct {
 
 // Upstream is a model server that routes send traffic to.
 type Upstream struct {
-	// Address is host:port. Required.
+	// Address is host:port. Required unless Addresses is set.
 	Address string `yaml:"address" json:"address"`
+	// Addresses, when set, are several endpoints of the same model; each
+	// request goes to the least loaded one. Address, if also set, must be
+	// one of them.
+	Addresses []string `yaml:"addresses,omitempty" json:"addresses,omitempty"`
 	// Timeout bounds one upstream call, from send to the end of the
 	// response. Default 30s.
 	Timeout Duration `yaml:"timeout" json:"timeout"`
@@ -211,6 +215,14 @@ type Upstream struct {
 	MaxConns int `yaml:"max_conns" json:"max_conns"`
 	// IdleTimeout closes keep-alive connections idle for longer. Default 60s.
 	IdleTimeout Duration `yaml:"idle_timeout" json:"idle_timeout"`
+}
+
+// Endpoints returns the upstream's addresses: Addresses, or Address.
+func (u *Upstream) Endpoints() []string {
+	if len(u.Addresses) > 0 {
+		return u.Addresses
+	}
+	return []string{u.Address}
 }
 
 // Route sends requests whose path matches to one of its split arms.

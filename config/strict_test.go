@@ -3,6 +3,7 @@ package config
 import (
 	"errors"
 	"fmt"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -261,7 +262,7 @@ func TestParseAnchors(t *testing.T) {
 		MaxConns:       9,
 		IdleTimeout:    Duration(60e9),
 	}
-	if got != want {
+	if !reflect.DeepEqual(got, want) {
 		t.Errorf("upstreams.canary: got %+v; want %+v", got, want)
 	}
 }

@@ -160,10 +160,20 @@ func (v *validator) upstreams(p *fieldPath, ups map[string]Upstream) {
 		if !validName(name) {
 			v.add(q, "name must match %s", nameSyntax)
 		}
-		if u.Address == "" {
+		switch {
+		case u.Address == "" && len(u.Addresses) == 0:
 			v.add(q.key("address"), "required")
-		} else {
+		case u.Address != "":
 			v.dialAddr(q.key("address"), u.Address)
+			if len(u.Addresses) > 0 && !slices.Contains(u.Addresses, u.Address) {
+				v.add(q.key("address"), "must be one of addresses, got %q", u.Address)
+			}
+		}
+		for i, a := range u.Addresses {
+			v.dialAddr(q.key("addresses").index(i), a)
+		}
+		if len(u.Addresses) > 256 {
+			v.add(q.key("addresses"), "at most 256 addresses, got %d", len(u.Addresses))
 		}
 		if u.Timeout <= 0 {
 			v.add(q.key("timeout"), "must be > 0")

@@ -41,7 +41,7 @@ type Server struct {
 	table atomic.Pointer[table]
 
 	mu        sync.Mutex // serializes Apply; guards pools
-	pools     map[poolKey]*fasthttp.HostClient
+	pools     map[poolKey]*pool
 	unmatched *armMetrics
 
 	scratch sync.Pool // *scratch
@@ -59,7 +59,7 @@ func New(cfg *config.Config, opts Options) (*Server, error) {
 		log:     opts.Logger,
 		metrics: opts.Metrics,
 		rand:    opts.Rand,
-		pools:   make(map[poolKey]*fasthttp.HostClient),
+		pools:   make(map[poolKey]*pool),
 	}
 	if s.log == nil {
 		s.log = zap.NewNop()
@@ -99,13 +99,13 @@ func (s *Server) Apply(cfg *config.Config, taps Taps) {
 	upstreams := make(map[string]*upstream, len(cfg.Upstreams))
 	for name, u := range cfg.Upstreams {
 		k := keyOf(u)
-		hc := s.pools[k]
-		if hc == nil {
-			hc = newHostClient(k)
-			s.pools[k] = hc
+		p := s.pools[k]
+		if p == nil {
+			p = newPool(k)
+			s.pools[k] = p
 		}
 		used[k] = true
-		upstreams[name] = &upstream{name: name, client: hc, timeout: time.Duration(u.Timeout)}
+		upstreams[name] = &upstream{name: name, pool: p, timeout: time.Duration(u.Timeout)}
 	}
 
 	t := &table{cfg: cfg}
@@ -148,9 +148,9 @@ func (s *Server) Apply(cfg *config.Config, taps Taps) {
 			}
 		}
 	}
-	for k, hc := range s.pools {
+	for k, p := range s.pools {
 		if !used[k] {
-			hc.CloseIdleConnections()
+			p.closeIdle()
 			delete(s.pools, k)
 		}
 	}
@@ -172,8 +172,8 @@ func (s *Server) Serve(ln net.Listener) error {
 func (s *Server) Shutdown(ctx context.Context) error {
 	err := s.srv.ShutdownWithContext(ctx)
 	s.mu.Lock()
-	for _, hc := range s.pools {
-		hc.CloseIdleConnections()
+	for _, p := range s.pools {
+		p.closeIdle()
 	}
 	s.mu.Unlock()
 	if err != nil {
@@ -263,8 +263,8 @@ func (s *Server) serve(ctx *fasthttp.RequestCtx) {
 // An HTTP/1.0 request without Host gets the upstream's address as Host.
 func (a *arm) call(req *fasthttp.Request, resp *fasthttp.Response) (time.Time, error) {
 	if len(req.Header.Host()) == 0 && a.upstream != nil {
-		req.Header.SetHost(a.upstream.client.Addr)
-		req.URI().SetHost(a.upstream.client.Addr)
+		req.Header.SetHost(a.upstream.pool.first)
+		req.URI().SetHost(a.upstream.pool.first)
 	}
 	start := time.Now()
 	err := a.upstream.do(req, resp)

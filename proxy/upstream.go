@@ -2,6 +2,7 @@ package proxy
 
 import (
 	"net"
+	"strings"
 	"time"
 
 	"github.com/valyala/fasthttp"
@@ -9,10 +10,11 @@ import (
 	"github.com/driftcar/driftcar/config"
 )
 
-// upstream is one model server and its keep-alive connection pool.
+// upstream is one model server (or several endpoints of one) and its
+// keep-alive connection pools.
 type upstream struct {
 	name    string
-	client  *fasthttp.HostClient
+	pool    *pool
 	timeout time.Duration
 }
 
@@ -20,13 +22,47 @@ func (u *upstream) do(req *fasthttp.Request, resp *fasthttp.Response) error {
 	if u == nil {
 		return ErrNoUpstream
 	}
-	return u.client.DoTimeout(req, resp, u.timeout)
+	return u.pool.doer.DoTimeout(req, resp, u.timeout)
+}
+
+// pool is the connection pools of one upstream: one HostClient per
+// endpoint, balanced by a least-loaded LBClient when there are several.
+type pool struct {
+	first string // the first endpoint, the Host of HTTP/1.0 requests without one
+	hosts []*fasthttp.HostClient
+	doer  interface {
+		DoTimeout(req *fasthttp.Request, resp *fasthttp.Response, timeout time.Duration) error
+	}
+}
+
+func newPool(k poolKey) *pool {
+	addrs := strings.Fields(k.addresses)
+	p := &pool{first: addrs[0]}
+	for _, addr := range addrs {
+		p.hosts = append(p.hosts, newHostClient(addr, k))
+	}
+	if len(p.hosts) == 1 {
+		p.doer = p.hosts[0]
+		return p
+	}
+	lb := &fasthttp.LBClient{}
+	for _, hc := range p.hosts {
+		lb.Clients = append(lb.Clients, hc)
+	}
+	p.doer = lb
+	return p
+}
+
+func (p *pool) closeIdle() {
+	for _, hc := range p.hosts {
+		hc.CloseIdleConnections()
+	}
 }
 
 // poolKey identifies a connection pool: upstreams with equal keys share
 // one across reloads, so a config change keeps warm connections.
 type poolKey struct {
-	address        string
+	addresses      string // joined with spaces
 	connectTimeout time.Duration
 	maxConns       int
 	idleTimeout    time.Duration
@@ -34,7 +70,7 @@ type poolKey struct {
 
 func keyOf(u config.Upstream) poolKey {
 	return poolKey{
-		address:        u.Address,
+		addresses:      strings.Join(u.Endpoints(), " "),
 		connectTimeout: time.Duration(u.ConnectTimeout),
 		maxConns:       u.MaxConns,
 		idleTimeout:    time.Duration(u.IdleTimeout),
@@ -44,9 +80,9 @@ func keyOf(u config.Upstream) poolKey {
 // maxResponseBody caps a response read from an upstream.
 const maxResponseBody = 256 << 20
 
-func newHostClient(k poolKey) *fasthttp.HostClient {
+func newHostClient(addr string, k poolKey) *fasthttp.HostClient {
 	return &fasthttp.HostClient{
-		Addr:                          k.address,
+		Addr:                          addr,
 		MaxConns:                      k.maxConns,
 		MaxIdleConnDuration:           k.idleTimeout,
 		MaxConnWaitTimeout:            k.connectTimeout,

@@ -65,13 +65,13 @@
 //	circuit_breakers.thresholds[DEFAULT].max_connections  upstreams[].max_conns
 //	typed_extension_protocol_options[envoy.extensions.upstreams.http.v3.HttpProtocolOptions]
 //	  .common_http_protocol_options.idle_timeout       upstreams[].idle_timeout
-//	ClusterLoadAssignment endpoints                    upstreams[].address: the FIRST usable endpoint, HEALTHY or
+//	ClusterLoadAssignment endpoints                    upstreams[].addresses: every usable endpoint, HEALTHY or
 //	                                                   UNKNOWN before DEGRADED (UNHEALTHY, DRAINING and TIMEOUT
-//	                                                   are skipped), then by locality priority, then in order.
-//	                                                   Load-balancing weights are ignored. A cluster without a
-//	                                                   usable endpoint is left out, so its arms answer 503.
-//	                                                   (config.Upstream holds one address; balancing over all
-//	                                                   endpoints needs an addresses list and an LB client.)
+//	                                                   are skipped), then by locality priority, then in order;
+//	                                                   address is the first. Requests go to the least loaded
+//	                                                   endpoint; load-balancing weights are ignored. A cluster
+//	                                                   without a usable endpoint is left out, so its arms
+//	                                                   answer 503.
 //	                                                   Only socket_address with port_value is supported.
 //	TypedExtensionConfig "driftcar"                    typed_config is an xds.type.v3.TypedStruct (or the legacy
 //	                                                   udpa.type.v1 one) with type_url ConfigTypeURL; its value,

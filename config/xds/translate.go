@@ -186,11 +186,17 @@ func upstreamsDoc(templates map[string]any, v *view) (map[string]any, []string) 
 			notes = append(notes, fmt.Sprintf("cluster %q: no healthy endpoint; the upstream is unavailable", name))
 			continue
 		}
-		if len(addrs) > 1 {
-			notes = append(notes, fmt.Sprintf("cluster %q: %d endpoints, using the first (%s) until upstreams balance", name, len(addrs), addrs[0]))
-		}
 		u := cloneMap(asMap(templates[name]))
 		u["address"] = addrs[0]
+		if len(addrs) > 1 {
+			list := make([]any, len(addrs))
+			for i, a := range addrs {
+				list[i] = a
+			}
+			u["addresses"] = list
+		} else {
+			delete(u, "addresses")
+		}
 		if c.connectTimeout > 0 {
 			u["connect_timeout"] = durationString(c.connectTimeout)
 		}

@@ -34,6 +34,9 @@ type Options struct {
 	Pprof bool
 	// Token, when set, is required as a bearer token by /api and /debug.
 	Token string
+	// UI, when set, serves the built-in web page at / and /ui (assets
+	// under /ui/).
+	UI http.Handler
 }
 
 // Server is the admin HTTP server.
@@ -79,6 +82,11 @@ func New(opts Options) *Server {
 				log.Warn("cannot encode API response", zap.String("path", path), zap.Error(err))
 			}
 		})
+	}
+	if opts.UI != nil {
+		mux.Handle("GET /{$}", opts.UI)
+		mux.Handle("GET /ui", opts.UI)
+		mux.Handle("GET /ui/", opts.UI)
 	}
 	if opts.Pprof {
 		mux.HandleFunc("/debug/pprof/", pprof.Index)

@@ -193,15 +193,21 @@ func splitAddr(addr string) (string, uint32, error) {
 }
 
 func cluster(name string, u config.Upstream) (*clusterv3.Cluster, *endpointv3.ClusterLoadAssignment, error) {
-	host, port, err := splitAddr(u.Address)
-	if err != nil {
-		return nil, nil, err
+	var host string
+	var lbs []*endpointv3.LbEndpoint
+	for _, addr := range u.Endpoints() {
+		h, port, err := splitAddr(addr)
+		if err != nil {
+			return nil, nil, err
+		}
+		if host == "" {
+			host = h
+		}
+		lbs = append(lbs, &endpointv3.LbEndpoint{HostIdentifier: &endpointv3.LbEndpoint_Endpoint{
+			Endpoint: &endpointv3.Endpoint{Address: socketAddress(h, port)},
+		}})
 	}
-	cla := &endpointv3.ClusterLoadAssignment{ClusterName: name, Endpoints: []*endpointv3.LocalityLbEndpoints{{
-		LbEndpoints: []*endpointv3.LbEndpoint{{HostIdentifier: &endpointv3.LbEndpoint_Endpoint{
-			Endpoint: &endpointv3.Endpoint{Address: socketAddress(host, port)},
-		}}},
-	}}}
+	cla := &endpointv3.ClusterLoadAssignment{ClusterName: name, Endpoints: []*endpointv3.LocalityLbEndpoints{{LbEndpoints: lbs}}}
 	opts := &httpv3.HttpProtocolOptions{
 		CommonHttpProtocolOptions: &corev3.HttpProtocolOptions{IdleTimeout: durationpb.New(time.Duration(u.IdleTimeout))},
 		UpstreamProtocolOptions: &httpv3.HttpProtocolOptions_ExplicitHttpConfig_{ExplicitHttpConfig: &httpv3.HttpProtocolOptions_ExplicitHttpConfig{

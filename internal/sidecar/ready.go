@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"strings"
 	"time"
 
 	"github.com/driftcar/driftcar/config"
@@ -46,11 +47,17 @@ func probeLive(ctx context.Context, cfg *config.Config) error {
 			return fmt.Errorf("live upstream %q: waiting for its cluster from the control plane", name)
 		}
 		d := net.Dialer{Timeout: time.Duration(u.ConnectTimeout)}
-		conn, err := d.DialContext(ctx, "tcp", u.Address)
-		if err != nil {
-			return fmt.Errorf("live upstream %q at %s: %w", name, u.Address, err)
+		var err error
+		for _, addr := range u.Endpoints() {
+			var conn net.Conn
+			if conn, err = d.DialContext(ctx, "tcp", addr); err == nil {
+				_ = conn.Close()
+				break
+			}
 		}
-		_ = conn.Close()
+		if err != nil {
+			return fmt.Errorf("live upstream %q at %s: %w", name, strings.Join(u.Endpoints(), ", "), err)
+		}
 	}
 	return nil
 }

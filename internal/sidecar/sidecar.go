@@ -23,6 +23,7 @@ import (
 	"github.com/driftcar/driftcar/internal/buildinfo"
 	"github.com/driftcar/driftcar/internal/drift"
 	"github.com/driftcar/driftcar/internal/sampling"
+	"github.com/driftcar/driftcar/internal/ui"
 	"github.com/driftcar/driftcar/proxy"
 	"github.com/driftcar/driftcar/shadow"
 )
@@ -152,6 +153,7 @@ func New(opts Options) (*Sidecar, error) {
 		Ready:    s.readyErr,
 		Config:   func() []byte { return s.cfg.Load().RedactedJSON() },
 		Token:    cfg.AdminToken,
+		UI:       ui.Handler(),
 		APIs: map[string]func() any{
 			"shadow/mismatches": func() any { return s.ring.Snapshot() },
 			"features":          s.featuresAPI,

@@ -20,7 +20,7 @@ func shadowSpecs(cfg *config.Config) []shadow.Spec {
 			Route: r.Name,
 			Upstream: shadow.Upstream{
 				Name:           s.Upstream,
-				Address:        up.Address,
+				Address:        up.Endpoints()[0],
 				Timeout:        time.Duration(up.Timeout),
 				ConnectTimeout: time.Duration(up.ConnectTimeout),
 				MaxConns:       up.MaxConns,

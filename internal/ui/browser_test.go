@@ -1,4 +1,4 @@
-package ui
+package ui_test
 
 import (
 	"context"
@@ -24,6 +24,7 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/driftcar/driftcar/internal/demo"
+	"github.com/driftcar/driftcar/internal/ui"
 )
 
 // chromiumPath is the Debian package's browser; DRIFTCAR_CHROMIUM
@@ -129,7 +130,7 @@ func pageServer(t *testing.T, admin string) *httptest.Server {
 	mux := http.NewServeMux()
 	mux.Handle("/api/", rp)
 	mux.Handle("/metrics", rp)
-	mux.Handle("/", Handler())
+	mux.Handle("/", ui.Handler())
 	srv := httptest.NewServer(mux)
 	t.Cleanup(func() {
 		srv.Close()
@@ -244,7 +245,7 @@ func TestPageAgainstDemo(t *testing.T) {
 		time.Sleep(500 * time.Millisecond)
 	}
 	// A few more polls, so the charts show the change over time.
-	time.Sleep(8 * time.Second)
+	time.Sleep(12 * time.Second)
 
 	for _, f := range []string{"age", "income", "debt_ratio", "country", "channel"} {
 		name := eval[string](t, tab, fmt.Sprintf(`(document.querySelector('[data-feature=%q] .fname') || {}).textContent || ''`, f))
