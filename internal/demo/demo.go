@@ -305,5 +305,6 @@ drift:
   evaluate_every: 5s
   false_alarm_rate: 1/30d
   min_samples: 200
+canary_guard: { min_requests: 200, window: 1m }
 `, listen, admin, srv.live.addr(), srv.canary.addr(), srv.shadow.addr(), ref)
 }
