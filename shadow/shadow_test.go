@@ -94,9 +94,8 @@ func TestBrokenShadows(t *testing.T) {
 			e.waitCounter(t, 10, "driftcar_shadow_requests_total", "result", tc.result)
 			if tc.outcome != "" {
 				e.waitCounter(t, 10, "driftcar_shadow_comparisons_total", "outcome", tc.outcome)
-				if got := len(e.ring.Snapshot()); got != 10 {
-					t.Errorf("mismatch samples: got %d; want 10", got)
-				}
+				// The sample is stored just after the counters move.
+				testupstream.Eventually(t, 10*time.Second, "10 mismatch samples", func() bool { return len(e.ring.Snapshot()) == 10 })
 			}
 			if got := e.counter(t, "driftcar_requests_total", "arm", "live", "code", "2xx"); got != 10 {
 				t.Errorf("live 2xx: got %v; want 10", got)

@@ -287,7 +287,7 @@ func TestPageAgainstDemo(t *testing.T) {
 		{"live arm", `document.querySelector('[data-arm="live"] .arm').textContent`, "live"},
 		{"canary arm", `document.querySelector('[data-arm="canary"] .role').textContent`, "canary"},
 		{"shadow", `document.querySelector('[data-arm="shadow"] .role').textContent`, "shadow"},
-		{"guard", `document.querySelector('.route .two:last-child .card:last-child .none').textContent.includes('canary guard is off') ? 'off' : 'on'`, "off"},
+		{"guard", `document.querySelector('.route .two:last-child .card:last-child .legend .badge') ? 'on' : 'off'`, "on"},
 	} {
 		if got := eval[string](t, tab, c.expr); got != c.want {
 			t.Errorf("%s: got %q; want %q", c.what, got, c.want)
