@@ -63,7 +63,7 @@ func TestSlowShadowDoesNotDelayLive(t *testing.T) {
 	for i := range 50 {
 		start := time.Now()
 		resp := e.post(t, v1Request, "X-Request-Id", "id-"+strconv.Itoa(i))
-		if took := time.Since(start); took > 500*time.Millisecond || resp.StatusCode() != 200 {
+		if took := time.Since(start); took > time.Second || resp.StatusCode() != 200 {
 			t.Fatalf("request %d took %s (status %d) with a 2s shadow; want well under 2s", i, took, resp.StatusCode())
 		}
 	}

@@ -125,7 +125,7 @@ func TestCanaryGuardRollsBackBadCanaries(t *testing.T) {
 		reason string
 	}{
 		{"errors", onePrediction(0, 0, 5), "error_rate"},
-		{"slow", onePrediction(0, 15*time.Millisecond, 0), "latency"},
+		{"slow", onePrediction(0, 30*time.Millisecond, 0), "latency"},
 		{"predictions shift", onePrediction(0.4, 0, 0), "prediction_drift"},
 	}
 	for _, tc := range cases {
