@@ -6,7 +6,7 @@ LDFLAGS       := -s -w -X github.com/driftcar/driftcar/internal/buildinfo.Versio
 FUZZTIME      ?= 30s
 BIN           := bin/driftcar
 
-.PHONY: all build demo test lint fmt bench bench-proxy fuzz image clean
+.PHONY: all build demo test lint fmt bench bench-full bench-readme bench-peers fuzz image clean
 
 all: build
 
@@ -27,12 +27,22 @@ lint:
 fmt:
 	gofmt -s -w .
 
-# Go micro-benchmarks of every hot path.
-bench:
-	$(GO) test -run '^$$' -bench . -benchmem -count 1 ./...
+# Go micro-benchmarks of every hot path, then a short load benchmark
+# against the direct path and the peers that are installed (< 3 minutes).
+bench: build
+	$(GO) test -run '^$$' -bench . -benchmem -benchtime 200ms -count 1 ./...
+	./$(BIN) bench proxy --short --driftcar-bin $(BIN)
 
-# Throughput and latency against nginx with wrk (needs nginx and wrk).
-bench-proxy: build
+# The full sweep (about 20 minutes); writes bench/results/<date>-<host>.*
+bench-full: build
+	./$(BIN) bench proxy --driftcar-bin $(BIN)
+
+# Regenerate the README's performance section from the latest results.
+bench-readme: build
+	./$(BIN) bench readme
+
+# The wrk-based comparison with nginx (needs nginx and wrk).
+bench-peers: build
 	bench/peers.sh
 
 # Each native fuzz target in turn, FUZZTIME each.

@@ -1,4 +1,7 @@
 #!/usr/bin/env bash
+# Superseded by `driftcar bench proxy` (bench/harness), which runs the same
+# scenarios with an open-loop generator and writes bench/results/<date>-<host>.*;
+# kept while the Makefile's bench-proxy target still calls it.
 # bench/peers.sh — driftcar against nginx and the direct path, in one run.
 #
 # Starts fasthttp stub models (bench/stubmodel): live on 127.0.0.1:18081, a

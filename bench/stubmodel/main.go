@@ -1,28 +1,35 @@
 // Command stubmodel is a minimal fasthttp model server for load tests: it
-// answers every request with a fixed KServe v1 prediction, optionally after
-// a delay.
+// answers every request with a fixed KServe v1 or Open Inference v2
+// prediction, optionally after a delay, failing a fraction of requests
+// with 500 when asked. It is bench/modelstub as a program.
 package main
 
 import (
 	"flag"
 	"log"
-	"time"
+	"os"
+	"os/signal"
+	"syscall"
 
-	"github.com/valyala/fasthttp"
+	"github.com/driftcar/driftcar/bench/modelstub"
 )
 
 func main() {
 	addr := flag.String("listen", "127.0.0.1:18081", "address to serve on")
 	delay := flag.Duration("delay", 0, "wait this long before answering")
+	protocol := flag.String("protocol", "v1", "answer format: v1 (KServe) or v2 (Open Inference)")
+	errorRate := flag.Float64("error-rate", 0, "fraction of requests answered with 500, 0..1")
 	flag.Parse()
-	body := []byte(`{"predictions":[0.73]}`)
-	h := func(ctx *fasthttp.RequestCtx) {
-		if *delay > 0 {
-			time.Sleep(*delay)
-		}
-		ctx.SetContentType("application/json")
-		ctx.SetBody(body)
+	p, err := modelstub.ParseProtocol(*protocol)
+	if err != nil {
+		log.Fatal(err)
 	}
-	srv := &fasthttp.Server{Handler: h, NoDefaultServerHeader: true, Concurrency: 1 << 16}
-	log.Fatal(srv.ListenAndServe(*addr))
+	s, err := modelstub.Start(*addr, modelstub.Options{Protocol: p, Delay: *delay, ErrorRate: *errorRate})
+	if err != nil {
+		log.Fatal(err)
+	}
+	sig := make(chan os.Signal, 1)
+	signal.Notify(sig, syscall.SIGTERM, syscall.SIGINT)
+	<-sig
+	_ = s.Close()
 }

@@ -16,6 +16,7 @@ import (
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
 
+	"github.com/driftcar/driftcar/bench/harness"
 	"github.com/driftcar/driftcar/config"
 	"github.com/driftcar/driftcar/config/xds"
 	"github.com/driftcar/driftcar/internal/buildinfo"
@@ -36,7 +37,9 @@ commands:
   validate  --config FILE   check a config file and exit
   reference build --input F --config C --out R
                             build a reference profile from training data
+  bench proxy [--short]     load benchmark: driftcar vs direct, nginx and httputil
   bench drift [--short]     detection benchmark on a simulated clock
+  bench readme [--check]    regenerate the README performance section
   demo [--rate N] [--duration D] [--drift-at D] [--seed N] [--open]
                             run the built-in demo
   version                   print the version
@@ -66,11 +69,7 @@ func runMain(args []string, stdout, stderr io.Writer) int {
 		}
 		return refbuild.Run(rest[1:], stdout, stderr)
 	case "bench":
-		if len(rest) > 0 && rest[0] == "drift" {
-			return driftbench.Run(rest[1:], stdout, stderr)
-		}
-		fmt.Fprint(stderr, "usage: driftcar bench drift [flags]\n")
-		return 2
+		return cmdBench(rest, stdout, stderr)
 	case "demo":
 		return cmdDemo(rest, stdout, stderr)
 	case "version", "--version", "-version":
@@ -81,6 +80,25 @@ func runMain(args []string, stdout, stderr io.Writer) int {
 		return 0
 	}
 	fmt.Fprintf(stderr, "driftcar: unknown command %q\n\n%s", cmd, usage)
+	return 2
+}
+
+func cmdBench(args []string, stdout, stderr io.Writer) int {
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+	what := ""
+	if len(args) > 0 {
+		what, args = args[0], args[1:]
+	}
+	switch what {
+	case "proxy":
+		return harness.RunProxy(ctx, args, stdout, stderr)
+	case "drift":
+		return driftbench.Run(args, stdout, stderr)
+	case "readme":
+		return harness.RunReadme(ctx, args, stdout, stderr)
+	}
+	fmt.Fprint(stderr, "usage: driftcar bench proxy [--short] [flags] | bench drift [flags] | bench readme [--check]\n")
 	return 2
 }
 

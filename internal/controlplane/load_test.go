@@ -3,19 +3,17 @@ package controlplane
 import (
 	"context"
 	"fmt"
-	"net"
 	"path/filepath"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
 	"github.com/valyala/fasthttp"
 
 	"github.com/driftcar/driftcar/config"
+	driftcar "github.com/driftcar/driftcar/internal/sidecar"
 	"github.com/driftcar/driftcar/internal/testupstream"
-	"github.com/driftcar/driftcar/proxy"
 )
 
 // named answers with its own name, so the load can see which arm served.
@@ -61,47 +59,49 @@ routes:
 	writeFile(t, path, file(0))
 	sv := serveDir(t, dir, 0)
 
-	var mu sync.Mutex
-	var srv *proxy.Server
-	var applied atomic.Int64 // unix nanos of the last apply
-	var appliedCfg atomic.Pointer[config.Config]
-	ready := make(chan struct{})
-	sc := startSidecar(t, sv.s.Addr(), "sidecar-1", "")
-	sc.mu.Lock()
-	sc.hook = func(cfg *config.Config) error {
-		mu.Lock()
-		defer mu.Unlock()
-		if srv == nil {
-			var err error
-			if srv, err = proxy.New(cfg, proxy.Options{Metrics: proxy.NewMetrics(prometheus.NewRegistry())}); err != nil {
-				return err
-			}
-			close(ready)
-		} else {
-			srv.Apply(cfg, nil)
-		}
-		appliedCfg.Store(cfg)
-		applied.Store(time.Now().UnixNano())
-		return nil
-	}
-	sc.mu.Unlock()
-	<-ready
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	// The full sidecar (proxy, shadow taps, sampling wiring) applies what
+	// the xDS client receives.
+	base := filepath.Join(t.TempDir(), "base.yaml")
+	writeFile(t, base, "listen: 127.0.0.1:0\nadmin: 127.0.0.1:0\nmodel: m\n")
+	side, err := driftcar.New(driftcar.Options{ConfigPath: base, XDS: true})
 	if err != nil {
 		t.Fatal(err)
 	}
-	serveErr := make(chan error, 1)
-	go func() { serveErr <- srv.Serve(ln) }()
+	runCtx, stopSide := context.WithCancel(context.Background())
+	sideDone := make(chan error, 1)
+	go func() { sideDone <- side.Run(runCtx, nil) }()
 	defer func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		if err := srv.Shutdown(ctx); err != nil {
-			t.Error(err)
-		}
-		if err := <-serveErr; err != nil {
+		stopSide()
+		if err := <-sideDone; err != nil {
 			t.Error(err)
 		}
 	}()
+	var applied atomic.Int64 // unix nanos of the last apply
+	var appliedCfg atomic.Pointer[config.Config]
+	ready := make(chan struct{})
+	var once sync.Once
+	sc := startSidecar(t, sv.s.Addr(), "sidecar-1", "")
+	sc.mu.Lock()
+	sc.hook = func(cfg *config.Config) error {
+		// The test client's base file differs from this sidecar's in the
+		// settings that need a restart; keep the sidecar's.
+		c := *cfg
+		c.Listen, c.Admin, c.Model = "127.0.0.1:0", "127.0.0.1:0", "m"
+		if err := side.ApplyXDS(&c, "load"); err != nil {
+			return err
+		}
+		appliedCfg.Store(cfg)
+		applied.Store(time.Now().UnixNano())
+		once.Do(func() { close(ready) })
+		return nil
+	}
+	sc.mu.Unlock()
+	select {
+	case <-ready:
+	case <-time.After(20 * time.Second):
+		t.Fatal("the sidecar got no config from the control plane within 20s")
+	}
+	proxyAddr := side.ProxyAddr()
 
 	// The load: each worker paces itself to rate/workers requests/s and
 	// records the arm and start time of its last good answer.
@@ -112,7 +112,7 @@ routes:
 	var last atomic.Pointer[seen]
 	var okCount, failCount atomic.Int64
 	var firstFailure atomic.Value
-	hc := &fasthttp.HostClient{Addr: ln.Addr().String(), MaxConns: 2 * workers}
+	hc := &fasthttp.HostClient{Addr: proxyAddr, MaxConns: 2 * workers}
 	loadCtx, stopLoad := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
 	loadStart := time.Now()

@@ -146,11 +146,26 @@ func (m *Monitor) safeTick() {
 
 // Tick evaluates every feature of every route at now.
 func (m *Monitor) Tick(now time.Time) {
+	// Detectors are built (and their thresholds calibrated, which takes
+	// seconds the first time) before taking the lock that /metrics and
+	// /api/drift need. Only Tick writes the routes, so reading them here
+	// is safe.
+	var ready []*prepared
+	for _, r := range m.routes {
+		if r.st == nil {
+			if p := m.prepare(r); p != nil {
+				ready = append(ready, p)
+			}
+		}
+	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	for _, p := range ready {
+		p.install()
+	}
 	m.ticks++
 	for _, r := range m.routes {
-		if r.st == nil && !m.prepare(r) {
+		if r.st == nil {
 			continue
 		}
 		var drifting []FeatureView
@@ -185,12 +200,33 @@ func (m *Monitor) Tick(now time.Time) {
 	}
 }
 
-// prepare builds the detectors of a route once its reference is ready.
-func (m *Monitor) prepare(r *routeMon) bool {
+// prepared is a route's detectors, built and waiting to be installed
+// under the lock.
+type prepared struct {
+	r        *routeMon
+	st       *sampler.State
+	features []*featureMon
+	dets     []*detector.Feature
+	skipped  []string
+	dataset  *detector.Dataset
+}
+
+func (p *prepared) install() {
+	p.r.features, p.r.dets, p.r.skipped = p.features, p.dets, p.skipped
+	if p.dataset != nil {
+		p.r.dataset = p.dataset
+	}
+	p.r.st = p.st
+}
+
+// prepare builds the detectors of a route once its reference is ready, or
+// returns nil.
+func (m *Monitor) prepare(r *routeMon) *prepared {
 	st := r.tap.State()
 	if st == nil {
-		return false
+		return nil
 	}
+	out := &prepared{r: r, st: st}
 	p := st.Profile()
 	n := st.NumFeatures()
 	if p.Prediction != nil {
@@ -207,7 +243,7 @@ func (m *Monitor) prepare(r *routeMon) bool {
 		}
 		det, err := m.opts.Calibrator.NewFeature(name, ref)
 		if err != nil {
-			r.skipped = append(r.skipped, fmt.Sprintf("%s: %v", name, err))
+			out.skipped = append(out.skipped, fmt.Sprintf("%s: %v", name, err))
 			m.log.Warn("feature cannot be tested for drift", zap.String("route", r.route), zap.String("feature", name), zap.Error(err))
 			continue
 		}
@@ -216,14 +252,13 @@ func (m *Monitor) prepare(r *routeMon) bool {
 			counts:  make([]sampler.Counts, len(m.windows)),
 			windows: make([]detector.Window, len(m.windows)),
 		}
-		r.features = append(r.features, f)
-		r.dets = append(r.dets, det)
+		out.features = append(out.features, f)
+		out.dets = append(out.dets, det)
 	}
-	if len(r.dets) > 0 {
-		r.dataset = detector.NewDataset(m.opts.Correction, r.dets[0].FamilyAlpha())
+	if len(out.dets) > 0 {
+		out.dataset = detector.NewDataset(m.opts.Correction, out.dets[0].FamilyAlpha())
 	}
-	r.st = st
-	return true
+	return out
 }
 
 func (m *Monitor) record(route string, ev *detector.Event) {
