@@ -193,7 +193,12 @@ func (e *env) findDriftcar(ctx context.Context) error {
 		if _, err := os.Stat(e.opts.DriftcarBin); err != nil {
 			return fmt.Errorf("cannot use --driftcar-bin: %w", err)
 		}
-		e.driftcarBin = e.opts.DriftcarBin
+		// Children may run in another directory: resolve the path now.
+		abs, err := filepath.Abs(e.opts.DriftcarBin)
+		if err != nil {
+			return fmt.Errorf("cannot resolve --driftcar-bin %q: %w", e.opts.DriftcarBin, err)
+		}
+		e.driftcarBin = abs
 		return nil
 	}
 	root, err := moduleRoot()
