@@ -13,6 +13,9 @@ type Config struct {
 	// by every /api and /debug endpoint of the admin server (/metrics and
 	// the probes stay open). Default: none.
 	AdminToken string `yaml:"admin_token,omitempty" json:"admin_token,omitempty"`
+	// AdminTokenEnv names an environment variable holding the admin token
+	// (for example from a Kubernetes Secret); it is read at startup.
+	AdminTokenEnv string `yaml:"admin_token_env,omitempty" json:"admin_token_env,omitempty"`
 	// Model is the value of the model label on every metric. Default "model".
 	Model string `yaml:"model" json:"model"`
 	// MaxRequestBody caps a client request body; larger bodies get 413.
@@ -215,6 +218,15 @@ type Upstream struct {
 	MaxConns int `yaml:"max_conns" json:"max_conns"`
 	// IdleTimeout closes keep-alive connections idle for longer. Default 60s.
 	IdleTimeout Duration `yaml:"idle_timeout" json:"idle_timeout"`
+}
+
+// Token returns the admin token: AdminToken, else the value of the
+// variable AdminTokenEnv names.
+func (c *Config) Token(getenv func(string) string) string {
+	if c.AdminToken != "" || c.AdminTokenEnv == "" {
+		return c.AdminToken
+	}
+	return getenv(c.AdminTokenEnv)
 }
 
 // Endpoints returns the upstream's addresses: Addresses, or Address.

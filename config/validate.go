@@ -55,6 +55,12 @@ func validate(c *Config, lines lineIndex, o ParseOptions) Errors {
 		v.add(root.key("admin"), "%q conflicts with listen %q", c.Admin, c.Listen)
 	}
 	v.model(root.key("model"), c.Model)
+	if c.AdminToken != "" && c.AdminTokenEnv != "" {
+		v.add(root.key("admin_token_env"), "must not be set with admin_token")
+	}
+	if c.AdminTokenEnv != "" && !envNameRE.MatchString(c.AdminTokenEnv) {
+		v.add(root.key("admin_token_env"), "must be an environment variable name, got %q", c.AdminTokenEnv)
+	}
 	if c.MaxRequestBody <= 0 {
 		v.add(root.key("max_request_body"), "must be > 0")
 	}

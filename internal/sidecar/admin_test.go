@@ -65,3 +65,24 @@ routes:
 		t.Errorf("/api/config does not mark the token redacted:\n%s", body)
 	}
 }
+
+func TestAdminTokenFromEnvironment(t *testing.T) {
+	live := testupstream.Start(t, testupstream.Answer("live", "{}"))
+	t.Setenv("TEST_ADMIN_TOKEN", "from-env")
+	r := start(t, fmt.Sprintf(`listen: 127.0.0.1:0
+admin: 127.0.0.1:0
+admin_token_env: TEST_ADMIN_TOKEN
+upstreams:
+  live: { address: %s }
+routes:
+  - name: predict
+    split: [{ upstream: live, weight: 1 }]
+`, live))
+	admin := "http://" + r.s.AdminAddr()
+	if code, _ := getAuth(t, admin+"/api/config", ""); code != http.StatusUnauthorized {
+		t.Errorf("without the token: got %d; want 401", code)
+	}
+	if code, _ := getAuth(t, admin+"/api/config", "from-env"); code != http.StatusOK {
+		t.Errorf("with the token from the environment: got %d; want 200", code)
+	}
+}

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"os"
 	"reflect"
 	"sync"
 	"sync/atomic"
@@ -152,7 +153,7 @@ func New(opts Options) (*Sidecar, error) {
 		Gatherer: s.registry,
 		Ready:    s.readyErr,
 		Config:   func() []byte { return s.cfg.Load().RedactedJSON() },
-		Token:    cfg.AdminToken,
+		Token:    cfg.Token(os.Getenv),
 		UI:       ui.Handler(),
 		APIs: map[string]func() any{
 			"shadow/mismatches": func() any { return s.ring.Snapshot() },
@@ -171,7 +172,10 @@ func New(opts Options) (*Sidecar, error) {
 		return nil, fmt.Errorf("cannot listen on %s (admin): %w", cfg.Admin, err)
 	}
 	s.recordReload(true, raw)
-	if !isLoopback(s.AdminAddr()) && cfg.AdminToken == "" {
+	if cfg.AdminTokenEnv != "" && cfg.Token(os.Getenv) == "" {
+		return nil, fmt.Errorf("admin_token_env: variable %s is empty or unset", cfg.AdminTokenEnv)
+	}
+	if !isLoopback(s.AdminAddr()) && cfg.Token(os.Getenv) == "" {
 		s.log.Warn("THE ADMIN SERVER IS REACHABLE FROM OTHER HOSTS WITHOUT admin_token: /api exposes the config and recent request bodies; set admin_token or bind admin to 127.0.0.1",
 			zap.String("admin", s.AdminAddr()))
 	}
@@ -422,6 +426,6 @@ func needsRestart(old, next *config.Config) error {
 	check("model", old.Model != next.Model)
 	check("max_request_body", old.MaxRequestBody != next.MaxRequestBody)
 	check("shadow_samples", !reflect.DeepEqual(old.ShadowSamples, next.ShadowSamples))
-	check("admin_token", old.AdminToken != next.AdminToken)
+	check("admin_token", old.AdminToken != next.AdminToken || old.AdminTokenEnv != next.AdminTokenEnv)
 	return errors.Join(errs...)
 }
