@@ -206,7 +206,7 @@ func (c *Calibrator) simulate(numeric bool, cells int) (Calibration, error) {
 		if t >= warm {
 			probe.score(ring.windows())
 			m := probe.eval.MinP
-			for j, a := range alphas {
+			for j, a := range &alphas {
 				st, changed := mach[j].Step(time.Time{}, levelSignal(m, a, &o))
 				if changed && st == StateDrift {
 					events[j]++

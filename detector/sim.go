@@ -154,7 +154,6 @@ type nullStream struct {
 	numeric              bool
 	cells                int
 	table                aliasTable
-	pMissing, pInvalid   float64
 	pEdge0, pEdge1       float64 // numeric: P(out of range | first/last cell)
 	pOther               float64 // categorical: P(unseen | other cell)
 	other                int

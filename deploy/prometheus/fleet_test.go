@@ -8,6 +8,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -224,7 +225,7 @@ func fleetSeries() []series {
 				var cum float64
 				for i, bin := range f.bins {
 					cum += inc[i]
-					lv := append(job, "route", route, "feature", feature)
+					lv := append(slices.Clip(job), "route", route, "feature", feature)
 					add(labels("driftcar_feature_bin_total", append(lv, "bin", bin)...), counter(inc[i]))
 					add(labels("driftcar_feature_value_bucket", append(lv, "le", bin)...), counter(cum))
 				}

@@ -204,7 +204,7 @@ func TestRulesUseKnownMetrics(t *testing.T) {
 			}
 		}
 		for _, word := range strings.FieldsFunc(r.Expr, func(c rune) bool {
-			return !(c == '_' || c == ':' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9')
+			return c != '_' && c != ':' && (c < 'a' || c > 'z') && (c < 'A' || c > 'Z') && (c < '0' || c > '9')
 		}) {
 			if strings.Count(word, ":") == 2 && !recorded[word] {
 				t.Errorf("rule %s: unknown recording rule %s", name, word)

@@ -138,7 +138,7 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 		if dir, err = os.MkdirTemp("", "driftcar-demo"); err != nil {
 			return nil, fmt.Errorf("cannot create a work directory: %w", err)
 		}
-		defer os.RemoveAll(dir)
+		defer func() { _ = os.RemoveAll(dir) }()
 	}
 	refPath := filepath.Join(dir, "reference.json")
 	if err := writeReference(refPath, train, live); err != nil {
@@ -160,7 +160,9 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 	go func() { scDone <- sc.Run(runCtx, nil) }()
 	defer func() {
 		stop()
-		<-scDone
+		if err := <-scDone; err != nil {
+			fmt.Fprintf(opts.Out, "driftcar demo: driftcar stopped with an error: %v\n", err)
+		}
 	}()
 
 	res := &Result{AdminURL: "http://" + sc.AdminAddr(), Designed: 1 - opts.Disagreement, DetectedAfter: map[string]time.Duration{}}

@@ -2,6 +2,7 @@ package drift
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"runtime/debug"
 	"sync"
@@ -97,7 +98,7 @@ type featureMon struct {
 // the canary guard runs.
 func New(set *sampling.Set, opts Options) (*Monitor, error) {
 	if opts.Calibrator == nil {
-		return nil, fmt.Errorf("drift: Options.Calibrator is required")
+		return nil, errors.New("drift: Options.Calibrator is required")
 	}
 	if opts.Logger == nil {
 		opts.Logger = zap.NewNop()

@@ -184,7 +184,7 @@ func (w *Webhook) post(ctx context.Context, p Payload) error {
 	if err != nil {
 		return fmt.Errorf("cannot call webhook: %w", err)
 	}
-	defer resp.Body.Close()
+	defer func() { _ = resp.Body.Close() }()
 	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
 		return fmt.Errorf("webhook answered %s", resp.Status)

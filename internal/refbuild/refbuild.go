@@ -70,7 +70,7 @@ func build(input, cfgPath, out, format string, bins int, stdout, stderr io.Write
 	if err != nil {
 		return fmt.Errorf("cannot open input: %w", err)
 	}
-	defer f.Close()
+	defer func() { _ = f.Close() }()
 	var size int64
 	if st, err := f.Stat(); err == nil {
 		size = st.Size()

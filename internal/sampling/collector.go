@@ -83,7 +83,7 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 		}
 		invalid := t.invalid.Load()
 		for r := range sampler.NumReasons {
-			ch <- prometheus.MustNewConstMetric(c.invalid, counter, float64(invalid[r]), route, sampler.Reason(r).String())
+			ch <- prometheus.MustNewConstMetric(c.invalid, counter, float64(invalid[r]), route, r.String())
 		}
 		st := t.State()
 		if st == nil {

@@ -38,7 +38,7 @@ type RouteSpec struct {
 	Arms []string
 	// Rand draws the sampling decision; it must be safe for concurrent
 	// use. Default math/rand/v2.Uint64.
-	Rand func() uint64
+	Rand func() uint64 `json:"-"`
 }
 
 // Tap samples one route's traffic. It must not be copied.

@@ -207,3 +207,25 @@ func TestBadReferenceIsAStartupError(t *testing.T) {
 		})
 	}
 }
+
+// Before the fix, a func field in the plan made its JSON empty, so a
+// reload that changed the features kept the old sampling set.
+func TestReloadRebuildsSamplingWhenFeaturesChange(t *testing.T) {
+	live := testupstream.Start(t, testupstream.Answer("live", `{"predictions":[0.5]}`))
+	ref := filepath.Join(t.TempDir(), "reference.json")
+	writeReference(t, ref)
+	yaml := samplingConfig(live, "{ file: "+ref+" }")
+	r := start(t, yaml)
+	before := r.s.features.Current()
+	writeFile(t, r.path, strings.Replace(yaml, "  - { name: income, type: numeric }\n", "", 1))
+	if err := r.s.Reload(); err != nil {
+		t.Fatal(err)
+	}
+	after := r.s.features.Current()
+	if after == before {
+		t.Fatal("the sampling set was kept although the features changed")
+	}
+	if n := after.Tap("predict").State().NumFeatures(); n != 2 {
+		t.Errorf("features after the reload: got %d; want 2", n)
+	}
+}

@@ -271,6 +271,7 @@ func (s *Sidecar) Run(ctx context.Context, reload <-chan struct{}) error {
 		zap.String("config", s.opts.ConfigPath))
 
 	var err error
+	serving := 2
 loop:
 	for {
 		select {
@@ -281,6 +282,7 @@ loop:
 				s.log.Error("config reload failed; using the last successfully loaded config", zap.Error(rerr))
 			}
 		case err = <-serveErr:
+			serving--
 			if err != nil {
 				break loop
 			}
@@ -288,7 +290,15 @@ loop:
 	}
 	stopProbe()
 	<-probeDone
-	return errors.Join(err, s.shutdown())
+	err = errors.Join(err, s.shutdown())
+	// A Serve that had not yet started when Shutdown ran would accept
+	// forever: closing the listeners ends it either way.
+	_ = s.proxyLn.Close()
+	_ = s.adminLn.Close()
+	for ; serving > 0; serving-- {
+		<-serveErr
+	}
+	return err
 }
 
 func (s *Sidecar) shutdown() error {
