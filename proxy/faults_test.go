@@ -1,0 +1,165 @@
+package proxy
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"net"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/valyala/fasthttp"
+)
+
+// faultyUpstream accepts connections, reads one request head and misbehaves
+// as behave says; it closes everything when the test ends.
+func faultyUpstream(t *testing.T, behave func(c *net.TCPConn)) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	var conns []net.Conn
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			mu.Lock()
+			conns = append(conns, c)
+			mu.Unlock()
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				br := bufio.NewReader(c)
+				for {
+					line, err := br.ReadString('\n')
+					if err != nil || line == "\r\n" {
+						break
+					}
+				}
+				behave(c.(*net.TCPConn))
+			}()
+		}
+	}()
+	t.Cleanup(func() {
+		_ = ln.Close()
+		mu.Lock()
+		for _, c := range conns {
+			_ = c.Close()
+		}
+		mu.Unlock()
+		wg.Wait()
+	})
+	return ln.Addr().String()
+}
+
+// TestUpstreamFaults states what a client gets for each way the upstream
+// can fail, and checks it.
+func TestUpstreamFaults(t *testing.T) {
+	write := func(s string) func(c *net.TCPConn) {
+		return func(c *net.TCPConn) { _, _ = io.WriteString(c, s) }
+	}
+	cases := []struct {
+		name   string
+		behave func(c *net.TCPConn)
+		status int
+		reason string
+	}{
+		{"reset mid-response", func(c *net.TCPConn) {
+			_, _ = io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\npartial")
+			_ = c.SetLinger(0)
+			_ = c.Close()
+		}, 502, "reset"},
+		{"half-close without answering", func(c *net.TCPConn) { _ = c.CloseWrite() }, 502, "reset"},
+		{"malformed status line", write("HTTP/1.1 abc\r\n\r\n"), 502, "bad_response"},
+		{"malformed header", write("HTTP/1.1 200 OK\r\nContent-Length: x\r\n\r\n{}"), 502, "bad_response"},
+		{"truncated body", func(c *net.TCPConn) {
+			_, _ = io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n0123456789")
+			_ = c.Close()
+		}, 502, "reset"},
+		{"Content-Length longer than the body", write("HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n0123456789"), 504, "timeout"},
+		{"slow trickle", func(c *net.TCPConn) {
+			_, _ = io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 50\r\n\r\n")
+			for range 50 {
+				if _, err := io.WriteString(c, "x"); err != nil {
+					return
+				}
+				time.Sleep(20 * time.Millisecond)
+			}
+		}, 504, "timeout"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			up := faultyUpstream(t, tc.behave)
+			cfg := mustParse(t, fmt.Sprintf(`
+upstreams:
+  live: { address: %s, timeout: 300ms }
+routes:
+  - name: predict
+    split: [{ upstream: live, weight: 1 }]
+`, up))
+			p := startProxy(t, cfg, Options{})
+			resp := p.do(t, p.client(), "POST", "/v1/predict", []byte(`{}`))
+			if resp.StatusCode() != tc.status {
+				t.Fatalf("status: got %d; want %d; body %s", resp.StatusCode(), tc.status, resp.Body())
+			}
+			if got := counterValue(t, p.reg, "driftcar_upstream_errors_total", map[string]string{"route": "predict", "reason": tc.reason}); got != 1 {
+				t.Errorf("upstream_errors_total{reason=%q}: got %v; want 1", tc.reason, got)
+			}
+			// The proxy keeps serving after the fault.
+			if !strings.Contains(string(p.do(t, p.client(), "GET", "/v1/predict", nil).Body()), `"route":"predict"`) {
+				t.Error("second request did not get a JSON error naming the route")
+			}
+		})
+	}
+}
+
+// TestUpstreamSlowAndErroring: a model 10x slower than usual but within
+// its timeout is waited for, and a burst of model errors reaches the
+// client as the model sent it (driftcar counts them as 5xx, not as
+// upstream failures).
+func TestUpstreamSlowAndErroring(t *testing.T) {
+	var calls atomic.Int64
+	up := startUpstream(t, func(ctx *fasthttp.RequestCtx) {
+		k := calls.Add(1)
+		if k <= 5 {
+			time.Sleep(50 * time.Millisecond) // 10x a usual 5 ms
+		}
+		if k > 5 && k <= 15 {
+			ctx.SetStatusCode(500)
+			ctx.SetBodyString(`{"error":"model overloaded"}`)
+			return
+		}
+		ctx.SetBodyString(`{"predictions":[1]}`)
+	})
+	p := startProxy(t, mustParse(t, oneRoute(up)), Options{})
+	hc := p.client()
+	statuses := map[int]int{}
+	for range 20 {
+		resp := p.do(t, hc, "POST", "/", []byte(`{}`))
+		statuses[resp.StatusCode()]++
+		if resp.StatusCode() == 500 && string(resp.Body()) != `{"error":"model overloaded"}` {
+			t.Errorf("model error body changed: %s", resp.Body())
+		}
+	}
+	if statuses[200] != 10 || statuses[500] != 10 {
+		t.Errorf("statuses: got %v; want 10 x 200 and 10 x 500", statuses)
+	}
+	if got := counterValue(t, p.reg, "driftcar_requests_total", map[string]string{"code": "5xx", "arm": "live"}); got != 10 {
+		t.Errorf("requests_total{code=5xx}: got %v; want 10", got)
+	}
+	for _, reason := range []string{"timeout", "reset", "bad_response"} {
+		if got := counterValue(t, p.reg, "driftcar_upstream_errors_total", map[string]string{"route": "predict", "reason": reason}); got != 0 {
+			t.Errorf("upstream_errors_total{reason=%q}: got %v; want 0", reason, got)
+		}
+	}
+}
