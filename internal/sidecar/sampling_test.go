@@ -229,3 +229,49 @@ func TestReloadRebuildsSamplingWhenFeaturesChange(t *testing.T) {
 		t.Errorf("features after the reload: got %d; want 2", n)
 	}
 }
+
+// TestReferenceReplacedAtRuntime: a reload picks up a new reference file
+// even when the config did not change; a corrupt one is refused and the
+// last good reference keeps serving.
+func TestReferenceReplacedAtRuntime(t *testing.T) {
+	live := testupstream.Start(t, testupstream.Answer("live", `{"predictions":[0.5]}`))
+	dir := t.TempDir()
+	ref := filepath.Join(dir, "reference.json")
+	first := writeReference(t, ref)
+	r := start(t, samplingConfig(live, "{ file: "+ref+" }"))
+	hash := func() string { return r.s.features.Current().Profile().Hash }
+	if hash() != first.Hash {
+		t.Fatalf("hash: got %s; want %s", hash(), first.Hash)
+	}
+
+	// A different reference: the same features over other rows.
+	var csv strings.Builder
+	csv.WriteString("age,income,country,prediction\n")
+	for i := range 500 {
+		fmt.Fprintf(&csv, "%d,%d,%s,%g\n", 30+i%40, 5000+i*10, []string{"DE", "IT"}[i%2], float64(i)/500)
+	}
+	second, err := sampler.BuildReference(strings.NewReader(csv.String()), sampler.CSV, []sampler.FeatureSpec{
+		{Name: "age", Type: sampler.Numeric}, {Name: "income", Type: sampler.Numeric}, {Name: "country", Type: sampler.Categorical},
+	}, sampler.BuildOptions{Prediction: &sampler.PredictionSpec{Type: sampler.Numeric}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := second.WriteFile(ref); err != nil {
+		t.Fatal(err)
+	}
+	if err := r.s.Reload(); err != nil {
+		t.Fatalf("reload with a replaced reference: %v", err)
+	}
+	if hash() != second.Hash {
+		t.Errorf("after replacing the reference: hash %s; want %s", hash(), second.Hash)
+	}
+
+	writeFile(t, ref, `{"format":"driftcar-reference","version":1,"features":[`)
+	err = r.s.Reload()
+	if err == nil || !strings.Contains(err.Error(), "reference") {
+		t.Errorf("reload with a corrupt reference: got %v; want an error about the reference", err)
+	}
+	if hash() != second.Hash {
+		t.Errorf("after a corrupt reference: hash %s; want the last good %s", hash(), second.Hash)
+	}
+}

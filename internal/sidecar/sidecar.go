@@ -332,7 +332,7 @@ func (s *Sidecar) Reload() error {
 	s.reloadMu.Lock()
 	defer s.reloadMu.Unlock()
 	cfg, raw, err := config.Load(s.opts.ConfigPath)
-	if err == nil && bytes.Equal(raw, s.raw) {
+	if err == nil && bytes.Equal(raw, s.raw) && !s.referenceChanged(cfg) {
 		s.recordReload(true, raw)
 		return nil
 	}
@@ -421,6 +421,14 @@ func (s *Sidecar) apply(cfg *config.Config) error {
 		old.Stop()
 	}
 	return nil
+}
+
+// referenceChanged reports whether the reference file cfg names changed
+// since the sampling set was built (a replaced file is picked up by a
+// reload even when the config itself did not change).
+func (s *Sidecar) referenceChanged(cfg *config.Config) bool {
+	plan, err := planSampling(cfg, s.opts.Now)
+	return err != nil || (plan != nil && plan.key != s.sampKey)
 }
 
 // needsRestart reports the settings that a reload cannot change.
