@@ -84,13 +84,14 @@ func TestTapCountsRowsDropsAndInvalid(t *testing.T) {
 	for range 50 {
 		h.ServeOK(t)
 	}
+	testupstream.Eventually(t, 10*time.Second, "every queued copy is decoded", func() bool {
+		return tap.QueueLength() == 0 && tap.rows.Load()+tap.dropped[dropQueueFull].Load() >= 50
+	})
+	// With the queue empty, neither of these can be dropped as queue_full.
 	h.Template.SetBodyString(`{"instances":[` + strings.Repeat(`{"age":1},`, 30) + `{"age":1}]}`)
 	h.ServeOK(t)
 	h.Template.SetBodyString(`{"instances":[{"age":"x"`)
 	h.ServeOK(t)
-	testupstream.Eventually(t, 10*time.Second, "every queued copy is decoded", func() bool {
-		return tap.QueueLength() == 0 && tap.rows.Load()+tap.dropped[dropQueueFull].Load() >= 50
-	})
 	rows, full, large := tap.rows.Load(), tap.dropped[dropQueueFull].Load(), tap.dropped[dropBodyTooLarge].Load()
 	if rows+full != 50 || large != 1 {
 		t.Errorf("rows %d + dropped queue_full %d = %d; want 50; body_too_large %d, want 1", rows, full, rows+full, large)
