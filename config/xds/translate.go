@@ -324,34 +324,38 @@ func parseBase(data []byte) (map[string]any, error) {
 	if v == nil {
 		return map[string]any{}, nil
 	}
-	m, ok := normalize(v).(map[string]any)
+	m, ok := JSONValue(v).(map[string]any)
 	if !ok {
 		return nil, fmt.Errorf("config must be a mapping, got %T", v)
 	}
 	return m, nil
 }
 
-// normalize turns the maps yaml.v3 may produce with non-string keys into
-// map[string]any.
-func normalize(v any) any {
+// JSONValue turns what yaml.v3 decodes into JSON-compatible values:
+// string-keyed maps throughout, and any scalar JSON has no type for as
+// its text. The control plane uses it too, for the ECDS document.
+func JSONValue(v any) any {
 	switch t := v.(type) {
 	case map[string]any:
 		for k, e := range t {
-			t[k] = normalize(e)
+			t[k] = JSONValue(e)
 		}
 		return t
 	case map[any]any:
 		m := make(map[string]any, len(t))
 		for k, e := range t {
-			m[fmt.Sprint(k)] = normalize(e)
+			m[fmt.Sprint(k)] = JSONValue(e)
 		}
 		return m
 	case []any:
 		for i, e := range t {
-			t[i] = normalize(e)
+			t[i] = JSONValue(e)
 		}
+		return t
+	case int, int64, uint64, float64, string, bool, nil:
+		return t
 	}
-	return v
+	return fmt.Sprint(v)
 }
 
 // mergePatch applies patch to doc as a JSON merge patch (RFC 7396):

@@ -340,7 +340,7 @@ func extension(data []byte) (*corev3.TypedExtensionConfig, error) {
 	if err := yaml.Unmarshal(data, &raw); err != nil {
 		return nil, fmt.Errorf("cannot parse YAML: %w", err)
 	}
-	doc, ok := jsonValue(raw).(map[string]any)
+	doc, ok := xds.JSONValue(raw).(map[string]any)
 	if !ok {
 		return nil, errors.New("config must be a mapping")
 	}
@@ -383,31 +383,6 @@ func extension(data []byte) (*corev3.TypedExtensionConfig, error) {
 		Name:        xds.ExtensionName,
 		TypedConfig: mustAny(&xdstypev3.TypedStruct{TypeUrl: xds.ConfigTypeURL, Value: s}),
 	}, nil
-}
-
-// jsonValue turns what yaml.v3 decodes into values structpb accepts.
-func jsonValue(v any) any {
-	switch t := v.(type) {
-	case map[string]any:
-		for k, e := range t {
-			t[k] = jsonValue(e)
-		}
-		return t
-	case map[any]any:
-		m := make(map[string]any, len(t))
-		for k, e := range t {
-			m[fmt.Sprint(k)] = jsonValue(e)
-		}
-		return m
-	case []any:
-		for i, e := range t {
-			t[i] = jsonValue(e)
-		}
-		return t
-	case int, int64, uint64, float64, string, bool, nil:
-		return t
-	}
-	return fmt.Sprint(v)
 }
 
 // Render translates data like Translate and prints the resources as
