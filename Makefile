@@ -33,7 +33,7 @@ bench: build
 	$(GO) test -run '^$$' -bench . -benchmem -benchtime 200ms -count 1 ./...
 	./$(BIN) bench proxy --short --driftcar-bin $(BIN)
 
-# The full sweep (about 20 minutes); writes bench/results/<date>-<host>.*
+# The full sweep (about 1.5 hours on 2 cores); writes bench/results/<date>-<host>.*
 bench-full: build
 	./$(BIN) bench proxy --driftcar-bin $(BIN)
 
