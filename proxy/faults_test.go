@@ -1,66 +1,18 @@
 package proxy
 
 import (
-	"bufio"
 	"fmt"
 	"io"
 	"net"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/valyala/fasthttp"
-)
 
-// faultyUpstream accepts connections, reads one request head and misbehaves
-// as behave says; it closes everything when the test ends.
-func faultyUpstream(t *testing.T, behave func(c *net.TCPConn)) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var wg sync.WaitGroup
-	var mu sync.Mutex
-	var conns []net.Conn
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			mu.Lock()
-			conns = append(conns, c)
-			mu.Unlock()
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				br := bufio.NewReader(c)
-				for {
-					line, err := br.ReadString('\n')
-					if err != nil || line == "\r\n" {
-						break
-					}
-				}
-				behave(c.(*net.TCPConn))
-			}()
-		}
-	}()
-	t.Cleanup(func() {
-		_ = ln.Close()
-		mu.Lock()
-		for _, c := range conns {
-			_ = c.Close()
-		}
-		mu.Unlock()
-		wg.Wait()
-	})
-	return ln.Addr().String()
-}
+	"github.com/driftcar/driftcar/internal/testupstream"
+)
 
 // TestUpstreamFaults states what a client gets for each way the upstream
 // can fail, and checks it.
@@ -99,7 +51,7 @@ func TestUpstreamFaults(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			up := faultyUpstream(t, tc.behave)
+			up, _ := testupstream.Raw(t, tc.behave)
 			cfg := mustParse(t, fmt.Sprintf(`
 upstreams:
   live: { address: %s, timeout: 300ms }

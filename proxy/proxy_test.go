@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"github.com/valyala/fasthttp"
+
+	"github.com/driftcar/driftcar/internal/testupstream"
 )
 
 func oneRoute(upstreamAddr string) string {
@@ -280,7 +282,7 @@ func TestUpstreamFailures(t *testing.T) {
 		time.Sleep(300 * time.Millisecond)
 		ctx.SetBodyString("late")
 	})
-	resetter := startResetServer(t)
+	resetter := testupstream.Resetter(t)
 	cases := []struct {
 		name, upstream, extra string
 		status                int
@@ -313,36 +315,10 @@ routes:
 	}
 }
 
-// startResetServer accepts connections, reads the request head and resets
-// the connection without answering.
-func startResetServer(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			buf := make([]byte, 4096)
-			_, _ = c.Read(buf)
-			_ = c.(*net.TCPConn).SetLinger(0)
-			_ = c.Close()
-		}
-	}()
-	t.Cleanup(func() { _ = ln.Close(); <-done })
-	return ln.Addr().String()
-}
-
 func TestCanaryFallback(t *testing.T) {
 	live := &recorder{}
 	liveAddr := startUpstream(t, live.handle)
-	resetter := startResetServer(t)
+	resetter := testupstream.Resetter(t)
 	cfgFor := func(canary, fallback string) string {
 		return fmt.Sprintf(`
 upstreams:

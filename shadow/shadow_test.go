@@ -7,7 +7,6 @@ import (
 	"net"
 	"runtime"
 	"strconv"
-	"sync"
 	"testing"
 	"time"
 
@@ -78,7 +77,7 @@ func TestBrokenShadows(t *testing.T) {
 		outcome string // comparisons_total outcome, if any
 	}{
 		{"dead", testupstream.Reserve(t), "error", ""},
-		{"reset", resetServer(t), "error", ""},
+		{"reset", testupstream.Resetter(t), "error", ""},
 		{"malformed JSON", testupstream.Start(t, testupstream.Answer("shadow", `{"predictions":[0.5`)), "ok", "undecodable"},
 		{"wrong shape", testupstream.Start(t, testupstream.Answer("shadow", `{"outputs":[]}`)), "ok", "undecodable"},
 	}
@@ -104,73 +103,9 @@ func TestBrokenShadows(t *testing.T) {
 	}
 }
 
-func resetServer(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			_, _ = c.Read(make([]byte, 4096))
-			_ = c.(*net.TCPConn).SetLinger(0)
-			_ = c.Close()
-		}
-	}()
-	t.Cleanup(func() { _ = ln.Close(); wg.Wait() })
-	return ln.Addr().String()
-}
-
-// blackhole accepts connections and never answers until the returned
-// function closes them.
-func blackhole(t *testing.T) (string, func()) {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var mu sync.Mutex
-	var conns []net.Conn
-	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			mu.Lock()
-			conns = append(conns, c)
-			mu.Unlock()
-		}
-	}()
-	var once sync.Once
-	stop := func() {
-		once.Do(func() {
-			_ = ln.Close()
-			wg.Wait()
-			mu.Lock()
-			for _, c := range conns {
-				_ = c.Close()
-			}
-			mu.Unlock()
-		})
-	}
-	t.Cleanup(stop)
-	return ln.Addr().String(), stop
-}
-
 func TestQueueFullDropsAndHeapStaysBounded(t *testing.T) {
 	live := testupstream.Start(t, testupstream.Answer("live", `{"predictions":[0.5]}`))
-	hole, closeHole := blackhole(t)
+	hole, closeHole := testupstream.Raw(t, func(*net.TCPConn) {}) // accepts, never answers
 	defer closeHole()
 	spec := shadowSpec(hole)
 	spec.Queue = 64

@@ -6,7 +6,7 @@ import (
 	"testing"
 )
 
-func TestShortRunMeetsTargets(t *testing.T) {
+func TestShortRunPrintsTheTables(t *testing.T) {
 	if testing.Short() {
 		t.Skip("simulates hours of traffic")
 	}
