@@ -148,6 +148,7 @@ func startXDS(ctx context.Context, s *sidecar.Sidecar, addr, nodeID, nodeCluster
 	if err != nil {
 		return err
 	}
+	s.UseXDSBase(c.SetBase)
 	go func() {
 		if err := c.Run(ctx); err != nil {
 			log.Error("xDS client stopped", zap.Error(err))

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/valyala/fasthttp"
+	"go.uber.org/goleak"
 
 	"github.com/driftcar/driftcar/internal/testupstream"
 )
@@ -37,6 +38,14 @@ func TestMain(m *testing.M) {
 		panic("cannot build driftcar: " + err.Error())
 	}
 	code := m.Run()
+	if code == 0 {
+		// The control planes, upstreams and log readers the tests start in
+		// this process must all be gone.
+		if err := goleak.Find(testupstream.GoleakOptions...); err != nil {
+			fmt.Fprintln(os.Stderr, "goleak:", err)
+			code = 1
+		}
+	}
 	_ = os.RemoveAll(dir)
 	os.Exit(code)
 }
@@ -171,15 +180,21 @@ func (p *process) served(t *testing.T, userID string) string {
 	return resp.Header.Get("X-Upstream")
 }
 
-func (p *process) metric(t *testing.T, series string) string {
+// get returns the body of an admin endpoint.
+func (p *process) get(t *testing.T, path string) string {
 	t.Helper()
-	resp, err := http.Get("http://" + p.admin + "/metrics")
+	resp, err := http.Get("http://" + p.admin + path)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
-	for _, line := range strings.Split(string(b), "\n") {
+	return string(b)
+}
+
+func (p *process) metric(t *testing.T, series string) string {
+	t.Helper()
+	for _, line := range strings.Split(p.get(t, "/metrics"), "\n") {
 		if strings.HasPrefix(line, series+" ") {
 			return strings.TrimPrefix(line, series+" ")
 		}

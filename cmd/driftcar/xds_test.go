@@ -78,9 +78,34 @@ func TestBinaryFollowsTheControlPlane(t *testing.T) {
 	}
 
 	writeFile(t, filepath.Join(fleet, "pod-a.yaml"), fleetConfig(live, canary, 0, 0))
-	time.Sleep(500 * time.Millisecond) // give a bad push the chance to (wrongly) land
+	testupstream.Eventually(t, 5*time.Second, "the control plane sees the invalid file", func() bool {
+		files := cp.Files()
+		return len(files) == 1 && files[0].Error != ""
+	})
 	if got := p.served(t, "u1"); got != "canary" {
 		t.Errorf("after an invalid fleet file: served by %q; want canary (last good config)", got)
+	}
+
+	// SIGHUP re-reads the base file under the xDS state.
+	writeFile(t, base, "listen: 127.0.0.1:0\nadmin: 127.0.0.1:0\nmodel: credit-risk\ndrain_timeout: 7s\n")
+	if err := p.cmd.Process.Signal(syscall.SIGHUP); err != nil {
+		t.Fatal(err)
+	}
+	testupstream.Eventually(t, 5*time.Second, "SIGHUP applies the new base", func() bool {
+		return strings.Contains(p.get(t, "/api/config"), `"drain_timeout": "7s"`)
+	})
+	if got := p.served(t, "u1"); got != "canary" {
+		t.Errorf("after a base reload: served by %q; want canary (the xDS split kept)", got)
+	}
+	writeFile(t, base, "listen: 127.0.0.1:0\nadmin: 127.0.0.1:0\nmodel: credit-risk\ndrain_timeout: soon\n")
+	if err := p.cmd.Process.Signal(syscall.SIGHUP); err != nil {
+		t.Fatal(err)
+	}
+	testupstream.Eventually(t, 5*time.Second, "an invalid base sets reload_successful to 0", func() bool {
+		return p.metric(t, `driftcar_config_last_reload_successful{model="credit-risk"}`) == "0"
+	})
+	if got, cfg := p.served(t, "u1"), p.get(t, "/api/config"); got != "canary" || !strings.Contains(cfg, `"drain_timeout": "7s"`) {
+		t.Errorf("after an invalid base: served by %q, config %s; want canary and the last good base", got, cfg)
 	}
 	if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)

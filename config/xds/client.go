@@ -33,11 +33,13 @@ type Client struct {
 	opts     Options
 	log      *zap.Logger
 	metrics  *metrics
-	base     map[string]any
 	ran      atomic.Bool
 	syncedCh chan struct{}
 
-	// Owned by the goroutine in Run.
+	// stateMu is held by Run's goroutine while it handles an event or
+	// publishes, and by SetBase; it guards the fields below.
+	stateMu        sync.Mutex
+	base           map[string]any
 	types          [numKinds]*typeState
 	view           *view
 	applied        *config.Config
@@ -156,6 +158,39 @@ func (c *Client) Run(ctx context.Context) error {
 	}
 }
 
+// SetBase replaces Options.Base, for a reload of the --config file. Once
+// a config has been applied, it rebuilds that config over the new base
+// and applies it at once; an error (a base that does not parse, or a
+// config Apply rejects) keeps the previous base and config. Before the
+// first sync it only takes effect with the first config. Safe for
+// concurrent use; it calls Apply on the caller's goroutine.
+func (c *Client) SetBase(data []byte) error {
+	if _, err := config.ParseWith(data, config.ParseOptions{AllowEmptyRouting: true}); err != nil {
+		return fmt.Errorf("xds: cannot use the new base: %w", err)
+	}
+	base, err := parseBase(data)
+	if err != nil {
+		return fmt.Errorf("xds: cannot use the new base: %w", err)
+	}
+	c.stateMu.Lock()
+	defer c.stateMu.Unlock()
+	old := c.base
+	c.base = base
+	if !c.synced {
+		return nil
+	}
+	err = c.guard(func() error {
+		_, err := c.buildAndApply(c.view, c.appliedVersion)
+		return err
+	})
+	if err != nil {
+		c.base = old
+		return fmt.Errorf("xds: cannot apply the new base: %w", err)
+	}
+	c.publish()
+	return nil
+}
+
 func (c *Client) sleep(ctx context.Context, d time.Duration) bool {
 	done := make(chan struct{})
 	stop := c.opts.Clock.AfterFunc(d, func() { close(done) })
@@ -249,33 +284,42 @@ func (c *Client) runStream(ctx context.Context, ads discoveryv3.AggregatedDiscov
 			s.post(event{typ: evResponse, resp: resp})
 		}
 	}()
+	c.stateMu.Lock()
 	for k := range numKinds {
 		c.subscribe(s, k)
 	}
 	c.publish()
+	c.stateMu.Unlock()
 	for {
 		select {
 		case <-sctx.Done():
 			return s.responses > 0, ctx.Err()
 		case ev := <-s.events:
-			switch ev.typ {
-			case evResponse:
-				s.responses++
-				if !c.connected {
-					c.connected = true
-					c.metrics.connected.Set(1)
-					c.log.Info("xDS stream established", zap.String("server", c.opts.Server))
-				}
-				c.handle(s, ev.resp)
-			case evRecvErr:
+			if ev.typ == evRecvErr {
 				return s.responses > 0, ev.err
-			case evTimer:
-				c.onTimer(ev)
-			case evNack:
-				c.onDelayedNack(s, ev)
 			}
+			c.stateMu.Lock()
+			c.onEvent(s, ev)
 			c.publish()
+			c.stateMu.Unlock()
 		}
+	}
+}
+
+func (c *Client) onEvent(s *stream, ev event) {
+	switch ev.typ {
+	case evResponse:
+		s.responses++
+		if !c.connected {
+			c.connected = true
+			c.metrics.connected.Set(1)
+			c.log.Info("xDS stream established", zap.String("server", c.opts.Server))
+		}
+		c.handle(s, ev.resp)
+	case evTimer:
+		c.onTimer(ev)
+	case evNack:
+		c.onDelayedNack(s, ev)
 	}
 }
 
@@ -283,6 +327,8 @@ func (c *Client) runStream(ctx context.Context, ads discoveryv3.AggregatedDiscov
 // pending NACKs and does-not-exist timers, which restart when the names
 // are requested again on the next stream.
 func (c *Client) endStream() {
+	c.stateMu.Lock()
+	defer c.stateMu.Unlock()
 	for _, st := range c.types {
 		for name, t := range st.timers {
 			t.stop()

@@ -812,3 +812,65 @@ func TestApplyErrorIsNack(t *testing.T) {
 		t.Errorf("got %d applies, keep %d; want the first config only", n, u.Config.ShadowSamples.Keep)
 	}
 }
+
+// TestSetBase covers a reload of the base file: it is merged under the
+// xDS state at once, a bad base is rejected whole with the previous one
+// kept, and a base set before the first sync shapes the first config.
+func TestSetBase(t *testing.T) {
+	const base = "listen: 127.0.0.1:0\nadmin: 127.0.0.1:0\nmodel: m\n"
+	ups := upstreams(t, "primary", "canary")
+	c := startCP(t, "127.0.0.1:0")
+	h := startClient(t, c.addr, nil)
+	if err := h.c.SetBase([]byte(base + "drain_timeout: 3s\n")); err != nil {
+		t.Fatalf("SetBase before the first sync: %v", err)
+	}
+	c.set(t, defaultFleet("1", ups).snapshot(t))
+	waitFor(t, "first config", synced(h))
+	if u, _ := h.app.last(); time.Duration(u.Config.DrainTimeout) != 3*time.Second {
+		t.Errorf("first config has drain_timeout %v; want the 3s set before the sync", u.Config.DrainTimeout)
+	}
+
+	if err := h.c.SetBase([]byte(base + "drain_timeout: 7s\n")); err != nil {
+		t.Fatalf("SetBase: %v", err)
+	}
+	u, n := h.app.last()
+	if n != 2 || time.Duration(u.Config.DrainTimeout) != 7*time.Second || u.Version != "1" {
+		t.Fatalf("after SetBase: %d applies, drain_timeout %v, version %q; want 2, 7s, 1", n, u.Config.DrainTimeout, u.Version)
+	}
+	if got := weights(u.Config); !slices.Equal(got, []string{"primary=90", "canary=10"}) {
+		t.Errorf("SetBase lost the xDS routing: arms %v", got)
+	}
+
+	for _, tc := range []struct{ name, base, want string }{
+		{"not YAML", "listen: [", "cannot use the new base"},
+		{"unknown field", base + "bogus: 1\n", "bogus"},
+		{"invalid value", base + "drain_timeout: -1s\n", "drain_timeout"},
+	} {
+		err := h.c.SetBase([]byte(tc.base))
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s: got error %v; want one containing %q", tc.name, err, tc.want)
+		}
+	}
+	h.app.mu.Lock()
+	h.app.fail = func(cfg *config.Config) error {
+		if cfg.Model == "other" {
+			return errors.New("model: cannot change without a restart")
+		}
+		return nil
+	}
+	h.app.mu.Unlock()
+	if err := h.c.SetBase([]byte("listen: 127.0.0.1:0\nadmin: 127.0.0.1:0\nmodel: other\n")); err == nil || !strings.Contains(err.Error(), "without a restart") {
+		t.Errorf("a base Apply rejects: got error %v", err)
+	}
+	if _, n := h.app.last(); n != 2 {
+		t.Errorf("rejected bases were applied: %d applies; want 2", n)
+	}
+
+	f := defaultFleet("2", ups)
+	f.ext["shadow_samples"] = map[string]any{"keep": 5}
+	c.set(t, f.snapshot(t))
+	waitFor(t, "version 2", func() bool { u, _ := h.app.last(); return u.Version == "2" })
+	if u, _ := h.app.last(); time.Duration(u.Config.DrainTimeout) != 7*time.Second || u.Config.Model != "m" {
+		t.Errorf("the next push used drain_timeout %v, model %q; want the last good base (7s, m)", u.Config.DrainTimeout, u.Config.Model)
+	}
+}

@@ -176,6 +176,8 @@
 // time, never concurrently with itself, and never on a request path: the
 // hot path only sees the result through the caller's atomic swap. The
 // *config.Config handed to Apply is new for each call and must be
-// treated as immutable. Status and Synced are safe for concurrent use.
+// treated as immutable. Status, Synced and SetBase are safe for
+// concurrent use; SetBase calls Apply on its caller's goroutine, under the
+// same lock as the loop, so Apply is still never concurrent with itself.
 // A panic while decoding or applying is recovered and NACKed.
 package xds

@@ -51,7 +51,9 @@ type Options struct {
 	ManualTicks bool
 	// XDS means the routing comes from an xDS control plane through
 	// ApplyXDS: the file may hold only listen, admin and model, the sidecar
-	// is not ready before the first update, and Reload is refused.
+	// is not ready before the first update, and Reload re-reads the file
+	// as the base of the xDS config through the function given to
+	// UseXDSBase.
 	XDS bool
 }
 
@@ -79,6 +81,8 @@ type Sidecar struct {
 	admin         *admin.Server
 	proxyLn       net.Listener
 	adminLn       net.Listener
+
+	xdsBase atomic.Pointer[func(base []byte) error]
 
 	reloadMu sync.Mutex // serializes Reload; guards raw
 	raw      []byte
@@ -327,7 +331,7 @@ func (s *Sidecar) shutdown() error {
 // keeps serving.
 func (s *Sidecar) Reload() error {
 	if s.opts.XDS {
-		return errors.New("the config comes from xDS; SIGHUP does not reload the base file (restart to change it)")
+		return s.reloadXDSBase()
 	}
 	s.reloadMu.Lock()
 	defer s.reloadMu.Unlock()
@@ -350,6 +354,31 @@ func (s *Sidecar) Reload() error {
 	s.raw = raw
 	s.recordReload(true, raw)
 	s.log.Info("config reloaded", zap.String("summary", cfg.Summary()))
+	return nil
+}
+
+// UseXDSBase sets how Reload hands a re-read base file to the xDS client,
+// which rebuilds its config over it and applies it through ApplyXDS.
+func (s *Sidecar) UseXDSBase(set func(base []byte) error) { s.xdsBase.Store(&set) }
+
+func (s *Sidecar) reloadXDSBase() error {
+	set := s.xdsBase.Load()
+	if set == nil {
+		return errors.New("cannot reload: the xDS client has not started")
+	}
+	raw, err := os.ReadFile(s.opts.ConfigPath)
+	if err == nil {
+		err = (*set)(raw)
+	}
+	s.reloadMu.Lock()
+	defer s.reloadMu.Unlock()
+	if err != nil {
+		s.reloadOK.Set(0)
+		return fmt.Errorf("cannot reload the base file: %w", err)
+	}
+	s.reloadOK.Set(1)
+	s.reloadTime.Set(float64(s.opts.Now().UnixNano()) / 1e9)
+	s.log.Info("base file reloaded under the xDS config", zap.String("config", s.opts.ConfigPath))
 	return nil
 }
 
