@@ -81,7 +81,7 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 			ch <- prometheus.MustNewConstMetric(c.share, gauge, r.last.Share, r.route)
 		}
 	}
-	if g := m.opts.Guard; g != nil {
+	if g := m.guard.Load(); g != nil {
 		g.collect(ch)
 	}
 }

@@ -6,6 +6,10 @@
 //
 // Concurrency: Tick runs on one goroutine at a time (Run's ticker, or a
 // test calling it directly); it holds the Monitor's mutex while it
-// evaluates. Collect, View and the webhook sender may run concurrently
-// with it. Nothing here is called from the request path.
+// evaluates. Collect, View, SetGuard, the webhook sender and
+// Webhook.Reconfigure may run concurrently with it. A Webhook and its
+// RollbackCounts outlive Monitors and Guards: a config change replaces
+// the guard (and the monitor only when what it tests changed) without
+// losing queued notifications or resetting counters. Nothing here is
+// called from the request path.
 package drift

@@ -37,7 +37,37 @@ type GuardOptions struct {
 	// Confirm is the number of consecutive breaching evaluations before a
 	// rollback. Default 3.
 	Confirm int
+	// Counts keeps the rollback totals; pass the previous guard's, so
+	// that driftcar_canary_rollback_total survives a config change.
+	// Default: new counts.
+	Counts *RollbackCounts
 }
+
+// RollbackCounts are rollback totals by route and reason. They outlive
+// the Guard a config change replaces. Safe for concurrent use.
+type RollbackCounts struct {
+	mu sync.Mutex
+	n  map[[2]string]uint64
+}
+
+// NewRollbackCounts returns zero counts.
+func NewRollbackCounts() *RollbackCounts {
+	return &RollbackCounts{n: map[[2]string]uint64{}}
+}
+
+func (c *RollbackCounts) add(route, reason string) {
+	c.mu.Lock()
+	c.n[[2]string{route, reason}]++
+	c.mu.Unlock()
+}
+
+func (c *RollbackCounts) get(route, reason string) uint64 {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.n[[2]string{route, reason}]
+}
+
+var rollbackReasons = []string{reasonErrorRate, reasonLatency, reasonPrediction}
 
 // Canary states, the values of driftcar_canary_state.
 const (
@@ -73,7 +103,6 @@ type guardRoute struct {
 	state   int
 	streak  map[string]int
 	reasons map[string]string // rolled-back arm → reason
-	counts  map[string]uint64 // reason → rollbacks
 	last    map[string]GuardCheck
 }
 
@@ -113,6 +142,9 @@ func NewGuard(opts GuardOptions, srv *proxy.Server, routes map[string][]string, 
 	if opts.Confirm <= 0 {
 		opts.Confirm = 3
 	}
+	if opts.Counts == nil {
+		opts.Counts = NewRollbackCounts()
+	}
 	if log == nil {
 		log = zap.NewNop()
 	}
@@ -129,8 +161,7 @@ func NewGuard(opts GuardOptions, srv *proxy.Server, routes map[string][]string, 
 		g.order = append(g.order, name)
 		g.routes[name] = &guardRoute{
 			arms: arms, state: canaryInsufficient, streak: map[string]int{}, reasons: map[string]string{},
-			counts: map[string]uint64{reasonErrorRate: 0, reasonLatency: 0, reasonPrediction: 0},
-			last:   map[string]GuardCheck{},
+			last: map[string]GuardCheck{},
 		}
 	}
 	return g
@@ -183,7 +214,7 @@ func (g *Guard) tick(now time.Time, set *sampling.Set) {
 
 func (g *Guard) rollback(route string, r *guardRoute, arm, reason string) {
 	r.reasons[arm] = reason
-	r.counts[reason]++
+	g.opts.Counts.add(route, reason)
 	action := "reported (rollback: false)"
 	if g.opts.Rollback {
 		if err := g.proxy.SetWeight(route, arm, 0); err != nil {
@@ -302,7 +333,8 @@ func (g *Guard) collect(ch chan<- prometheus.Metric) {
 	for _, name := range g.order {
 		r := g.routes[name]
 		ch <- prometheus.MustNewConstMetric(g.state, prometheus.GaugeValue, float64(r.state), name)
-		for reason, n := range r.counts {
+		for _, reason := range rollbackReasons {
+			n := g.opts.Counts.get(name, reason)
 			ch <- prometheus.MustNewConstMetric(g.rollbacks, prometheus.CounterValue, float64(n), name, reason)
 		}
 	}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"runtime/debug"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"go.uber.org/zap"
@@ -28,7 +29,7 @@ type Options struct {
 	// Notify, when set, is called (on the ticking goroutine, so it must
 	// not block) when a route's features begin to drift.
 	Notify func(Alert)
-	// Guard, when set, guards the canaries.
+	// Guard, when set, guards the canaries; SetGuard replaces it.
 	Guard *Guard
 	// HistorySize bounds the kept state changes. Default 256.
 	HistorySize int
@@ -47,6 +48,7 @@ type Monitor struct {
 	log     *zap.Logger
 	set     *sampling.Set
 	windows []int // in slices
+	guard   atomic.Pointer[Guard]
 
 	mu      sync.Mutex // guards everything below
 	routes  []*routeMon
@@ -111,6 +113,7 @@ func New(set *sampling.Set, opts Options) (*Monitor, error) {
 	}
 	do := opts.Calibrator.Options()
 	m := &Monitor{opts: opts, log: opts.Logger, set: set, history: make([]Change, opts.HistorySize)}
+	m.guard.Store(opts.Guard)
 	for _, w := range do.Windows {
 		m.windows = append(m.windows, int(w/do.Slice))
 	}
@@ -121,6 +124,10 @@ func New(set *sampling.Set, opts Options) (*Monitor, error) {
 	}
 	return m, nil
 }
+
+// SetGuard replaces the canary guard (nil removes it), for a config
+// change that keeps the monitor: the new guard judges from scratch.
+func (m *Monitor) SetGuard(g *Guard) { m.guard.Store(g) }
 
 // Run ticks every Options.Calibrator.Options().Every until ctx ends.
 func (m *Monitor) Run(ctx context.Context) {
@@ -196,7 +203,7 @@ func (m *Monitor) Tick(now time.Time) {
 			m.opts.Notify(Alert{Route: r.route, At: now, Features: drifting})
 		}
 	}
-	if g := m.opts.Guard; g != nil {
+	if g := m.guard.Load(); g != nil {
 		g.tick(now, m.set)
 	}
 }

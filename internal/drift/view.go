@@ -75,7 +75,7 @@ func (m *Monitor) View() View {
 		}
 		v.Routes = append(v.Routes, rv)
 	}
-	if g := m.opts.Guard; g != nil {
+	if g := m.guard.Load(); g != nil {
 		v.Canary = g.view()
 	}
 	return v

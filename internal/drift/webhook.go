@@ -72,7 +72,7 @@ type Identity struct {
 // goroutine; a slow or dead target costs no memory growth and never
 // touches the request path.
 type Webhook struct {
-	opts   WebhookOptions
+	opts   atomic.Pointer[WebhookOptions]
 	log    *zap.Logger
 	client *http.Client
 	queue  chan Payload
@@ -86,6 +86,28 @@ type Webhook struct {
 
 // NewWebhook returns a sender; call Run to start it.
 func NewWebhook(opts WebhookOptions, log *zap.Logger) *Webhook {
+	opts.fill()
+	if log == nil {
+		log = zap.NewNop()
+	}
+	w := &Webhook{
+		log: log, queue: make(chan Payload, opts.Queue), last: map[string]time.Time{},
+		client: &http.Client{}, // each attempt is bounded by its context
+		desc:   prometheus.NewDesc("driftcar_webhook_notifications_total", "Drift webhook notifications by result.", []string{"result"}, nil),
+	}
+	w.opts.Store(&opts)
+	return w
+}
+
+// Reconfigure replaces the options of later notifications and attempts,
+// for a config change; the queue, its bound and the counts are kept.
+func (w *Webhook) Reconfigure(opts WebhookOptions) {
+	opts.fill()
+	opts.Queue = cap(w.queue)
+	w.opts.Store(&opts)
+}
+
+func (opts *WebhookOptions) fill() {
 	if opts.Queue <= 0 {
 		opts.Queue = 16
 	}
@@ -101,22 +123,15 @@ func NewWebhook(opts WebhookOptions, log *zap.Logger) *Webhook {
 	if opts.Sleep == nil {
 		opts.Sleep = sleepCtx
 	}
-	if log == nil {
-		log = zap.NewNop()
-	}
-	return &Webhook{
-		opts: opts, log: log, queue: make(chan Payload, opts.Queue), last: map[string]time.Time{},
-		client: &http.Client{Timeout: opts.Timeout},
-		desc:   prometheus.NewDesc("driftcar_webhook_notifications_total", "Drift webhook notifications by result.", []string{"result"}, nil),
-	}
 }
 
 // Notify queues p unless the route is cooling down or the queue is full;
 // it never blocks.
 func (w *Webhook) Notify(p Payload) {
-	now := w.opts.Now()
+	opts := w.opts.Load()
+	now := opts.Now()
 	w.mu.Lock()
-	if last, ok := w.last[p.Route]; ok && now.Sub(last) < w.opts.Cooldown {
+	if last, ok := w.last[p.Route]; ok && now.Sub(last) < opts.Cooldown {
 		w.mu.Unlock()
 		w.suppressed.Add(1)
 		return
@@ -143,20 +158,21 @@ func (w *Webhook) Run(ctx context.Context) {
 }
 
 func (w *Webhook) deliver(ctx context.Context, p Payload) {
-	backoff := w.opts.Backoff
+	opts := w.opts.Load()
+	backoff := opts.Backoff
 	for attempt := 0; ; attempt++ {
-		p.SentAt = w.opts.Now()
-		err := w.post(ctx, p)
+		p.SentAt = opts.Now()
+		err := w.post(ctx, opts, p)
 		if err == nil {
 			w.sent.Add(1)
 			return
 		}
-		if attempt >= w.opts.Retries || ctx.Err() != nil {
+		if attempt >= opts.Retries || ctx.Err() != nil {
 			w.failed.Add(1)
 			w.log.Warn("drift webhook failed; giving up", zap.String("route", p.Route), zap.Int("attempts", attempt+1), zap.Error(err))
 			return
 		}
-		if w.opts.Sleep(ctx, backoff) != nil {
+		if opts.Sleep(ctx, backoff) != nil {
 			w.failed.Add(1)
 			return
 		}
@@ -164,21 +180,21 @@ func (w *Webhook) deliver(ctx context.Context, p Payload) {
 	}
 }
 
-func (w *Webhook) post(ctx context.Context, p Payload) error {
+func (w *Webhook) post(ctx context.Context, opts *WebhookOptions, p Payload) error {
 	body, err := json.Marshal(p)
 	if err != nil {
 		return fmt.Errorf("cannot encode webhook body: %w", err)
 	}
-	ctx, cancel := context.WithTimeout(ctx, w.opts.Timeout)
+	ctx, cancel := context.WithTimeout(ctx, opts.Timeout)
 	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, w.opts.URL, bytes.NewReader(body))
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, opts.URL, bytes.NewReader(body))
 	if err != nil {
 		return fmt.Errorf("cannot build webhook request: %w", err)
 	}
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("User-Agent", "driftcar/"+p.Sidecar.Version)
-	if len(w.opts.Secret) > 0 {
-		req.Header.Set("X-Driftcar-Signature", Sign(w.opts.Secret, body))
+	if len(opts.Secret) > 0 {
+		req.Header.Set("X-Driftcar-Signature", Sign(opts.Secret, body))
 	}
 	resp, err := w.client.Do(req)
 	if err != nil {

@@ -18,12 +18,10 @@ import (
 	"github.com/driftcar/driftcar/internal/sampling"
 )
 
-// driftRuntime is the running monitor and webhook of one config, and how
-// to stop them.
+// driftRuntime is the running monitor of one config, and how to stop it.
 type driftRuntime struct {
 	key     string
 	monitor *drift.Monitor
-	webhook *drift.Webhook
 	cancel  context.CancelFunc
 	done    sync.WaitGroup
 }
@@ -66,16 +64,31 @@ func (s *Sidecar) startDrift(cfg *config.Config, set *sampling.Set) (*driftRunti
 	if err != nil {
 		return nil, err
 	}
+	// Weights, shadow and guard settings change often (every canary step)
+	// and must not reset the drift state: the key holds only what the
+	// monitor depends on. The guard is replaced on every config change.
+	var arms [][]string
+	for _, r := range cfg.Routes {
+		names := []string{r.Name}
+		for _, a := range r.Split {
+			names = append(names, a.Upstream)
+		}
+		arms = append(arms, names)
+	}
 	keyJSON, _ := json.Marshal(struct {
 		Detector   detector.Options
-		Webhook    *config.Webhook
-		Guard      *config.CanaryGuard
+		Webhook    bool
 		Correction string
-		Routes     []config.Route
+		Arms       [][]string
 		Set        string
-	}{opts, cfg.Drift.Webhook, cfg.CanaryGuard, cfg.Drift.Correction, cfg.Routes, fmt.Sprintf("%p", set)})
+	}{opts, cfg.Drift.Webhook != nil && set != nil, cfg.Drift.Correction, arms, fmt.Sprintf("%p", set)})
 	key := string(keyJSON)
+	if err := s.configureWebhook(cfg); err != nil {
+		return nil, err
+	}
+	guard := s.newGuard(cfg)
 	if s.drift != nil && s.drift.key == key {
+		s.drift.monitor.SetGuard(guard)
 		return s.drift, nil
 	}
 	optsKey, _ := json.Marshal(opts)
@@ -93,41 +106,13 @@ func (s *Sidecar) startDrift(cfg *config.Config, set *sampling.Set) (*driftRunti
 		Now:        s.opts.Now,
 		Calibrator: s.calibrator,
 		Correction: detector.Holm,
+		Guard:      guard,
 	}
 	if cfg.Drift.Correction == "bh" {
 		mopts.Correction = detector.BenjaminiHochberg
 	}
-	if wh := cfg.Drift.Webhook; wh != nil && set != nil {
-		var secret []byte
-		if wh.SecretEnv != "" {
-			secret = []byte(os.Getenv(wh.SecretEnv))
-			if len(secret) == 0 {
-				s.log.Warn("webhook secret variable is empty; notifications are unsigned", zap.String("secret_env", wh.SecretEnv))
-			}
-		}
-		rt.webhook = drift.NewWebhook(drift.WebhookOptions{
-			URL: wh.URL, Secret: secret, Cooldown: time.Duration(wh.Cooldown), Timeout: time.Duration(wh.Timeout),
-			Retries: *wh.Retries, Backoff: s.opts.WebhookBackoff, Now: s.opts.Now,
-		}, s.log.Named("webhook"))
-		mopts.Notify = s.notifier(cfg, set, rt.webhook)
-	}
-	if g := cfg.CanaryGuard; g != nil {
-		routes, order := map[string][]string{}, []string{}
-		for _, r := range cfg.Routes {
-			for _, a := range r.Split {
-				routes[r.Name] = append(routes[r.Name], a.Upstream)
-			}
-			order = append(order, r.Name)
-		}
-		mopts.Guard = drift.NewGuard(drift.GuardOptions{
-			Rollback:             *g.Rollback,
-			MinRequests:          uint64(g.MinRequests),
-			MaxErrorRateIncrease: *g.MaxErrorRateIncrease,
-			MaxLatencyP99Ratio:   g.MaxLatencyP99Ratio,
-			PredictionDrift:      g.MaxPredictionDrift == "auto",
-			Window:               time.Duration(g.Window),
-			Slice:                time.Duration(cfg.Sketch.SliceDuration),
-		}, s.proxy, routes, order, s.log.Named("canary"))
+	if cfg.Drift.Webhook != nil && set != nil {
+		mopts.Notify = s.notifier(cfg, set, s.webhook.Load())
 	}
 	rt.monitor, err = drift.New(set, mopts)
 	if err != nil {
@@ -139,11 +124,63 @@ func (s *Sidecar) startDrift(cfg *config.Config, set *sampling.Set) (*driftRunti
 		rt.done.Add(1)
 		go func() { defer rt.done.Done(); rt.monitor.Run(ctx) }()
 	}
-	if rt.webhook != nil {
-		rt.done.Add(1)
-		go func() { defer rt.done.Done(); rt.webhook.Run(ctx) }()
-	}
 	return rt, nil
+}
+
+// configureWebhook points the sidecar's one webhook at cfg's target. The
+// webhook outlives drift runtimes, so a config change neither loses its
+// queue nor resets its counts; it is started on first use.
+func (s *Sidecar) configureWebhook(cfg *config.Config) error {
+	wh := cfg.Drift.Webhook
+	if wh == nil {
+		return nil
+	}
+	var secret []byte
+	if wh.SecretEnv != "" {
+		secret = []byte(os.Getenv(wh.SecretEnv))
+		if len(secret) == 0 {
+			s.log.Warn("webhook secret variable is empty; notifications are unsigned", zap.String("secret_env", wh.SecretEnv))
+		}
+	}
+	opts := drift.WebhookOptions{
+		URL: wh.URL, Secret: secret, Cooldown: time.Duration(wh.Cooldown), Timeout: time.Duration(wh.Timeout),
+		Retries: *wh.Retries, Backoff: s.opts.WebhookBackoff, Now: s.opts.Now,
+	}
+	if w := s.webhook.Load(); w != nil {
+		w.Reconfigure(opts)
+		return nil
+	}
+	w := drift.NewWebhook(opts, s.log.Named("webhook"))
+	s.webhook.Store(w)
+	s.bgDone.Add(1)
+	go func() { defer s.bgDone.Done(); w.Run(s.bg) }()
+	return nil
+}
+
+// newGuard returns a fresh canary guard for cfg, or nil; the rollback
+// totals carry over.
+func (s *Sidecar) newGuard(cfg *config.Config) *drift.Guard {
+	g := cfg.CanaryGuard
+	if g == nil {
+		return nil
+	}
+	routes, order := map[string][]string{}, []string{}
+	for _, r := range cfg.Routes {
+		for _, a := range r.Split {
+			routes[r.Name] = append(routes[r.Name], a.Upstream)
+		}
+		order = append(order, r.Name)
+	}
+	return drift.NewGuard(drift.GuardOptions{
+		Rollback:             *g.Rollback,
+		MinRequests:          uint64(g.MinRequests),
+		MaxErrorRateIncrease: *g.MaxErrorRateIncrease,
+		MaxLatencyP99Ratio:   g.MaxLatencyP99Ratio,
+		PredictionDrift:      g.MaxPredictionDrift == "auto",
+		Window:               time.Duration(g.Window),
+		Slice:                time.Duration(cfg.Sketch.SliceDuration),
+		Counts:               s.rollbacks,
+	}, s.proxy, routes, order, s.log.Named("canary"))
 }
 
 func (s *Sidecar) notifier(cfg *config.Config, set *sampling.Set, wh *drift.Webhook) func(drift.Alert) {

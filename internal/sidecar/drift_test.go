@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -201,6 +202,32 @@ func TestDriftDetectedAndWebhookCalled(t *testing.T) {
 	_, api, _ := get(t, "http://"+r.s.AdminAddr()+"/api/drift")
 	if !strings.Contains(api, `"to": "drift"`) {
 		t.Errorf("/api/drift history lacks the change to drift:\n%s", api)
+	}
+
+	// A change of the webhook settings keeps the monitor, its state and
+	// the webhook's counts and cooldown.
+	monitor := r.s.currentMonitor()
+	cfg, err := os.ReadFile(r.path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	writeFile(t, r.path, strings.Replace(string(cfg), "retries: 3", "retries: 2", 1))
+	if err := r.s.Reload(); err != nil {
+		t.Fatal(err)
+	}
+	if r.s.currentMonitor() != monitor {
+		t.Error("a webhook setting change replaced the drift monitor")
+	}
+	for range 6 {
+		clock.Advance(10 * time.Second)
+		r.s.TickDrift(clock.Now())
+	}
+	if got := featureState(t, r, "age"); got != "drift" {
+		t.Errorf("age after the reload: got %s; want drift still", got)
+	}
+	_, metrics, _ = get(t, "http://"+r.s.AdminAddr()+"/metrics")
+	if want := `driftcar_webhook_notifications_total{model="credit-risk",result="sent"} 1`; !strings.Contains(metrics, want) || rc.calls() != 1 {
+		t.Errorf("after the reload: /metrics lacks %s or the webhook was called again (%d calls)", want, rc.calls())
 	}
 }
 

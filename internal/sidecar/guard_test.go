@@ -3,6 +3,7 @@ package sidecar
 import (
 	"context"
 	"fmt"
+	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -187,4 +188,54 @@ func waitSampled(t *testing.T, r *running) {
 	t.Helper()
 	tap := r.s.features.Current().Tap("predict")
 	testupstream.Eventually(t, 10*time.Second, "the sample queue drains", func() bool { return tap.QueueLength() == 0 })
+}
+
+// TestCanaryGuardRejudgesAfterAConfigChange: a rollback holds until the
+// config changes; the next config restores the weight and a fresh guard
+// judges the canary again, while the rollback total keeps counting.
+func TestCanaryGuardRejudgesAfterAConfigChange(t *testing.T) {
+	live := testupstream.Start(t, onePrediction(0, 0, 0))
+	canary := testupstream.Start(t, onePrediction(0, 0, 5))
+	clock := &fakeClock{}
+	clock.Advance(time.Hour)
+	r := startGuarded(t, live, canary, clock)
+	monitor := r.s.currentMonitor()
+	rollUntilRolledBack := func() {
+		t.Helper()
+		for tick := 0; tick < 12 && canaryState(t, r) != "rolled_back"; tick++ {
+			burst(t, r.s.ProxyAddr(), 600)
+			waitSampled(t, r)
+			clock.Advance(10 * time.Second)
+			r.s.TickDrift(clock.Now())
+		}
+		if got := canaryState(t, r); got != "rolled_back" {
+			t.Fatalf("canary state: got %s; want rolled_back", got)
+		}
+	}
+	rollUntilRolledBack()
+
+	cfg, err := os.ReadFile(r.path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	writeFile(t, r.path, strings.Replace(string(cfg), "{ upstream: canary, weight: 50 }", "{ upstream: canary, weight: 40 }", 1))
+	if err := r.s.Reload(); err != nil {
+		t.Fatal(err)
+	}
+	if r.s.currentMonitor() != monitor {
+		t.Error("a weight change replaced the drift monitor; its state would be lost")
+	}
+	if got := canaryState(t, r); got == "rolled_back" {
+		t.Errorf("after a config change the guard is still rolled_back")
+	}
+	before := r.s.proxy.Stats("predict")[1].Requests
+	burst(t, r.s.ProxyAddr(), 200)
+	if after := r.s.proxy.Stats("predict")[1].Requests; after == before {
+		t.Error("the new config did not restore the canary's weight")
+	}
+	rollUntilRolledBack()
+	_, metrics, _ := get(t, "http://"+r.s.AdminAddr()+"/metrics")
+	if want := `driftcar_canary_rollback_total{model="credit-risk",reason="error_rate",route="predict"} 2`; !strings.Contains(metrics, want) {
+		t.Errorf("/metrics lacks %s: the rollback total must survive the config change", want)
+	}
 }

@@ -78,6 +78,9 @@ type Sidecar struct {
 	calibratorKey string               // guarded by reloadMu
 	bg            context.Context      // lives until shutdown
 	bgCancel      context.CancelFunc
+	bgDone        sync.WaitGroup // goroutines on bg
+	webhook       atomic.Pointer[drift.Webhook]
+	rollbacks     *drift.RollbackCounts
 	admin         *admin.Server
 	proxyLn       net.Listener
 	adminLn       net.Listener
@@ -114,6 +117,7 @@ func New(opts Options) (*Sidecar, error) {
 	}
 	s := &Sidecar{opts: opts, log: opts.Logger, registry: prometheus.NewRegistry(), raw: raw}
 	s.bg, s.bgCancel = context.WithCancel(context.Background())
+	s.rollbacks = drift.NewRollbackCounts()
 	s.cfg.Store(cfg)
 	s.ready.Store(&errNotProbed)
 
@@ -143,13 +147,14 @@ func New(opts Options) (*Sidecar, error) {
 	})
 	s.features = sampling.NewCollector()
 	reg.MustRegister(s.features, drift.NewCollector(s.currentMonitor), delegate{func() prometheus.Collector {
-		if rt := s.driftNow.Load(); rt != nil && rt.webhook != nil {
-			return rt.webhook
+		if w := s.webhook.Load(); w != nil {
+			return w
 		}
 		return nil
 	}})
 	if err := s.apply(cfg); err != nil {
 		s.bgCancel()
+		s.bgDone.Wait()
 		return nil, err
 	}
 	s.admin = admin.New(admin.Options{
@@ -315,6 +320,7 @@ func (s *Sidecar) shutdown() error {
 	s.reloadMu.Lock()
 	s.drift.stop()
 	s.bgCancel()
+	s.bgDone.Wait()
 	if s.sampling != nil {
 		s.sampling.Stop()
 	}
