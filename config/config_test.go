@@ -129,3 +129,21 @@ func TestParseConcurrent(t *testing.T) {
 	}
 	wg.Wait()
 }
+
+// TestEmptyRoutingBase: the base file of an xDS sidecar holds no routing,
+// so rules that look at routes wait for the merged config.
+func TestEmptyRoutingBase(t *testing.T) {
+	base := "listen: 127.0.0.1:0\nadmin: 127.0.0.1:0\nmodel: m\ncanary_guard: { min_requests: 100 }\n"
+	if _, err := ParseWith([]byte(base), ParseOptions{AllowEmptyRouting: true}); err != nil {
+		t.Errorf("xDS base with canary_guard: %v", err)
+	}
+	_, err := Parse([]byte(base))
+	if err == nil || !strings.Contains(err.Error(), "upstreams") {
+		t.Errorf("the same file without AllowEmptyRouting: got %v; want the missing routing named", err)
+	}
+	oneArm := base + "upstreams: { live: { address: 127.0.0.1:1 } }\nroutes: [{ name: r, split: [{ upstream: live, weight: 1 }] }]\n"
+	_, err = ParseWith([]byte(oneArm), ParseOptions{AllowEmptyRouting: true})
+	if err == nil || !strings.Contains(err.Error(), "canary_guard: needs a route with a canary") {
+		t.Errorf("routes without a canary: got %v; want the canary_guard error", err)
+	}
+}

@@ -641,7 +641,7 @@ func (v *validator) canaryGuard(p *fieldPath, c *Config) {
 	for _, r := range c.Routes {
 		split = split || len(r.Split) > 1
 	}
-	if !split {
+	if !split && (!v.emptyRouting || len(c.Routes) > 0) {
 		v.add(p, "needs a route with a canary: no route splits over more than one arm")
 	}
 }

@@ -28,6 +28,7 @@ type verdict struct {
 	counts       [numOutcomes]int
 	absDiffs     []float64 // for numeric elements
 	statusDiffer bool
+	failedAlike  bool
 	// first mismatch or undecodable side, for the sample
 	reason         string
 	index          int
@@ -43,7 +44,8 @@ func (c *comparator) comparePair(liveStatus int, liveBody []byte, liveCut bool, 
 		return
 	}
 	if liveStatus < 200 || liveStatus > 299 {
-		return // both failed alike; no predictions to compare
+		v.failedAlike = true // no predictions to compare
+		return
 	}
 	le, lok := c.live.decode(liveBody)
 	se, sok := c.shadow.decode(shadowBody)
@@ -122,6 +124,9 @@ func (m *Mirror) compare(c *comparator, p *Pending) {
 	c.comparePair(p.liveStatus, p.liveBody, p.liveCut, p.resp.StatusCode(), p.resp.Body(), v)
 	if v.statusDiffer {
 		rm.status.Inc()
+	}
+	if v.failedAlike {
+		rm.failedAlike.Inc()
 	}
 	for o, n := range v.counts {
 		if n > 0 {

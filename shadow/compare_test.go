@@ -16,6 +16,7 @@ func TestComparePair(t *testing.T) {
 		shadowStatus   int
 		want           counts
 		statusMismatch bool
+		failedAlike    bool
 		wantDiffs      int
 	}{
 		{name: "v1 equal numbers", live: `{"predictions":[0.5,0.25]}`, shadow: `{"predictions":[0.5,0.25]}`, want: counts{2, 0, 0}, wantDiffs: 2},
@@ -34,7 +35,7 @@ func TestComparePair(t *testing.T) {
 		{name: "v1 missing predictions", live: `{"predictions":[1]}`, shadow: `{"outputs":[1]}`, want: counts{0, 0, 1}},
 		{name: "v1 undecodable live", live: `not json`, shadow: `{"predictions":[1]}`, want: counts{0, 0, 1}},
 		{name: "status differs", live: `{"predictions":[1]}`, shadow: `{"error":"x"}`, shadowStatus: 500, statusMismatch: true},
-		{name: "both failed alike", live: `{"error":"a"}`, shadow: `{"error":"b"}`, liveStatus: 503, shadowStatus: 503},
+		{name: "both failed alike", live: `{"error":"a"}`, shadow: `{"error":"b"}`, liveStatus: 503, shadowStatus: 503, failedAlike: true},
 		{
 			name: "v2 numbers", protocol: OpenInferenceV2,
 			live:   `{"model_name":"m","outputs":[{"name":"score","shape":[3],"datatype":"FP32","data":[0.1,0.2,0.3]}]}`,
@@ -94,8 +95,8 @@ func TestComparePair(t *testing.T) {
 			if got != tc.want {
 				t.Errorf("outcomes: got %+v; want %+v (reason %q)", got, tc.want, v.reason)
 			}
-			if v.statusDiffer != tc.statusMismatch {
-				t.Errorf("status mismatch: got %t; want %t", v.statusDiffer, tc.statusMismatch)
+			if v.statusDiffer != tc.statusMismatch || v.failedAlike != tc.failedAlike {
+				t.Errorf("status mismatch, failed alike: got %t, %t; want %t, %t", v.statusDiffer, v.failedAlike, tc.statusMismatch, tc.failedAlike)
 			}
 			if len(v.absDiffs) != tc.wantDiffs {
 				t.Errorf("abs diffs observed: got %d; want %d", len(v.absDiffs), tc.wantDiffs)

@@ -54,6 +54,7 @@ type Metrics struct {
 	comparisons    *prometheus.CounterVec
 	absDiff        *prometheus.HistogramVec
 	statusMismatch *prometheus.CounterVec
+	failedAlike    *prometheus.CounterVec
 	expired        *prometheus.CounterVec
 	upstream       *prometheus.HistogramVec
 	queueLength    *prometheus.GaugeVec
@@ -82,6 +83,10 @@ func NewMetrics(reg prometheus.Registerer, upstreamDuration *prometheus.Histogra
 			Namespace: "driftcar", Subsystem: "shadow", Name: "status_mismatch_total",
 			Help: "Pairs whose live and shadow status codes differ.",
 		}, []string{"route"}),
+		failedAlike: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: "driftcar", Subsystem: "shadow", Name: "pairs_failed_alike_total",
+			Help: "Pairs where live and shadow failed with the same status: nothing to compare.",
+		}, []string{"route"}),
 		expired: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Namespace: "driftcar", Subsystem: "shadow", Name: "pairs_expired_total",
 			Help: "Shadow responses whose live partner did not arrive within the pair timeout.",
@@ -96,7 +101,7 @@ func NewMetrics(reg prometheus.Registerer, upstreamDuration *prometheus.Histogra
 			Help: "Shadow requests being sent or awaiting their live partner.",
 		}, []string{"route"}),
 	}
-	reg.MustRegister(m.requests, m.comparisons, m.absDiff, m.statusMismatch, m.expired, m.queueLength, m.inflight)
+	reg.MustRegister(m.requests, m.comparisons, m.absDiff, m.statusMismatch, m.failedAlike, m.expired, m.queueLength, m.inflight)
 	return m
 }
 
@@ -106,6 +111,7 @@ type routeMetrics struct {
 	outcomes    [numOutcomes]prometheus.Counter
 	absDiff     prometheus.Observer
 	status      prometheus.Counter
+	failedAlike prometheus.Counter
 	expired     prometheus.Counter
 	upstream    prometheus.Observer
 	queueLength prometheus.Gauge
@@ -116,6 +122,7 @@ func (m *Metrics) forRoute(route string) *routeMetrics {
 	rm := &routeMetrics{
 		absDiff:     m.absDiff.WithLabelValues(route),
 		status:      m.statusMismatch.WithLabelValues(route),
+		failedAlike: m.failedAlike.WithLabelValues(route),
 		expired:     m.expired.WithLabelValues(route),
 		upstream:    m.upstream.WithLabelValues(route, "shadow"),
 		queueLength: m.queueLength.WithLabelValues(route),
@@ -134,7 +141,7 @@ func (m *Metrics) forRoute(route string) *routeMetrics {
 func (m *Metrics) Forget(route string) {
 	labels := prometheus.Labels{"route": route}
 	for _, v := range []interface{ DeletePartialMatch(prometheus.Labels) int }{
-		m.requests, m.comparisons, m.absDiff, m.statusMismatch, m.expired, m.queueLength, m.inflight,
+		m.requests, m.comparisons, m.absDiff, m.statusMismatch, m.failedAlike, m.expired, m.queueLength, m.inflight,
 	} {
 		v.DeletePartialMatch(labels)
 	}

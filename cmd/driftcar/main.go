@@ -17,6 +17,7 @@ import (
 	"go.uber.org/zap/zapcore"
 
 	"github.com/driftcar/driftcar/bench/harness"
+	"github.com/driftcar/driftcar/bench/soak"
 	"github.com/driftcar/driftcar/config"
 	"github.com/driftcar/driftcar/config/xds"
 	"github.com/driftcar/driftcar/internal/buildinfo"
@@ -39,6 +40,7 @@ commands:
                             build a reference profile from training data
   bench proxy [--short]     load benchmark: driftcar vs direct, nginx and httputil
   bench drift [--short]     detection benchmark on a simulated clock
+  bench soak [--duration]   soak: everything on, faults everywhere, checked for leaks and losses
   bench readme [--check]    regenerate the README performance section
   demo [--rate N] [--duration D] [--drift-at D] [--seed N] [--open]
                             run the built-in demo
@@ -97,8 +99,10 @@ func cmdBench(args []string, stdout, stderr io.Writer) int {
 		return driftbench.Run(args, stdout, stderr)
 	case "readme":
 		return harness.RunReadme(ctx, args, stdout, stderr)
+	case "soak":
+		return soak.RunCLI(ctx, args, stdout, stderr)
 	}
-	fmt.Fprint(stderr, "usage: driftcar bench proxy [--short] [flags] | bench drift [flags] | bench readme [--check]\n")
+	fmt.Fprint(stderr, "usage: driftcar bench proxy [--short] [flags] | bench drift [flags] | bench soak [flags] | bench readme [--check]\n")
 	return 2
 }
 

@@ -81,7 +81,8 @@ type Webhook struct {
 	last map[string]time.Time // route → last accepted notification
 
 	sent, failed, dropped, suppressed atomic.Uint64
-	desc                              *prometheus.Desc
+	delivering                        atomic.Int64
+	desc, pending                     *prometheus.Desc
 }
 
 // NewWebhook returns a sender; call Run to start it.
@@ -92,8 +93,9 @@ func NewWebhook(opts WebhookOptions, log *zap.Logger) *Webhook {
 	}
 	w := &Webhook{
 		log: log, queue: make(chan Payload, opts.Queue), last: map[string]time.Time{},
-		client: &http.Client{}, // each attempt is bounded by its context
-		desc:   prometheus.NewDesc("driftcar_webhook_notifications_total", "Drift webhook notifications by result.", []string{"result"}, nil),
+		client:  &http.Client{}, // each attempt is bounded by its context
+		desc:    prometheus.NewDesc("driftcar_webhook_notifications_total", "Drift webhook notifications by result.", []string{"result"}, nil),
+		pending: prometheus.NewDesc("driftcar_webhook_pending", "Drift webhook notifications queued or being delivered.", nil, nil),
 	}
 	w.opts.Store(&opts)
 	return w
@@ -152,7 +154,9 @@ func (w *Webhook) Run(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case p := <-w.queue:
+			w.delivering.Add(1)
 			w.deliver(ctx, p)
+			w.delivering.Add(-1)
 		}
 	}
 }
@@ -235,4 +239,5 @@ func (w *Webhook) Collect(ch chan<- prometheus.Metric) {
 	for result, n := range map[string]*atomic.Uint64{"sent": &w.sent, "failed": &w.failed, "dropped_queue_full": &w.dropped, "suppressed_cooldown": &w.suppressed} {
 		ch <- prometheus.MustNewConstMetric(w.desc, prometheus.CounterValue, float64(n.Load()), result)
 	}
+	ch <- prometheus.MustNewConstMetric(w.pending, prometheus.GaugeValue, float64(len(w.queue))+float64(w.delivering.Load()))
 }

@@ -229,6 +229,10 @@ func TestDriftDetectedAndWebhookCalled(t *testing.T) {
 	if want := `driftcar_webhook_notifications_total{model="credit-risk",result="sent"} 1`; !strings.Contains(metrics, want) || rc.calls() != 1 {
 		t.Errorf("after the reload: /metrics lacks %s or the webhook was called again (%d calls)", want, rc.calls())
 	}
+	testupstream.Eventually(t, 5*time.Second, "driftcar_webhook_pending 0", func() bool {
+		_, metrics, _ := get(t, "http://"+r.s.AdminAddr()+"/metrics")
+		return strings.Contains(metrics, `driftcar_webhook_pending{model="credit-risk"} 0`)
+	})
 }
 
 // uniformPredictions answers 10 predictions per request that, over many
