@@ -8,7 +8,8 @@ import (
 )
 
 // Fleet keeps one Mirror per route across config reloads: a route whose
-// spec did not change keeps its mirror, queue and warm connections.
+// spec did not change, or changed only its fraction (a canary step), keeps
+// its mirror, queue, workers and warm connections.
 type Fleet struct {
 	opts    Options
 	mu      sync.Mutex
@@ -31,9 +32,17 @@ func (f *Fleet) Update(specs []Spec) (current map[string]*Mirror, retired []*Mir
 	defer f.mu.Unlock()
 	next := make(map[string]*Mirror, len(specs))
 	for _, spec := range specs {
-		if old := f.mirrors[spec.Route]; old != nil && reflect.DeepEqual(old.spec, spec.withDefaults()) {
-			next[spec.Route] = old
-			continue
+		if old := f.mirrors[spec.Route]; old != nil {
+			have, want := old.Spec(), spec.withDefaults()
+			sameFraction := want
+			sameFraction.Fraction = have.Fraction
+			if reflect.DeepEqual(have, sameFraction) {
+				if want.Fraction != have.Fraction {
+					old.setFraction(want.Fraction)
+				}
+				next[spec.Route] = old
+				continue
+			}
 		}
 		next[spec.Route] = New(spec, f.opts)
 	}

@@ -31,8 +31,7 @@ type Mirror struct {
 	ring       *Ring
 	queue      chan *Pending
 	bytesHeld  atomic.Int64
-	threshold  uint64 // mirror when hash(request id) < threshold
-	all        bool   // fraction 1: mirror every request
+	fraction   atomic.Pointer[fraction]
 	methods    [][]byte
 	strip      []string
 	now        func() time.Time
@@ -70,12 +69,7 @@ func New(spec Spec, opts Options) *Mirror {
 	if m.now == nil {
 		m.now = time.Now
 	}
-	switch {
-	case spec.Fraction >= 1:
-		m.all = true
-	case spec.Fraction > 0:
-		m.threshold = uint64(spec.Fraction * math.MaxUint64)
-	}
+	m.fraction.Store(fractionOf(spec.Fraction))
 	for _, meth := range spec.Methods {
 		m.methods = append(m.methods, []byte(meth))
 	}
@@ -103,7 +97,11 @@ func New(spec Spec, opts Options) *Mirror {
 }
 
 // Spec returns the mirror's effective spec, defaults filled in.
-func (m *Mirror) Spec() Spec { return m.spec }
+func (m *Mirror) Spec() Spec {
+	s := m.spec
+	s.Fraction = m.fraction.Load().value
+	return s
+}
 
 // Stop tells the workers to end after their current request (each is
 // bounded by the shadow timeout) and returns at once; Wait waits for them.
@@ -118,6 +116,7 @@ func (m *Mirror) Wait() {
 	for {
 		select {
 		case p := <-m.queue:
+			m.metrics.queueLength.Dec()
 			m.metrics.results[ResultDroppedQueueFull].Inc()
 			p.release()
 		default:
@@ -162,11 +161,12 @@ func (m *Mirror) Offer(req *fasthttp.Request, requestID []byte) proxy.LiveSink {
 		p.req.Header.Del(h)
 	}
 	p.req.Header.Set(headerShadow, "1")
+	rm.queueLength.Inc() // before the send, so a worker's Dec never precedes it
 	select {
 	case m.queue <- p:
-		rm.queueLength.Set(float64(len(m.queue)))
 		return p
 	default:
+		rm.queueLength.Dec()
 		p.refs.Store(1)
 		p.release()
 		rm.results[ResultDroppedQueueFull].Inc()
@@ -174,10 +174,31 @@ func (m *Mirror) Offer(req *fasthttp.Request, requestID []byte) proxy.LiveSink {
 	}
 }
 
+// fraction is the share of requests mirrored, as a hash threshold.
+type fraction struct {
+	value     float64
+	threshold uint64 // mirror when hash(request id) < threshold
+	all       bool   // fraction 1: mirror every request
+}
+
+func fractionOf(f float64) *fraction {
+	switch {
+	case f >= 1:
+		return &fraction{value: f, all: true}
+	case f > 0:
+		return &fraction{value: f, threshold: uint64(f * math.MaxUint64)}
+	}
+	return &fraction{value: f}
+}
+
+// setFraction changes the mirrored share in place, for a canary step.
+func (m *Mirror) setFraction(f float64) { m.fraction.Store(fractionOf(f)) }
+
 // sampled reports whether the request with this id is mirrored: the same
 // id always gets the same answer, on every pod.
 func (m *Mirror) sampled(requestID []byte) bool {
-	return m.all || (m.threshold > 0 && xxhash.Sum64(requestID) < m.threshold)
+	f := m.fraction.Load()
+	return f.all || (f.threshold > 0 && xxhash.Sum64(requestID) < f.threshold)
 }
 
 func (m *Mirror) methodAllowed(method []byte) bool {
@@ -198,7 +219,7 @@ func (m *Mirror) work() {
 		case <-m.stop:
 			return
 		case p := <-m.queue:
-			m.metrics.queueLength.Set(float64(len(m.queue)))
+			m.metrics.queueLength.Dec()
 			m.serve(p, timer)
 		}
 	}

@@ -10,9 +10,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/valyala/fasthttp"
 
 	"github.com/driftcar/driftcar/internal/testupstream"
+	"github.com/driftcar/driftcar/proxy"
 )
 
 const v1Request = `{"instances":[{"age":41,"income":52000.5,"country":"DE"}]}`
@@ -197,4 +199,80 @@ func TestStrippedHeadersAndShadowMarker(t *testing.T) {
 			t.Errorf("mismatch sample holds a stripped header value: %+v", s)
 		}
 	}
+}
+
+// TestQueueLengthAcrossARetiredMirror: a config change replaces a route's
+// mirror while copies are queued in the old one, whose shadow is slow; the
+// new mirror's shadow is fast. The route's queue gauge counts both queues
+// and returns to 0 once the retired mirror has drained, and every request
+// still has exactly one result.
+func TestQueueLengthAcrossARetiredMirror(t *testing.T) {
+	live := testupstream.Start(t, testupstream.Answer("live", `{"predictions":[0.5]}`))
+	fast := testupstream.Start(t, testupstream.Answer("shadow", `{"predictions":[0.5]}`))
+	hole, closeHole := testupstream.Raw(t, func(*net.TCPConn) {}) // accepts, never answers
+	defer closeHole()
+	reg := prometheus.NewRegistry()
+	pm := proxy.NewMetrics(reg)
+	e := &env{reg: reg}
+	fleet := NewFleet(Options{Metrics: NewMetrics(reg, pm.UpstreamDuration())})
+	defer fleet.Close()
+	srv, err := proxy.New(liveConfig(t, live), proxy.Options{Metrics: pm})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := testupstream.NewHarness(srv.Handler(), "/v1/models/m:predict", v1Request)
+	const perConfig = 40
+	for round, addr := range []string{hole, fast} {
+		spec := shadowSpec(addr)
+		spec.Route, spec.Queue, spec.Workers = "predict", 16, 2
+		spec.Upstream.MaxConns, spec.Upstream.Timeout = 2, 100*time.Millisecond
+		mirrors, retired := fleet.Update([]Spec{spec})
+		srv.Apply(liveConfig(t, live), proxy.Taps{"predict": {Mirror: mirrors["predict"]}})
+		Retire(retired)
+		for i := range perConfig {
+			h.Template.Header.Set("X-Request-Id", fmt.Sprintf("r%d-%d", round, i))
+			h.ServeOK(t)
+		}
+	}
+	results := func() float64 {
+		total := 0.0
+		for _, r := range []string{"ok", "timeout", "error", "dropped_queue_full"} {
+			total += e.counter(t, "driftcar_shadow_requests_total", "result", r)
+		}
+		return total
+	}
+	testupstream.Eventually(t, 10*time.Second, "every request has a result", func() bool { return results() == 2*perConfig })
+	testupstream.Eventually(t, 10*time.Second, "the queue gauge back at 0", func() bool {
+		return e.counter(t, "driftcar_shadow_queue_length") == 0 && e.counter(t, "driftcar_shadow_inflight") == 0
+	})
+}
+
+// TestFleetKeepsTheMirrorOnAFractionChange: a canary step that changes
+// only the shadow fraction keeps the mirror (queue, workers, connections)
+// and applies the new fraction at once; any other change replaces it.
+func TestFleetKeepsTheMirrorOnAFractionChange(t *testing.T) {
+	fleet := NewFleet(Options{Metrics: NewMetrics(prometheus.NewRegistry(), proxy.NewMetrics(prometheus.NewRegistry()).UpstreamDuration())})
+	defer fleet.Close()
+	spec := shadowSpec("127.0.0.1:1")
+	spec.Route, spec.Fraction = "predict", 1
+	first, _ := fleet.Update([]Spec{spec})
+	m := first["predict"]
+	if !m.sampled([]byte("id-1")) {
+		t.Fatal("fraction 1 does not mirror")
+	}
+	spec.Fraction = 0
+	next, retired := fleet.Update([]Spec{spec})
+	if next["predict"] != m || len(retired) != 0 {
+		t.Fatalf("a fraction change replaced the mirror (retired %d)", len(retired))
+	}
+	if m.sampled([]byte("id-1")) || m.Spec().Fraction != 0 {
+		t.Errorf("fraction 0 still mirrors, or Spec().Fraction = %v", m.Spec().Fraction)
+	}
+	spec.Upstream.Timeout = time.Second
+	next, retired = fleet.Update([]Spec{spec})
+	if next["predict"] == m || len(retired) != 1 {
+		t.Errorf("a timeout change kept the mirror")
+	}
+	Retire(retired)
+	retired[0].Wait()
 }

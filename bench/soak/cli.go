@@ -32,14 +32,17 @@ func RunCLI(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fs.PrintDefaults()
 	}
 	var o Options
-	fs.DurationVar(&o.Duration, "duration", 10*time.Minute, "how long the traffic runs")
+	fs.DurationVar(&o.Duration, "duration", 10*time.Minute, "how long the measured traffic runs")
+	fs.DurationVar(&o.Warmup, "warmup", time.Minute, "traffic before the measured duration")
 	fs.Float64Var(&o.Rate, "rate", 5000, "offered requests per second (open loop)")
+	fs.IntVar(&o.Conns, "conns", 256, "client connections (and requests in flight) at most")
 	fs.DurationVar(&o.Interval, "interval", 2*time.Second, "time between samples of the process")
 	fs.DurationVar(&o.ChangeEvery, "change-every", 5*time.Second, "time between config changes")
 	fs.Uint64Var(&o.Seed, "seed", 1, "seed of the data and the faults")
 	bin := fs.String("driftcar-bin", "", "driftcar binary to soak (default: this one)")
 	out := fs.String("out", "bench/results", `directory of the report; "" writes none`)
 	name := fs.String("name", "", "report file stem (default <date>-soak)")
+	fs.BoolVar(&o.HeapProfiles, "heap-profiles", false, "save driftcar's heap profile after each quarter into --keep")
 	keep := fs.String("keep", "", "directory to keep the configs and driftcar's log in (default: a temporary one)")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -60,7 +63,7 @@ func RunCLI(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		}
 		o.Binary = self
 	}
-	fmt.Fprintf(stdout, "driftcar bench soak: %s at %.0f requests/s; a line every 10 s\n", o.Duration, o.Rate)
+	fmt.Fprintf(stdout, "driftcar bench soak: %s after %s of warm-up, at %.0f requests/s; a line every 10 s\n", o.Duration, o.Warmup, o.Rate)
 	rep, err := Run(ctx, o)
 	if err != nil {
 		fmt.Fprintf(stderr, "driftcar bench soak: %v\n", err)

@@ -34,7 +34,9 @@ type Report struct {
 // Settings are the options a report shows.
 type Settings struct {
 	Duration    string  `json:"duration"`
+	Warmup      string  `json:"warmup"`
 	Rate        float64 `json:"rate"`
+	Conns       int     `json:"conns"`
 	Interval    string  `json:"interval"`
 	ChangeEvery string  `json:"change_every"`
 	DriftPeriod string  `json:"drift_period"`
@@ -43,7 +45,7 @@ type Settings struct {
 }
 
 func (o Options) public() Settings {
-	return Settings{Duration: o.Duration.String(), Rate: o.Rate, Interval: o.Interval.String(), ChangeEvery: o.ChangeEvery.String(),
+	return Settings{Duration: o.Duration.String(), Warmup: o.Warmup.String(), Rate: o.Rate, Conns: o.Conns, Interval: o.Interval.String(), ChangeEvery: o.ChangeEvery.String(),
 		DriftPeriod: o.DriftPeriod.String(), BurstPeriod: o.BurstPeriod.String(), Seed: o.Seed}
 }
 
@@ -158,7 +160,7 @@ func (rep *Report) fill(s *soak, res *loadgen.Result, m metrics, drained bool, e
 		"goroutines": func(x Sample) float64 { return x.Goroutines },
 		"fds":        func(x Sample) float64 { return float64(x.FDs) },
 	} {
-		rep.Growth[name] = growth(rep.Samples, s.opts.Duration, get)
+		rep.Growth[name] = growth(rep.Samples, s.opts.Warmup, s.opts.Duration, get)
 	}
 
 	c := &rep.Checks
@@ -174,7 +176,7 @@ func (rep *Report) fill(s *soak, res *loadgen.Result, m metrics, drained bool, e
 	// Criteria.
 	add("criterion", "client-visible errors caused by driftcar", rep.Client.DriftcarErr == 0,
 		fmt.Sprint(rep.Client.DriftcarErr), "0")
-	add("criterion", "offered rate held", rep.Client.SentRate >= 0.99*s.opts.Rate,
+	add("criterion", "offered rate held", rep.Client.SentRate >= 0.99*s.opts.Rate && rep.Client.Sent > 0,
 		fmt.Sprintf("%.0f requests/s", rep.Client.SentRate), fmt.Sprintf("≥ %.0f", 0.99*s.opts.Rate))
 	for _, name := range []string{"rss", "goroutines"} {
 		g := rep.Growth[name]
@@ -223,15 +225,15 @@ func sumValues(m map[string]float64) float64 {
 	return t
 }
 
-// growth compares the mean over the second quarter of the run with the
-// mean over the last.
-func growth(samples []Sample, d time.Duration, get func(Sample) float64) Growth {
+// growth compares the mean over the second quarter of the measured run
+// (after warmup, for d) with the mean over the last.
+func growth(samples []Sample, warmup, d time.Duration, get func(Sample) float64) Growth {
 	var q2, q4 []float64
 	for _, s := range samples {
-		switch {
-		case s.At >= d/4 && s.At < d/2:
+		switch at := s.At - warmup; {
+		case at >= d/4 && at < d/2:
 			q2 = append(q2, get(s))
-		case s.At >= 3*d/4:
+		case at >= 3*d/4:
 			q4 = append(q4, get(s))
 		}
 	}
@@ -274,10 +276,10 @@ func (rep *Report) Markdown(command, plot string) []byte {
 	o := rep.Options
 	fmt.Fprintf(&b, "# driftcar soak: %s\n\n", verdict)
 	fmt.Fprintf(&b, "Started %s on %d CPUs. Command: `%s`.\n\n", rep.Started.Format(time.RFC3339), rep.CPUs, command)
-	fmt.Fprintf(&b, "%s at %.0f requests/s (open loop), all at once: a config change every %s (xDS push and base-file SIGHUP in turn), "+
+	fmt.Fprintf(&b, "%s measured after %s of warm-up, at %.0f requests/s (open loop, at most %d connections), all at once: a config change every %s (xDS push and base-file SIGHUP in turn), "+
 		"drift injected %s on / %s off, canary failing 30%% of its requests half of every %s, a flaky slow shadow "+
 		"(5%% 500s, 3%% resets, 2%% past its %s timeout, up to 20 ms jitter), and a webhook target failing every other call.\n\n",
-		o.Duration, o.Rate, o.ChangeEvery, o.DriftPeriod, o.DriftPeriod, o.BurstPeriod, shadowTimeout)
+		o.Duration, o.Warmup, o.Rate, o.Conns, o.ChangeEvery, o.DriftPeriod, o.DriftPeriod, o.BurstPeriod, shadowTimeout)
 	if plot != "" {
 		fmt.Fprintf(&b, "![RSS, heap, goroutines, fds and queues over time](%s)\n\n", plot)
 	}

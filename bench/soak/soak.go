@@ -29,10 +29,19 @@ import (
 type Options struct {
 	// Binary is the driftcar executable to soak. Required.
 	Binary string
-	// Duration of the traffic. Default 10m.
+	// Duration of the measured traffic. Default 10m.
 	Duration time.Duration
+	// Warmup is traffic before the measured Duration, with everything
+	// on, so that pools, connections and the sketch ring reach their
+	// steady size before the quarters are compared; the accounting covers
+	// it too. Zero means none (the command's default is 1m).
+	Warmup time.Duration
 	// Rate is the offered rate in requests per second. Default 5000.
 	Rate float64
+	// Conns caps the client's connections and requests in flight, as the
+	// callers of a sidecar do; a request waits for a free one (and that
+	// wait counts in its latency). Default 256.
+	Conns int
 	// Interval between samples of the process. Default 2s.
 	Interval time.Duration
 	// ChangeEvery is the time between config changes, which alternate
@@ -51,6 +60,9 @@ type Options struct {
 	Dir string
 	// Progress receives a line every 10 seconds; nil prints nothing.
 	Progress io.Writer
+	// HeapProfiles saves driftcar's heap profile into Dir after each
+	// quarter of the run, as heap-1.pb.gz ... heap-4.pb.gz.
+	HeapProfiles bool
 }
 
 func (o *Options) fill() error {
@@ -65,6 +77,12 @@ func (o *Options) fill() error {
 	}
 	if o.Rate <= 0 {
 		o.Rate = 5000
+	}
+	if o.Warmup < 0 {
+		return errors.New("soak: Options.Warmup must be >= 0")
+	}
+	if o.Conns <= 0 {
+		o.Conns = 256
 	}
 	if o.Interval <= 0 {
 		o.Interval = 2 * time.Second
@@ -174,8 +192,11 @@ func (s *soak) start(ctx context.Context) error {
 	if err := os.WriteFile(s.path("base.yaml"), []byte(s.baseYAML(0)), 0o600); err != nil {
 		return fmt.Errorf("soak: %w", err)
 	}
-	if s.proc, err = startDriftcar(s.opts.Binary, s.path("driftcar.log"), "run", "--config", s.path("base.yaml"),
-		"--xds", s.cp.Addr(), "--node-id", nodeID, "--node-cluster", nodeID); err != nil {
+	args := []string{"run", "--config", s.path("base.yaml"), "--xds", s.cp.Addr(), "--node-id", nodeID, "--node-cluster", nodeID}
+	if s.opts.HeapProfiles {
+		args = append(args, "--pprof")
+	}
+	if s.proc, err = startDriftcar(s.opts.Binary, s.path("driftcar.log"), args...); err != nil {
 		return err
 	}
 	return s.proc.waitReady(ctx, 2*time.Minute)
@@ -208,7 +229,7 @@ func (s *soak) stopAll() {
 // reconciles and stops driftcar.
 func (s *soak) run(ctx context.Context) (*Report, error) {
 	o := s.opts
-	s.traffic = newTraffic(s.proc.proxy, o.Seed+3, loadgen.DefaultMaxInFlight)
+	s.traffic = newTraffic(s.proc.proxy, o.Seed+3, o.Conns)
 	rep := &Report{Options: o.public(), Started: time.Now().UTC()}
 	live := &loadgen.Live{}
 	type result struct {
@@ -218,7 +239,7 @@ func (s *soak) run(ctx context.Context) (*Report, error) {
 	done := make(chan result, 1)
 	start := time.Now()
 	go func() {
-		res, err := loadgen.OpenLoop(ctx, s.traffic, loadgen.OpenOptions{Rate: o.Rate, Duration: o.Duration, Live: live})
+		res, err := loadgen.OpenLoop(ctx, s.traffic, loadgen.OpenOptions{Rate: o.Rate, Duration: o.Warmup + o.Duration, MaxInFlight: o.Conns, Live: live})
 		done <- result{res, err}
 	}()
 
@@ -229,6 +250,7 @@ func (s *soak) run(ctx context.Context) (*Report, error) {
 	phaseT := time.NewTicker(100 * time.Millisecond)
 	defer phaseT.Stop()
 	lastProgress := time.Now()
+	profiled := 0
 	var r result
 	changes := 0
 loop:
@@ -253,10 +275,16 @@ loop:
 				continue
 			}
 			rep.Samples = append(rep.Samples, smp)
+			if q := int(4 * (smp.At - o.Warmup) / o.Duration); o.HeapProfiles && q > profiled {
+				profiled = q
+				if err := s.saveHeap(ctx, q); err != nil {
+					rep.Notes = appendBounded(rep.Notes, err.Error())
+				}
+			}
 			if now.Sub(lastProgress) >= 10*time.Second {
 				lastProgress = now
-				fmt.Fprintf(o.Progress, "soak %s/%s: %d sent, %d driftcar errors, %d injected upstream 5xx, RSS %.1f MiB, heap %.1f MiB, %d goroutines, %d fds, %d pushes, %d reloads\n",
-					smp.At.Round(time.Second), o.Duration, live.Sent.Load(), smp.DriftcarErrors, smp.UpstreamFaults,
+				fmt.Fprintf(o.Progress, "soak %s/%s (warm-up %s): %d sent, %d driftcar errors, %d injected upstream 5xx, RSS %.1f MiB, heap %.1f MiB, %d goroutines, %d fds, %d pushes, %d reloads\n",
+					smp.At.Round(time.Second), o.Warmup+o.Duration, o.Warmup, live.Sent.Load(), smp.DriftcarErrors, smp.UpstreamFaults,
 					float64(smp.RSS)/(1<<20), smp.Heap/(1<<20), int(smp.Goroutines), smp.FDs, s.changes.pushes, s.changes.reloads)
 			}
 		}
@@ -265,7 +293,11 @@ loop:
 		return nil, fmt.Errorf("soak: traffic stopped early: %w", r.err)
 	}
 	fmt.Fprintln(o.Progress, "soak: traffic done; waiting for the queues to drain ...")
-	final, drained := s.drain(ctx, 30*time.Second)
+	final, pending := s.drain(ctx, 30*time.Second)
+	if pending != "" {
+		rep.Notes = appendBounded(rep.Notes, pending)
+	}
+	drained := pending == ""
 	if final == nil {
 		return nil, errors.New("soak: cannot scrape driftcar after the traffic")
 	}
@@ -274,29 +306,57 @@ loop:
 	return rep, nil
 }
 
+func (s *soak) saveHeap(ctx context.Context, n int) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+s.proc.admin+"/debug/pprof/heap", nil)
+	if err != nil {
+		return err
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return fmt.Errorf("cannot fetch a heap profile: %w", err)
+	}
+	defer func() { _ = resp.Body.Close() }()
+	f, err := os.Create(s.path(fmt.Sprintf("heap-%d.pb.gz", n)))
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(f, resp.Body); err != nil {
+		_ = f.Close()
+		return err
+	}
+	return f.Close()
+}
+
 // drain waits until driftcar's queues are empty and the shadow's pairs
-// have settled, then returns a last scrape and whether it drained.
-func (s *soak) drain(ctx context.Context, limit time.Duration) (metrics, bool) {
+// have settled, then returns a last scrape, and what was still pending
+// if the limit passed first ("" once drained).
+func (s *soak) drain(ctx context.Context, limit time.Duration) (metrics, string) {
 	deadline := time.Now().Add(limit)
 	var last metrics
+	pendingText := "no scrape"
 	for {
 		m, err := scrape(ctx, s.proc.admin)
 		if err == nil {
 			last = m
-			pending := m.sum("driftcar_shadow_queue_length") + m.sum("driftcar_shadow_inflight") +
-				m.sum("driftcar_sampler_queue_length") + m.sum("driftcar_webhook_pending")
-			if pending == 0 {
+			pending := map[string]float64{}
+			for _, name := range []string{"driftcar_shadow_queue_length", "driftcar_shadow_inflight", "driftcar_sampler_queue_length", "driftcar_webhook_pending"} {
+				if v := m.sum(name); v != 0 {
+					pending[name] = v
+				}
+			}
+			if len(pending) == 0 {
 				// One more scrape after the pair timeout settles the
 				// comparisons of the last answers.
 				time.Sleep(shadowTimeout)
 				if m, err := scrape(ctx, s.proc.admin); err == nil {
-					return m, true
+					return m, ""
 				}
-				return last, true
+				return last, ""
 			}
+			pendingText = fmt.Sprint(pending)
 		}
 		if time.Now().After(deadline) {
-			return last, false
+			return last, fmt.Sprintf("still pending after %s: %s", limit, pendingText)
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
@@ -346,7 +406,7 @@ features:
   - { name: cat, type: categorical }
 prediction: { name: score, type: numeric }
 reference: { file: %s }
-sketch: { slices: 12, slice_duration: 5s }
+sketch: { slices: 8, slice_duration: 5s }
 drift: { windows: [30s], evaluate_every: 1s, min_samples: 200 }
 `, variant, s.live.addr(), s.canary.addr(), s.shadow.addr(), shadowTimeout, 100-canary, canary, fraction, s.path("reference.json"))
 }
