@@ -5,8 +5,12 @@ VERSION       ?= $(shell git describe --tags --always --dirty 2>/dev/null || ech
 LDFLAGS       := -s -w -X github.com/driftcar/driftcar/internal/buildinfo.Version=$(VERSION)
 FUZZTIME      ?= 30s
 BIN           := bin/driftcar
+SOAK_DURATION ?= 10m
+SOAK_WARMUP   ?= 1m
+SOAK_RATE     ?= 5000
+SOAK_OUT      ?= bench/results
 
-.PHONY: all build demo test lint fmt bench bench-full bench-readme bench-peers fuzz image clean
+.PHONY: all build demo test lint fmt bench bench-full bench-readme bench-peers fuzz soak image clean
 
 all: build
 
@@ -45,13 +49,19 @@ bench-readme: build
 bench-peers: build
 	bench/peers.sh
 
-# Each native fuzz target in turn, FUZZTIME each.
+# The soak: SOAK_DURATION at SOAK_RATE with everything on and faults
+# everywhere; writes SOAK_OUT/<date>-soak.{md,json,svg} and fails on any
+# pass criterion. CI runs SOAK_DURATION=60s SOAK_WARMUP=45s.
+soak: build
+	./$(BIN) bench soak --duration $(SOAK_DURATION) --warmup $(SOAK_WARMUP) --rate $(SOAK_RATE) --out $(SOAK_OUT)
+
+# Each native fuzz target in turn, FUZZTIME each; a crasher is written to
+# the package's testdata/fuzz and then runs as a seed in every make test.
 fuzz:
-	@set -e; for pkg in $$($(GO) list ./...); do \
-	  for t in $$($(GO) test -list '^Fuzz' $$pkg | grep '^Fuzz' || true); do \
-	    echo "== $$pkg $$t ($(FUZZTIME))"; \
-	    $(GO) test -run '^$$' -fuzz "^$$t$$" -fuzztime $(FUZZTIME) $$pkg; \
-	  done; \
+	@set -e; grep -rH --include='*_test.go' '^func Fuzz' . | sed 's|^\(.*\)/[^/]*:func \(Fuzz[A-Za-z0-9_]*\).*|\1 \2|' | sort | \
+	while read -r pkg t; do \
+	  echo "== $$pkg $$t ($(FUZZTIME))"; \
+	  $(GO) test -run '^$$' -fuzz "^$$t$$" -fuzztime $(FUZZTIME) $$pkg; \
 	done
 
 IMAGE ?= driftcar:$(VERSION)

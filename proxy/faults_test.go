@@ -49,29 +49,55 @@ func TestUpstreamFaults(t *testing.T) {
 			}
 		}, 504, "timeout"},
 	}
-	for _, tc := range cases {
-		t.Run(tc.name, func(t *testing.T) {
-			up, _ := testupstream.Raw(t, tc.behave)
-			cfg := mustParse(t, fmt.Sprintf(`
+	healthy := startUpstream(t, func(ctx *fasthttp.RequestCtx) { ctx.SetBodyString(`{"predictions":[1]}`) })
+	for _, arm := range []string{"live", "canary"} {
+		for _, tc := range cases {
+			t.Run(arm+"/"+tc.name, func(t *testing.T) {
+				up, _ := testupstream.Raw(t, tc.behave)
+				// The faulty arm takes all traffic; the other is healthy.
+				liveAddr, canaryAddr, liveW, canaryW := up, healthy, 1, 0
+				if arm == "canary" {
+					liveAddr, canaryAddr, liveW, canaryW = healthy, up, 0, 1
+				}
+				cfg := mustParse(t, fmt.Sprintf(`
 upstreams:
-  live: { address: %s, timeout: 300ms }
+  live:   { address: %s, timeout: 300ms }
+  canary: { address: %s, timeout: 300ms }
 routes:
   - name: predict
-    split: [{ upstream: live, weight: 1 }]
-`, up))
-			p := startProxy(t, cfg, Options{})
-			resp := p.do(t, p.client(), "POST", "/v1/predict", []byte(`{}`))
-			if resp.StatusCode() != tc.status {
-				t.Fatalf("status: got %d; want %d; body %s", resp.StatusCode(), tc.status, resp.Body())
-			}
-			if got := counterValue(t, p.reg, "driftcar_upstream_errors_total", map[string]string{"route": "predict", "reason": tc.reason}); got != 1 {
-				t.Errorf("upstream_errors_total{reason=%q}: got %v; want 1", tc.reason, got)
-			}
-			// The proxy keeps serving after the fault.
-			if !strings.Contains(string(p.do(t, p.client(), "GET", "/v1/predict", nil).Body()), `"route":"predict"`) {
-				t.Error("second request did not get a JSON error naming the route")
-			}
-		})
+    split: [{ upstream: live, weight: %d }, { upstream: canary, weight: %d }]
+    arm_override: true
+`, liveAddr, canaryAddr, liveW, canaryW))
+				p := startProxy(t, cfg, Options{})
+				resp := p.do(t, p.client(), "POST", "/v1/predict", []byte(`{}`))
+				if resp.StatusCode() != tc.status {
+					t.Fatalf("status: got %d; want %d; body %s", resp.StatusCode(), tc.status, resp.Body())
+				}
+				if body := string(resp.Body()); !strings.Contains(body, `"route":"predict"`) || !strings.Contains(body, `"arm":"`+arm+`"`) {
+					t.Errorf("error body does not name the route and the %s arm: %s", arm, body)
+				}
+				if got := counterValue(t, p.reg, "driftcar_upstream_errors_total", map[string]string{"route": "predict", "arm": arm, "reason": tc.reason}); got != 1 {
+					t.Errorf("upstream_errors_total{arm=%q,reason=%q}: got %v; want 1", arm, tc.reason, got)
+				}
+				if arm == "canary" {
+					// Live traffic to the healthy live upstream is not failed
+					// by the canary's fault.
+					if resp := p.do(t, p.client(), "POST", "/v1/predict", []byte(`{}`), "x-driftcar-arm", "live"); resp.StatusCode() != 200 {
+						t.Errorf("a live request after the canary fault: got %d %s", resp.StatusCode(), resp.Body())
+					}
+				}
+				// The proxy keeps serving after the fault: a GET to the faulty
+				// live arm gets the JSON error again; one to the faulty canary
+				// falls back to live.
+				want := `"route":"predict"`
+				if arm == "canary" {
+					want = `"predictions"`
+				}
+				if body := string(p.do(t, p.client(), "GET", "/v1/predict", nil).Body()); !strings.Contains(body, want) {
+					t.Errorf("a GET after the fault: got %s; want it to contain %s", body, want)
+				}
+			})
+		}
 	}
 }
 
