@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"image/color"
+	"time"
 
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/plotter"
@@ -43,6 +44,10 @@ func (rep *Report) PlotSVG() ([]byte, error) {
 			{"client in flight", blue, func(s Sample) float64 { return float64(s.ClientInflight) }},
 		}},
 	}
+	warmup := 0.0
+	if d, err := time.ParseDuration(rep.Options.Warmup); err == nil {
+		warmup = d.Seconds()
+	}
 	const width, rowHeight = 9 * vg.Inch, 2.6 * vg.Inch
 	c, err := draw.NewFormattedCanvas(width, rowHeight*vg.Length(len(panels)), "svg")
 	if err != nil {
@@ -61,10 +66,12 @@ func (rep *Report) PlotSVG() ([]byte, error) {
 		p.Add(plotter.NewGrid())
 		p.Legend.Top = true
 		p.Legend.Left = true
+		top := 0.0
 		for _, sr := range pn.series {
 			pts := make(plotter.XYs, len(rep.Samples))
 			for j, s := range rep.Samples {
 				pts[j] = plotter.XY{X: s.At.Seconds(), Y: sr.get(s)}
+				top = max(top, pts[j].Y)
 			}
 			l, err := plotter.NewLine(pts)
 			if err != nil {
@@ -73,6 +80,19 @@ func (rep *Report) PlotSVG() ([]byte, error) {
 			l.Color, l.Width = sr.color, vg.Points(1.2)
 			p.Add(l)
 			p.Legend.Add(sr.name, l)
+		}
+		// Head room for the legend, above the data.
+		p.Y.Max = max(1, top) * (1.15 + 0.12*float64(len(pn.series)))
+		if warmup > 0 {
+			edge, err := plotter.NewLine(plotter.XYs{{X: warmup, Y: 0}, {X: warmup, Y: p.Y.Max}})
+			if err != nil {
+				return nil, err
+			}
+			edge.Color, edge.Dashes = color.RGBA{0x77, 0x77, 0x77, 0xff}, []vg.Length{vg.Points(4), vg.Points(3)}
+			p.Add(edge)
+			if i == 0 {
+				p.Legend.Add("end of warm-up", edge)
+			}
 		}
 		p.Draw(tiles.At(dc, 0, i))
 	}
