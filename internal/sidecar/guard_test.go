@@ -109,6 +109,21 @@ func onePrediction(lo float64, delay time.Duration, errorEvery int) fasthttp.Req
 	}
 }
 
+// rollUntilRolledBack sends 600 requests a tick, 10 s of clock apart,
+// until the guard rolls the canary back, for at most 12 ticks.
+func rollUntilRolledBack(t *testing.T, r *running, clock *fakeClock) {
+	t.Helper()
+	for tick := 0; tick < 12 && canaryState(t, r) != "rolled_back"; tick++ {
+		burst(t, r.s.ProxyAddr(), 600)
+		waitSampled(t, r)
+		clock.Advance(10 * time.Second)
+		r.s.TickDrift(clock.Now())
+	}
+	if got := canaryState(t, r); got != "rolled_back" {
+		t.Fatalf("canary state: got %s; want rolled_back\n%+v", got, r.s.currentMonitor().View().Canary)
+	}
+}
+
 func canaryState(t *testing.T, r *running) string {
 	t.Helper()
 	for _, g := range r.s.currentMonitor().View().Canary {
@@ -136,15 +151,7 @@ func TestCanaryGuardRollsBackBadCanaries(t *testing.T) {
 			clock := &fakeClock{}
 			clock.Advance(time.Hour)
 			r := startGuarded(t, live, canary, clock)
-			for tick := 0; tick < 12 && canaryState(t, r) != "rolled_back"; tick++ {
-				burst(t, r.s.ProxyAddr(), 600)
-				waitSampled(t, r)
-				clock.Advance(10 * time.Second)
-				r.s.TickDrift(clock.Now())
-			}
-			if got := canaryState(t, r); got != "rolled_back" {
-				t.Fatalf("canary state: got %s; want rolled_back\n%+v", got, r.s.currentMonitor().View().Canary)
-			}
+			rollUntilRolledBack(t, r, clock)
 			_, metrics, _ := get(t, "http://"+r.s.AdminAddr()+"/metrics")
 			want := fmt.Sprintf(`driftcar_canary_rollback_total{model="credit-risk",reason=%q,route="predict"} 1`, tc.reason)
 			if !strings.Contains(metrics, want) {
@@ -200,19 +207,7 @@ func TestCanaryGuardRejudgesAfterAConfigChange(t *testing.T) {
 	clock.Advance(time.Hour)
 	r := startGuarded(t, live, canary, clock)
 	monitor := r.s.currentMonitor()
-	rollUntilRolledBack := func() {
-		t.Helper()
-		for tick := 0; tick < 12 && canaryState(t, r) != "rolled_back"; tick++ {
-			burst(t, r.s.ProxyAddr(), 600)
-			waitSampled(t, r)
-			clock.Advance(10 * time.Second)
-			r.s.TickDrift(clock.Now())
-		}
-		if got := canaryState(t, r); got != "rolled_back" {
-			t.Fatalf("canary state: got %s; want rolled_back", got)
-		}
-	}
-	rollUntilRolledBack()
+	rollUntilRolledBack(t, r, clock)
 
 	cfg, err := os.ReadFile(r.path)
 	if err != nil {
@@ -233,7 +228,7 @@ func TestCanaryGuardRejudgesAfterAConfigChange(t *testing.T) {
 	if after := r.s.proxy.Stats("predict")[1].Requests; after == before {
 		t.Error("the new config did not restore the canary's weight")
 	}
-	rollUntilRolledBack()
+	rollUntilRolledBack(t, r, clock)
 	_, metrics, _ := get(t, "http://"+r.s.AdminAddr()+"/metrics")
 	if want := `driftcar_canary_rollback_total{model="credit-risk",reason="error_rate",route="predict"} 2`; !strings.Contains(metrics, want) {
 		t.Errorf("/metrics lacks %s: the rollback total must survive the config change", want)
