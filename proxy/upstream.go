@@ -91,6 +91,10 @@ func newHostClient(addr string, k poolKey) *fasthttp.HostClient {
 		DisablePathNormalizing:        true,
 		DisableHeaderNamesNormalizing: false,
 		MaxIdemponentCallAttempts:     1,
+		// Most recently used first: after a burst, the extra connections
+		// go idle and close after idle_timeout instead of staying warm
+		// in rotation for good.
+		ConnPoolStrategy: fasthttp.LIFO,
 		RetryIfErr: func(*fasthttp.Request, int, error) (bool, bool) {
 			return false, false
 		},

@@ -80,6 +80,7 @@ func New(spec Spec, opts Options) *Mirror {
 		MaxConns:                 u.MaxConns,
 		MaxConnWaitTimeout:       u.Timeout,
 		MaxIdleConnDuration:      time.Minute,
+		ConnPoolStrategy:         fasthttp.LIFO, // idle extras close after a burst
 		NoDefaultUserAgentHeader: true,
 		DisablePathNormalizing:   true,
 		MaxResponseBodySize:      spec.MaxLiveBody,

@@ -69,7 +69,7 @@ func newTraffic(addr string, seed uint64, maxConns int) *traffic {
 	r := rand.New(rand.NewPCG(seed, 0x50a4))
 	t := &traffic{
 		hc: &fasthttp.HostClient{
-			Addr: addr, MaxConns: maxConns, MaxIdleConnDuration: time.Minute,
+			Addr: addr, MaxConns: maxConns, MaxIdleConnDuration: 10 * time.Second, ConnPoolStrategy: fasthttp.LIFO,
 			NoDefaultUserAgentHeader: true, ReadTimeout: 10 * time.Second, WriteTimeout: 10 * time.Second,
 		},
 		host:     addr,

@@ -63,10 +63,15 @@ func startModel(name string, seed uint64, f func(*rand.Rand) fault, skew float64
 	m := &model{name: name, ln: ln, fault: f, skew: skew}
 	var seq atomic.Uint64
 	m.rngs.New = func() any { return rand.New(rand.NewPCG(seed, seq.Add(1))) }
-	m.srv = &fasthttp.Server{Handler: m.handle, NoDefaultServerHeader: true, NoDefaultDate: true}
+	// The injected resets make fasthttp log a failed write per request.
+	m.srv = &fasthttp.Server{Handler: m.handle, NoDefaultServerHeader: true, NoDefaultDate: true, Logger: quiet{}}
 	go func() { _ = m.srv.Serve(ln) }()
 	return m, nil
 }
+
+type quiet struct{}
+
+func (quiet) Printf(string, ...any) {}
 
 func (m *model) addr() string { return m.ln.Addr().String() }
 
