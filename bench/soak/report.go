@@ -27,8 +27,10 @@ type Report struct {
 	Changes  ChangeCounts   `json:"changes"`
 	// Growth compares the mean of the last quarter with the second's.
 	Growth map[string]Growth `json:"growth"`
-	Checks []Check           `json:"checks"`
-	Pass   bool              `json:"pass"`
+	// Drift is how the injected drift was detected.
+	Drift  DriftOutcome `json:"drift"`
+	Checks []Check      `json:"checks"`
+	Pass   bool         `json:"pass"`
 }
 
 // Settings are the options a report shows.
@@ -77,6 +79,17 @@ type DriftcarCounts struct {
 	Drained bool           `json:"drained"`
 	Metrics map[string]any `json:"metrics"`
 	Logged  map[string]int `json:"logged"`
+}
+
+// DriftOutcome compares the drift driftcar reported with the injected
+// drift: f1 shifted during every on-phase; f2 and cat never change.
+type DriftOutcome struct {
+	// Phases is the number of on-phases that ended before the traffic;
+	// Detected those in which f1 entered drift, after Delays.
+	Phases, Detected int
+	Delays           []string
+	// Undrifted counts entries into drift of f2 and cat (false alarms).
+	Undrifted int
 }
 
 // ChangeCounts are the config changes made.
@@ -163,6 +176,8 @@ func (rep *Report) fill(s *soak, res *loadgen.Result, m metrics, drained bool, e
 		rep.Growth[name] = growth(rep.Samples, s.opts.Warmup, s.opts.Duration, get)
 	}
 
+	rep.Drift = driftOutcome(s.proc.driftEntries(), s.began, s.opts.DriftPeriod, s.opts.Warmup+s.opts.Duration)
+
 	c := &rep.Checks
 	add := func(kind, name string, ok bool, got, want string) {
 		*c = append(*c, Check{Kind: kind, Name: name, Got: got, Want: want, OK: ok})
@@ -205,6 +220,9 @@ func (rep *Report) fill(s *soak, res *loadgen.Result, m metrics, drained bool, e
 	// The run exercised what it claims to.
 	atLeastOne("canary rollbacks", rollbacks)
 	atLeastOne("drift alerts (webhook notifications)", sumValues(hook))
+	add("exercised", "injected drift detected (f1), in each on-phase", rep.Drift.Phases > 0 && rep.Drift.Detected == rep.Drift.Phases,
+		fmt.Sprintf("%d of %d phases, after %s", rep.Drift.Detected, rep.Drift.Phases, strings.Join(rep.Drift.Delays, ", ")), "all")
+	add("exercised", "undrifted features entering drift (f2, cat)", rep.Drift.Undrifted == 0, fmt.Sprint(rep.Drift.Undrifted), "0")
 	atLeastOne("webhook calls that failed", float64(rep.Stubs.WebhookCalls-rep.Stubs.WebhookAnswered))
 	atLeastOne("shadow errors and timeouts", shadow["error"]+shadow["timeout"])
 	atLeastOne("injected canary 5xx seen by clients", float64(rep.Client.UpstreamFaults))
@@ -215,6 +233,23 @@ func (rep *Report) fill(s *soak, res *loadgen.Result, m metrics, drained bool, e
 	for _, ch := range rep.Checks {
 		rep.Pass = rep.Pass && ch.OK
 	}
+}
+
+func driftOutcome(entries map[string][]time.Time, start time.Time, period, total time.Duration) DriftOutcome {
+	var out DriftOutcome
+	for on := period; on+period <= total; on += 2 * period {
+		out.Phases++
+		from, to := start.Add(on), start.Add(on+period)
+		for _, at := range entries["f1"] {
+			if !at.Before(from) && at.Before(to) {
+				out.Detected++
+				out.Delays = append(out.Delays, at.Sub(from).Round(100*time.Millisecond).String())
+				break
+			}
+		}
+	}
+	out.Undrifted = len(entries["f2"]) + len(entries["cat"])
+	return out
 }
 
 func sumValues(m map[string]float64) float64 {

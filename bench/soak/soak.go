@@ -126,6 +126,7 @@ type soak struct {
 	traffic  *traffic
 	bursting atomic.Bool
 	changes  changeLog
+	began    time.Time // when the traffic started
 }
 
 type changeLog struct{ pushes, reloads, failed int }
@@ -238,6 +239,7 @@ func (s *soak) run(ctx context.Context) (*Report, error) {
 	}
 	done := make(chan result, 1)
 	start := time.Now()
+	s.began = start
 	go func() {
 		res, err := loadgen.OpenLoop(ctx, s.traffic, loadgen.OpenOptions{Rate: o.Rate, Duration: o.Warmup + o.Duration, MaxInFlight: o.Conns, Live: live})
 		done <- result{res, err}
@@ -467,8 +469,9 @@ type driftcar struct {
 	exited     chan error
 	logFile    *os.File
 	mu         sync.Mutex
-	messages   map[string]int // log "msg" → count
-	panics     []string       // at most a few panic lines
+	messages   map[string]int         // log "msg" → count
+	driftAt    map[string][]time.Time // feature → times it entered drift (bounded)
+	panics     []string               // at most a few panic lines
 	exitErr    error
 	stopOnce   sync.Once
 	serving    chan [2]string
@@ -480,7 +483,7 @@ func startDriftcar(binary, logPath string, args ...string) (*driftcar, error) {
 	if err != nil {
 		return nil, fmt.Errorf("soak: %w", err)
 	}
-	d := &driftcar{cmd: exec.Command(binary, args...), logFile: f, messages: map[string]int{},
+	d := &driftcar{cmd: exec.Command(binary, args...), logFile: f, messages: map[string]int{}, driftAt: map[string][]time.Time{},
 		exited: make(chan error, 1), serving: make(chan [2]string, 1), readerDone: make(chan struct{})}
 	stderr, err := d.cmd.StderrPipe()
 	if err != nil {
@@ -504,11 +507,17 @@ func (d *driftcar) read(stderr io.Reader) {
 	for sc.Scan() {
 		line := sc.Bytes()
 		_, _ = d.logFile.Write(append(line, '\n'))
-		var rec struct{ Level, Msg, Listen, Admin string }
+		var rec struct {
+			Level, Msg, Listen, Admin, Feature, To string
+			TS                                     float64
+		}
 		isJSON := json.Unmarshal(line, &rec) == nil
 		d.mu.Lock()
 		if isJSON {
 			d.messages[rec.Msg]++
+			if rec.Msg == "drift state changed" && rec.To == "drift" && len(d.driftAt[rec.Feature]) < 10000 {
+				d.driftAt[rec.Feature] = append(d.driftAt[rec.Feature], time.Unix(0, int64(rec.TS*1e9)))
+			}
 		}
 		if (!isJSON && (strings.HasPrefix(string(line), "panic:") || strings.HasPrefix(string(line), "fatal error:"))) ||
 			rec.Level == "dpanic" || rec.Level == "panic" || rec.Level == "fatal" || strings.Contains(rec.Msg, "panic") {
@@ -592,4 +601,15 @@ func (d *driftcar) counts() (map[string]int, []string) {
 		msgs[k] = v
 	}
 	return msgs, append([]string(nil), d.panics...)
+}
+
+// driftEntries returns when each feature entered drift.
+func (d *driftcar) driftEntries() map[string][]time.Time {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	out := make(map[string][]time.Time, len(d.driftAt))
+	for k, v := range d.driftAt {
+		out[k] = append([]time.Time(nil), v...)
+	}
+	return out
 }

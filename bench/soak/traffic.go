@@ -36,8 +36,8 @@ func genRow(r *rand.Rand, drifted bool) row {
 	return x
 }
 
-func (x row) json() []byte {
-	b := []byte(`{"instances":[{"f1":`)
+func (x row) appendJSON(b []byte) []byte {
+	b = append(b, `{"instances":[{"f1":`...)
 	b = strconv.AppendFloat(b, x.f1, 'f', 5, 64)
 	b = append(b, `,"f2":`...)
 	b = strconv.AppendFloat(b, x.f2, 'f', 5, 64)
@@ -51,7 +51,7 @@ func (x row) json() []byte {
 type traffic struct {
 	hc      *fasthttp.HostClient
 	host    string
-	bodies  [2][][]byte // normal, drifted
+	rngs    sync.Pool // *rand.Rand: every row is drawn afresh, so windows see i.i.d. data
 	userIDs []string
 	drifted atomic.Bool
 	seq     atomic.Uint64
@@ -66,7 +66,7 @@ type traffic struct {
 const maxExamples = 20
 
 func newTraffic(addr string, seed uint64, maxConns int) *traffic {
-	r := rand.New(rand.NewPCG(seed, 0x50a4))
+	var streams atomic.Uint64
 	t := &traffic{
 		hc: &fasthttp.HostClient{
 			Addr: addr, MaxConns: maxConns, MaxIdleConnDuration: 10 * time.Second, ConnPoolStrategy: fasthttp.LIFO,
@@ -75,11 +75,7 @@ func newTraffic(addr string, seed uint64, maxConns int) *traffic {
 		host:     addr,
 		examples: map[string]int{},
 	}
-	for set := range t.bodies {
-		for range bodiesPerSet {
-			t.bodies[set] = append(t.bodies[set], genRow(r, set == 1).json())
-		}
-	}
+	t.rngs.New = func() any { return rand.New(rand.NewPCG(seed, streams.Add(1))) }
 	for i := range users {
 		t.userIDs = append(t.userIDs, "user-"+strconv.Itoa(i))
 	}
@@ -90,10 +86,6 @@ func newTraffic(addr string, seed uint64, maxConns int) *traffic {
 // loadgen's counts, the stubs' injected 500s are answers.
 func (t *traffic) Do() (int, error) {
 	i := t.seq.Add(1)
-	set := 0
-	if t.drifted.Load() {
-		set = 1
-	}
 	req, resp := fasthttp.AcquireRequest(), fasthttp.AcquireResponse()
 	defer fasthttp.ReleaseRequest(req)
 	defer fasthttp.ReleaseResponse(resp)
@@ -102,7 +94,9 @@ func (t *traffic) Do() (int, error) {
 	req.Header.SetHost(t.host)
 	req.Header.SetContentType("application/json")
 	req.Header.Set("X-User-Id", t.userIDs[i%uint64(len(t.userIDs))])
-	req.SetBodyRaw(t.bodies[set][i%uint64(len(t.bodies[set]))])
+	r := t.rngs.Get().(*rand.Rand)
+	req.SetBody(genRow(r, t.drifted.Load()).appendJSON(req.Body()[:0]))
+	t.rngs.Put(r)
 	err := t.hc.DoTimeout(req, resp, 5*time.Second)
 	status := resp.StatusCode()
 	switch {
