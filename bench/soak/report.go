@@ -53,8 +53,10 @@ func (o Options) public() Settings {
 
 // ClientOutcome is what the load generator saw.
 type ClientOutcome struct {
-	Sent, Responses, NoResponse     int64
-	OK, UpstreamFaults, DriftcarErr uint64
+	// Sent and Responses include the Prewarmed requests that opened the
+	// client's connection pool before the timed traffic.
+	Sent, Responses, NoResponse, Prewarmed int64
+	OK, UpstreamFaults, DriftcarErr        uint64
 	// SentRate is Sent over the planned duration.
 	SentRate float64
 	Latency  loadgen.Percentiles
@@ -119,8 +121,9 @@ func (rep *Report) fill(s *soak, res *loadgen.Result, m metrics, drained bool, e
 	rep.CPUs = runtime.NumCPU()
 	t := s.traffic
 	rep.Client = ClientOutcome{
-		Sent: res.Sent, Responses: res.Responses, NoResponse: res.Errors,
-		OK: t.ok.Load(), UpstreamFaults: t.upstreamFaults.Load(), DriftcarErr: t.driftcarErrors.Load(),
+		Sent: res.Sent + t.prewarmed.Load(), Responses: res.Responses + t.prewarmed.Load(), NoResponse: res.Errors,
+		Prewarmed: t.prewarmed.Load(),
+		OK:        t.ok.Load(), UpstreamFaults: t.upstreamFaults.Load(), DriftcarErr: t.driftcarErrors.Load(),
 		SentRate: float64(res.Sent) / res.Planned.Seconds(), Latency: res.Latency.Summary(),
 		ErrorExamples: t.errorExamples(),
 	}
@@ -202,9 +205,10 @@ func (rep *Report) fill(s *soak, res *loadgen.Result, m metrics, drained bool, e
 		fmt.Sprintf("%d panic lines, exit %s", len(panics), exitText), "0 panics, exit 0")
 	add("criterion", "queues drained after the traffic", drained, fmt.Sprint(drained), "true")
 	// Every drop counted: each request is accounted for everywhere.
-	eq("client: sent = 2xx + injected 5xx + driftcar errors", float64(res.Sent),
+	pre := t.prewarmed.Load()
+	eq("client: sent = 2xx + injected 5xx + driftcar errors", float64(res.Sent+pre),
 		float64(rep.Client.OK+rep.Client.UpstreamFaults+rep.Client.DriftcarErr), "sent", "sum")
-	eq("proxy: answered = driftcar_requests_total", float64(res.Responses), requests, "client responses", "driftcar")
+	eq("proxy: answered = driftcar_requests_total", float64(res.Responses+pre), requests, "client responses", "driftcar")
 	eq("models: live + canary received = proxied to them", float64(rep.Stubs.Live+rep.Stubs.Canary), arms, "stubs", "driftcar")
 	eq("shadow: every request has one shadow result", route, sumValues(shadow), "route requests", "shadow results")
 	eq("shadow: mirrored = received by the shadow", shadow["ok"]+shadow["error"]+shadow["timeout"], float64(rep.Stubs.Shadow), "ok+error+timeout", "shadow stub")

@@ -48,7 +48,7 @@ type Options struct {
 	// between an xDS push and a base-file reload. Default 5s.
 	ChangeEvery time.Duration
 	// DriftPeriod is how long drift stays off, then on, in turn.
-	// Default min(60s, Duration/4).
+	// Default a quarter of the run, within [45s, 60s].
 	DriftPeriod time.Duration
 	// BurstPeriod is one cycle of the canary: healthy for the first half,
 	// failing 30% of its requests for the second. Default 30s.
@@ -91,7 +91,9 @@ func (o *Options) fill() error {
 		o.ChangeEvery = 5 * time.Second
 	}
 	if o.DriftPeriod <= 0 {
-		o.DriftPeriod = min(time.Minute, o.Duration/4)
+		// At least 45 s: the 30 s drift window must clear, and the state
+		// return to ok, in each off-phase.
+		o.DriftPeriod = max(45*time.Second, min(time.Minute, (o.Warmup+o.Duration)/4))
 	}
 	if o.BurstPeriod <= 0 {
 		o.BurstPeriod = 30 * time.Second
@@ -231,6 +233,7 @@ func (s *soak) stopAll() {
 func (s *soak) run(ctx context.Context) (*Report, error) {
 	o := s.opts
 	s.traffic = newTraffic(s.proc.proxy, o.Seed+3, o.Conns)
+	s.traffic.prewarm(o.Conns)
 	rep := &Report{Options: o.public(), Started: time.Now().UTC()}
 	live := &loadgen.Live{}
 	type result struct {

@@ -57,6 +57,8 @@ type traffic struct {
 	seq     atomic.Uint64
 
 	ok, upstreamFaults, driftcarErrors atomic.Uint64
+	// prewarmed counts the requests prewarm sent (not loadgen's).
+	prewarmed atomic.Int64
 
 	mu       sync.Mutex
 	examples map[string]int // driftcar-caused error → count, at most maxExamples keys
@@ -69,7 +71,10 @@ func newTraffic(addr string, seed uint64, maxConns int) *traffic {
 	var streams atomic.Uint64
 	t := &traffic{
 		hc: &fasthttp.HostClient{
-			Addr: addr, MaxConns: maxConns, MaxIdleConnDuration: 10 * time.Second, ConnPoolStrategy: fasthttp.LIFO,
+			// FIFO over a pool opened whole by prewarm: every connection
+			// stays busy, so the count is fixed and any growth in
+			// driftcar's goroutines or fds is its own.
+			Addr: addr, MaxConns: maxConns, MaxIdleConnDuration: time.Minute,
 			NoDefaultUserAgentHeader: true, ReadTimeout: 10 * time.Second, WriteTimeout: 10 * time.Second,
 		},
 		host:     addr,
@@ -115,6 +120,27 @@ func (t *traffic) Do() (int, error) {
 		t.driftcarError(fmt.Sprintf("%d %s", status, body))
 	}
 	return status, nil
+}
+
+// prewarm opens the client's whole pool: n requests at once, held until
+// all have started. They are counted like any other request.
+func (t *traffic) prewarm(n int) {
+	var ready, done sync.WaitGroup
+	ready.Add(n)
+	start := make(chan struct{})
+	for range n {
+		done.Add(1)
+		go func() {
+			defer done.Done()
+			ready.Done()
+			<-start
+			t.prewarmed.Add(1)
+			_, _ = t.Do()
+		}()
+	}
+	ready.Wait()
+	close(start)
+	done.Wait()
 }
 
 func (t *traffic) driftcarError(what string) {
