@@ -1,6 +1,8 @@
 package shadow
 
 import (
+	"sync"
+
 	"github.com/prometheus/client_golang/prometheus"
 	dto "github.com/prometheus/client_model/go"
 )
@@ -57,7 +59,7 @@ type Metrics struct {
 	failedAlike    *prometheus.CounterVec
 	expired        *prometheus.CounterVec
 	upstream       *prometheus.HistogramVec
-	queueLength    *prometheus.GaugeVec
+	queues         *queueLengths
 	inflight       *prometheus.GaugeVec
 }
 
@@ -92,16 +94,16 @@ func NewMetrics(reg prometheus.Registerer, upstreamDuration *prometheus.Histogra
 			Help: "Shadow responses whose live partner did not arrive within the pair timeout.",
 		}, []string{"route"}),
 		upstream: upstreamDuration,
-		queueLength: prometheus.NewGaugeVec(prometheus.GaugeOpts{
-			Namespace: "driftcar", Subsystem: "shadow", Name: "queue_length",
-			Help: "Request copies waiting for a shadow worker.",
-		}, []string{"route"}),
+		queues: &queueLengths{
+			desc:   prometheus.NewDesc("driftcar_shadow_queue_length", "Request copies waiting for a shadow worker.", []string{"route"}, nil),
+			mirror: map[*Mirror]string{},
+		},
 		inflight: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Namespace: "driftcar", Subsystem: "shadow", Name: "inflight",
 			Help: "Shadow requests being sent or awaiting their live partner.",
 		}, []string{"route"}),
 	}
-	reg.MustRegister(m.requests, m.comparisons, m.absDiff, m.statusMismatch, m.failedAlike, m.expired, m.queueLength, m.inflight)
+	reg.MustRegister(m.requests, m.comparisons, m.absDiff, m.statusMismatch, m.failedAlike, m.expired, m.queues, m.inflight)
 	return m
 }
 
@@ -114,7 +116,6 @@ type routeMetrics struct {
 	failedAlike prometheus.Counter
 	expired     prometheus.Counter
 	upstream    prometheus.Observer
-	queueLength prometheus.Gauge
 	inflight    prometheus.Gauge
 }
 
@@ -125,7 +126,6 @@ func (m *Metrics) forRoute(route string) *routeMetrics {
 		failedAlike: m.failedAlike.WithLabelValues(route),
 		expired:     m.expired.WithLabelValues(route),
 		upstream:    m.upstream.WithLabelValues(route, "shadow"),
-		queueLength: m.queueLength.WithLabelValues(route),
 		inflight:    m.inflight.WithLabelValues(route),
 	}
 	for r := range numResults {
@@ -141,7 +141,7 @@ func (m *Metrics) forRoute(route string) *routeMetrics {
 func (m *Metrics) Forget(route string) {
 	labels := prometheus.Labels{"route": route}
 	for _, v := range []interface{ DeletePartialMatch(prometheus.Labels) int }{
-		m.requests, m.comparisons, m.absDiff, m.statusMismatch, m.failedAlike, m.expired, m.queueLength, m.inflight,
+		m.requests, m.comparisons, m.absDiff, m.statusMismatch, m.failedAlike, m.expired, m.inflight,
 	} {
 		v.DeletePartialMatch(labels)
 	}
@@ -182,4 +182,41 @@ func (m *Metrics) Stats(route string) Stats {
 		}
 	}
 	return st
+}
+
+// queueLengths exports driftcar_shadow_queue_length from the queues
+// themselves at scrape time: the request path does no gauge work, and a
+// retired mirror counts until it has drained.
+type queueLengths struct {
+	desc   *prometheus.Desc
+	mu     sync.Mutex
+	mirror map[*Mirror]string // → route
+}
+
+func (q *queueLengths) add(m *Mirror, route string) {
+	q.mu.Lock()
+	q.mirror[m] = route
+	q.mu.Unlock()
+}
+
+func (q *queueLengths) remove(m *Mirror) {
+	q.mu.Lock()
+	delete(q.mirror, m)
+	q.mu.Unlock()
+}
+
+// Describe sends the queue length descriptor.
+func (q *queueLengths) Describe(ch chan<- *prometheus.Desc) { ch <- q.desc }
+
+// Collect sums the queue lengths of each route's mirrors.
+func (q *queueLengths) Collect(ch chan<- prometheus.Metric) {
+	q.mu.Lock()
+	byRoute := map[string]int{}
+	for m, route := range q.mirror {
+		byRoute[route] += len(m.queue)
+	}
+	q.mu.Unlock()
+	for route, n := range byRoute {
+		ch <- prometheus.MustNewConstMetric(q.desc, prometheus.GaugeValue, float64(n), route)
+	}
 }

@@ -28,6 +28,7 @@ type Mirror struct {
 	log        *zap.Logger
 	client     *fasthttp.HostClient
 	metrics    *routeMetrics
+	queues     *queueLengths
 	ring       *Ring
 	queue      chan *Pending
 	bytesHeld  atomic.Int64
@@ -58,6 +59,7 @@ func New(spec Spec, opts Options) *Mirror {
 		spec:    spec,
 		log:     opts.Logger,
 		metrics: opts.Metrics.forRoute(spec.Route),
+		queues:  opts.Metrics.queues,
 		ring:    opts.Ring,
 		queue:   make(chan *Pending, spec.Queue),
 		now:     opts.Now,
@@ -70,6 +72,7 @@ func New(spec Spec, opts Options) *Mirror {
 		m.now = time.Now
 	}
 	m.fraction.Store(fractionOf(spec.Fraction))
+	m.queues.add(m, spec.Route)
 	for _, meth := range spec.Methods {
 		m.methods = append(m.methods, []byte(meth))
 	}
@@ -117,10 +120,10 @@ func (m *Mirror) Wait() {
 	for {
 		select {
 		case p := <-m.queue:
-			m.metrics.queueLength.Dec()
 			m.metrics.results[ResultDroppedQueueFull].Inc()
 			p.release()
 		default:
+			m.queues.remove(m)
 			m.client.CloseIdleConnections()
 			return
 		}
@@ -162,12 +165,10 @@ func (m *Mirror) Offer(req *fasthttp.Request, requestID []byte) proxy.LiveSink {
 		p.req.Header.Del(h)
 	}
 	p.req.Header.Set(headerShadow, "1")
-	rm.queueLength.Inc() // before the send, so a worker's Dec never precedes it
 	select {
 	case m.queue <- p:
 		return p
 	default:
-		rm.queueLength.Dec()
 		p.refs.Store(1)
 		p.release()
 		rm.results[ResultDroppedQueueFull].Inc()
@@ -220,7 +221,6 @@ func (m *Mirror) work() {
 		case <-m.stop:
 			return
 		case p := <-m.queue:
-			m.metrics.queueLength.Dec()
 			m.serve(p, timer)
 		}
 	}

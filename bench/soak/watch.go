@@ -119,7 +119,7 @@ func hasLabels(s *dto.Metric, match []string) bool {
 	return true
 }
 
-// procStatus reads VmRSS of pid, in bytes.
+// procRSS reads VmRSS of pid, in bytes.
 func procRSS(pid int) (int64, error) {
 	f, err := os.Open(fmt.Sprintf("/proc/%d/status", pid))
 	if err != nil {

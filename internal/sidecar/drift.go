@@ -83,9 +83,7 @@ func (s *Sidecar) startDrift(cfg *config.Config, set *sampling.Set) (*driftRunti
 		Set        string
 	}{opts, cfg.Drift.Webhook != nil && set != nil, cfg.Drift.Correction, arms, fmt.Sprintf("%p", set)})
 	key := string(keyJSON)
-	if err := s.configureWebhook(cfg); err != nil {
-		return nil, err
-	}
+	s.configureWebhook(cfg)
 	guard := s.newGuard(cfg)
 	if s.drift != nil && s.drift.key == key {
 		s.drift.monitor.SetGuard(guard)
@@ -130,10 +128,10 @@ func (s *Sidecar) startDrift(cfg *config.Config, set *sampling.Set) (*driftRunti
 // configureWebhook points the sidecar's one webhook at cfg's target. The
 // webhook outlives drift runtimes, so a config change neither loses its
 // queue nor resets its counts; it is started on first use.
-func (s *Sidecar) configureWebhook(cfg *config.Config) error {
+func (s *Sidecar) configureWebhook(cfg *config.Config) {
 	wh := cfg.Drift.Webhook
 	if wh == nil {
-		return nil
+		return
 	}
 	var secret []byte
 	if wh.SecretEnv != "" {
@@ -148,13 +146,12 @@ func (s *Sidecar) configureWebhook(cfg *config.Config) error {
 	}
 	if w := s.webhook.Load(); w != nil {
 		w.Reconfigure(opts)
-		return nil
+		return
 	}
 	w := drift.NewWebhook(opts, s.log.Named("webhook"))
 	s.webhook.Store(w)
 	s.bgDone.Add(1)
 	go func() { defer s.bgDone.Done(); w.Run(s.bg) }()
-	return nil
 }
 
 // newGuard returns a fresh canary guard for cfg, or nil; the rollback
