@@ -3,6 +3,7 @@ package proxy
 import (
 	"bytes"
 	"encoding/hex"
+	"iter"
 	"math/rand/v2"
 	"net"
 	"net/netip"
@@ -25,6 +26,11 @@ var hopHeaders = []string{
 	"Upgrade",
 }
 
+// requestDropped are the fields removed from every forwarded request:
+// the hop-by-hop ones, driftcar's arm override, and Expect (the server
+// has already answered 100-continue).
+var requestDropped = append([]string{headerArmOverride, "Expect"}, hopHeaders...)
+
 const (
 	headerRequestID     = "X-Request-Id"
 	headerForwardedFor  = "X-Forwarded-For"
@@ -33,33 +39,51 @@ const (
 	requestIDRandomSize = 16
 )
 
-// stripRequestHopHeaders removes hop-by-hop fields, including those the
-// Connection field names, and clears fasthttp's connection-close flag so the
-// upstream connection stays in the keep-alive pool.
+// stripRequestHeaders removes the requestDropped fields, including those
+// the Connection field names, and clears fasthttp's connection-close flag
+// so the upstream connection stays in the keep-alive pool.
 // scratch holds a copy of the Connection value while its tokens are
 // deleted, and is returned for reuse.
-func stripRequestHopHeaders(h *fasthttp.RequestHeader, scratch []byte) []byte {
-	if conn := h.Peek(headerConnection); len(conn) > 0 {
-		scratch = append(scratch[:0], conn...)
-		forEachToken(scratch, h.DelBytes)
-	}
-	for _, name := range hopHeaders {
-		h.Del(name)
+func stripRequestHeaders(h *fasthttp.RequestHeader, scratch []byte) []byte {
+	if hasAny(h.All(), requestDropped) {
+		scratch = dropHeaders(h.Peek(headerConnection), requestDropped, h.Del, h.DelBytes, scratch)
 	}
 	h.ResetConnectionClose()
 	return scratch
 }
 
-// stripResponseHopHeaders is stripRequestHopHeaders for responses.
+// stripResponseHopHeaders is stripRequestHeaders for responses, which
+// carry only the hop-by-hop fields to remove.
 func stripResponseHopHeaders(h *fasthttp.ResponseHeader, scratch []byte) []byte {
-	if conn := h.Peek(headerConnection); len(conn) > 0 {
-		scratch = append(scratch[:0], conn...)
-		forEachToken(scratch, h.DelBytes)
-	}
-	for _, name := range hopHeaders {
-		h.Del(name)
+	if hasAny(h.All(), hopHeaders) {
+		scratch = dropHeaders(h.Peek(headerConnection), hopHeaders, h.Del, h.DelBytes, scratch)
 	}
 	h.ResetConnectionClose()
+	return scratch
+}
+
+// hasAny reports whether a field is one of names. One pass over the fields
+// is much cheaper than a delete per name, and most messages have none.
+func hasAny(fields iter.Seq2[[]byte, []byte], names []string) bool {
+	for key := range fields {
+		for _, name := range names {
+			if len(key) == len(name) && bytes.EqualFold(key, []byte(name)) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// dropHeaders deletes the fields the Connection value names, then names.
+func dropHeaders(connection []byte, names []string, del func(string), delBytes func([]byte), scratch []byte) []byte {
+	if len(connection) > 0 {
+		scratch = append(scratch[:0], connection...)
+		forEachToken(scratch, delBytes)
+	}
+	for _, name := range names {
+		del(name)
+	}
 	return scratch
 }
 

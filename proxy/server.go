@@ -208,9 +208,7 @@ func (s *Server) serve(ctx *fasthttp.RequestCtx) {
 	clientClose := req.Header.ConnectionClose()
 	http10 := !req.Header.IsHTTP11()
 	i := s.pickArm(r, req)
-	req.Header.Del(headerArmOverride)
-	req.Header.Del("Expect")
-	sc.buf = stripRequestHopHeaders(&req.Header, sc.buf)
+	sc.buf = stripRequestHeaders(&req.Header, sc.buf)
 	sc.buf = appendForwardedFor(&req.Header, ctx.RemoteAddr(), sc.buf)
 	requestID := ensureRequestID(&req.Header)
 	if http10 {
