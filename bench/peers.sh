@@ -1,13 +1,13 @@
 #!/usr/bin/env bash
-# Superseded by `driftcar bench proxy` (bench/harness), which runs the same
-# scenarios with an open-loop generator and writes bench/results/<date>-<host>.*;
-# kept while the Makefile's bench-proxy target still calls it.
-# bench/peers.sh — driftcar against nginx and the direct path, in one run.
+# bench/peers.sh (make bench-peers) — driftcar against nginx, a bare fasthttp
+# pass-through and the direct path, with wrk, in one run: the closed-loop
+# method of the proxy issue. `driftcar bench proxy` (bench/harness) measures
+# the same scenarios open loop, latency against offered rate.
 #
 # Starts fasthttp stub models (bench/stubmodel): live on 127.0.0.1:18081, a
 # shadow on :18082 and a shadow answering in 200 ms on :18083; nginx with
 # bench/peers/nginx.conf (one worker: proxy, proxy+mirror, proxy+mirror to
-# the slow shadow); and three driftcar processes (bare, shadow 100%, shadow
+# the slow shadow); four driftcar processes (bare, sampling, shadow 100%, shadow
 # 100% to the slow shadow), and bench/passthrough, a bare fasthttp proxy
 # that is the floor of the library driftcar builds on. wrk (-t1 -c32, a
 # small KServe v1 JSON POST) runs against each target, interleaved

@@ -10,6 +10,11 @@
 // kernel preempted it and the goroutines queued on that P waited for the
 // thread to be scheduled again.
 //
+// It sees waits in the run queues only. A goroutine whose socket is ready
+// becomes runnable when the runtime next polls the network, and the time
+// before that poll does not show in a runtime trace; `perf sched latency`
+// measures the threads' own waits for a CPU.
+//
 //	curl -o trace.out 'http://127.0.0.1:9901/debug/pprof/trace?seconds=2'
 //	go run ./bench/schedlat trace.out
 //
