@@ -22,6 +22,7 @@
 package main
 
 import (
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -44,18 +45,25 @@ func main() {
 		flag.Usage()
 		os.Exit(2)
 	}
-	f, err := os.Open(flag.Arg(0))
+	r, err := analyzeFile(flag.Arg(0), *long, *silence)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "schedlat:", err)
 		os.Exit(1)
 	}
-	defer f.Close()
-	r, err := analyze(f, *long, *silence)
-	if err != nil {
-		fmt.Fprintf(os.Stderr, "schedlat: %s: %v\n", flag.Arg(0), err)
-		os.Exit(1)
-	}
 	r.print(os.Stdout)
+}
+
+func analyzeFile(path string, long, silence time.Duration) (*report, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close() //nolint:errcheck // read only
+	r, err := analyze(f, long, silence)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return r, nil
 }
 
 type report struct {
@@ -81,7 +89,7 @@ func analyze(in io.Reader, long, silence time.Duration) (*report, error) {
 	var events []trace.Event
 	for {
 		ev, err := tr.ReadEvent()
-		if err == io.EOF {
+		if errors.Is(err, io.EOF) {
 			break
 		}
 		if err != nil {

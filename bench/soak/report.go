@@ -7,6 +7,7 @@ import (
 	"maps"
 	"runtime"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -193,7 +194,7 @@ func (rep *Report) fill(s *soak, res *loadgen.Result, m metrics, drained bool, e
 	}
 	// Criteria.
 	add("criterion", "client-visible errors caused by driftcar", rep.Client.DriftcarErr == 0,
-		fmt.Sprint(rep.Client.DriftcarErr), "0")
+		strconv.FormatUint(rep.Client.DriftcarErr, 10), "0")
 	add("criterion", "offered rate held", rep.Client.SentRate >= 0.99*s.opts.Rate && rep.Client.Sent > 0,
 		fmt.Sprintf("%.0f requests/s", rep.Client.SentRate), fmt.Sprintf("≥ %.0f", 0.99*s.opts.Rate))
 	for _, name := range []string{"rss", "goroutines"} {
@@ -203,7 +204,7 @@ func (rep *Report) fill(s *soak, res *loadgen.Result, m metrics, drained bool, e
 	}
 	add("criterion", "no panic, clean exit", len(panics) == 0 && exit == nil,
 		fmt.Sprintf("%d panic lines, exit %s", len(panics), exitText), "0 panics, exit 0")
-	add("criterion", "queues drained after the traffic", drained, fmt.Sprint(drained), "true")
+	add("criterion", "queues drained after the traffic", drained, strconv.FormatBool(drained), "true")
 	// Every drop counted: each request is accounted for everywhere.
 	pre := t.prewarmed.Load()
 	eq("client: sent = 2xx + injected 5xx + driftcar errors", float64(res.Sent+pre),
@@ -226,7 +227,7 @@ func (rep *Report) fill(s *soak, res *loadgen.Result, m metrics, drained bool, e
 	atLeastOne("drift alerts (webhook notifications)", sumValues(hook))
 	add("exercised", "injected drift detected (f1), in each on-phase", rep.Drift.Phases > 0 && rep.Drift.Detected == rep.Drift.Phases,
 		fmt.Sprintf("%d of %d phases, after %s", rep.Drift.Detected, rep.Drift.Phases, strings.Join(rep.Drift.Delays, ", ")), "all")
-	add("exercised", "undrifted features entering drift (f2, cat)", rep.Drift.Undrifted == 0, fmt.Sprint(rep.Drift.Undrifted), "0")
+	add("exercised", "undrifted features entering drift (f2, cat)", rep.Drift.Undrifted == 0, strconv.Itoa(rep.Drift.Undrifted), "0")
 	atLeastOne("webhook calls that failed", float64(rep.Stubs.WebhookCalls-rep.Stubs.WebhookAnswered))
 	atLeastOne("shadow errors and timeouts", shadow["error"]+shadow["timeout"])
 	atLeastOne("injected canary 5xx seen by clients", float64(rep.Client.UpstreamFaults))

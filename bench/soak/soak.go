@@ -213,7 +213,7 @@ func (s *soak) stopAll() {
 	}
 	if s.cpStop != nil {
 		s.cpStop()
-		<-s.cpDone
+		<-s.cpDone //nolint:errcheck // after a cancel, the control plane's error says only that it stopped
 	}
 	for _, m := range []*model{s.live, s.canary, s.shadow} {
 		if m != nil {
@@ -548,7 +548,7 @@ func (d *driftcar) waitReady(ctx context.Context, limit time.Duration) error {
 		d.proxy, d.admin = a[0], a[1]
 	case err := <-d.exited:
 		d.exited <- err
-		return fmt.Errorf("soak: driftcar exited before serving (%v); see %s", err, d.logFile.Name())
+		return fmt.Errorf("soak: driftcar exited before serving (%w); see %s", err, d.logFile.Name())
 	case <-deadline:
 		return fmt.Errorf("soak: driftcar did not serve within %s; see %s", limit, d.logFile.Name())
 	case <-ctx.Done():

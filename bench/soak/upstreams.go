@@ -79,10 +79,9 @@ func (m *model) stop(ctx context.Context) { _ = m.srv.ShutdownWithContext(ctx) }
 
 func (m *model) handle(ctx *fasthttp.RequestCtx) {
 	m.received.Add(1)
-	f := faultNone
 	if m.fault != nil {
 		r := m.rngs.Get().(*rand.Rand)
-		f = m.fault(r)
+		f := m.fault(r)
 		delay := time.Duration(r.Int64N(int64(jitterMax)))
 		m.rngs.Put(r)
 		m.injected[f].Add(1)

@@ -305,7 +305,7 @@ loop:
 	_ = s.proxyLn.Close()
 	_ = s.adminLn.Close()
 	for ; serving > 0; serving-- {
-		<-serveErr
+		<-serveErr //nolint:errcheck // after Shutdown, Serve's error says only that it stopped
 	}
 	return err
 }
