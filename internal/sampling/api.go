@@ -38,7 +38,7 @@ func (s *Set) Views(windows ...int) []RouteView {
 	out := []RouteView{}
 	for _, route := range s.order {
 		t := s.taps[route]
-		rv := RouteView{Route: route, Rows: t.rows.Load(), Features: []FeatureView{}}
+		rv := RouteView{Route: route, Rows: t.counts.rows.Load(), Features: []FeatureView{}}
 		st := t.State()
 		if st == nil {
 			rv.Learning = true

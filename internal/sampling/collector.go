@@ -2,7 +2,7 @@ package sampling
 
 import (
 	"strconv"
-	"sync/atomic"
+	"sync"
 
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -15,7 +15,9 @@ const PredictionFeature = "__prediction__"
 // Collector exports the current Set. Register it once; Use swaps the Set
 // it reads.
 type Collector struct {
-	set atomic.Pointer[Set]
+	mu      sync.Mutex
+	set     *Set
+	retired map[string]*retiredCounts // by route of set
 
 	rows, dropped, queue, invalid         *prometheus.Desc
 	value, category, distinct, outOfRange *prometheus.Desc
@@ -24,6 +26,14 @@ type Collector struct {
 }
 
 var _ prometheus.Collector = (*Collector)(nil)
+
+// retiredCounts are the counts of a route's Taps that config changes
+// replaced: the last one read live (a request on its way may still add to
+// it), the older ones folded into base.
+type retiredCounts struct {
+	base totals
+	last *counts
+}
 
 // NewCollector returns a collector with no Set.
 func NewCollector() *Collector {
@@ -48,8 +58,50 @@ func NewCollector() *Collector {
 	}
 }
 
-// Use makes the collector export s (nil exports nothing).
-func (c *Collector) Use(s *Set) { c.set.Store(s) }
+// Use makes the collector export s (nil exports nothing). The counters of
+// a route that s shares with the Set before it carry on from that Set's.
+func (c *Collector) Use(s *Set) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	old, prevRetired := c.set, c.retired
+	if old == s {
+		return
+	}
+	c.set, c.retired = s, nil
+	if s == nil {
+		return
+	}
+	retired := make(map[string]*retiredCounts, len(s.Routes()))
+	for _, route := range s.Routes() {
+		r := &retiredCounts{}
+		if prev := prevRetired[route]; prev != nil {
+			r.base = prev.base
+			if prev.last != nil {
+				prev.last.addTo(&r.base, true)
+			}
+		}
+		if old != nil {
+			if t := old.Tap(route); t != nil {
+				r.last = t.counts
+			}
+		}
+		retired[route] = r
+	}
+	c.retired = retired
+}
+
+// totals are the counts of route: its Tap's and its retired Taps'.
+func (c *Collector) totals(t *Tap, route string) totals {
+	var tot totals
+	t.counts.addTo(&tot, false)
+	if r := c.retired[route]; r != nil {
+		tot.add(&r.base)
+		if r.last != nil {
+			r.last.addTo(&tot, true)
+		}
+	}
+	return tot
+}
 
 // Describe sends nothing: the collector is unchecked, because its label
 // values come from the reference.
@@ -57,7 +109,9 @@ func (c *Collector) Describe(chan<- *prometheus.Desc) {}
 
 // Collect exports the current Set.
 func (c *Collector) Collect(ch chan<- prometheus.Metric) {
-	s := c.set.Load()
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	s := c.set
 	if s == nil {
 		return
 	}
@@ -76,14 +130,14 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 	}
 	for _, route := range s.Routes() {
 		t := s.Tap(route)
-		ch <- prometheus.MustNewConstMetric(c.rows, counter, float64(t.rows.Load()), route)
+		tot := c.totals(t, route)
+		ch <- prometheus.MustNewConstMetric(c.rows, counter, float64(tot.rows), route)
 		ch <- prometheus.MustNewConstMetric(c.queue, gauge, float64(t.QueueLength()), route)
 		for i := range numDrops {
-			ch <- prometheus.MustNewConstMetric(c.dropped, counter, float64(t.dropped[i].Load()), route, dropNames[i])
+			ch <- prometheus.MustNewConstMetric(c.dropped, counter, float64(tot.dropped[i]), route, dropNames[i])
 		}
-		invalid := t.invalid.Load()
 		for r := range sampler.NumReasons {
-			ch <- prometheus.MustNewConstMetric(c.invalid, counter, float64(invalid[r]), route, r.String())
+			ch <- prometheus.MustNewConstMetric(c.invalid, counter, float64(tot.invalid[r]), route, r.String())
 		}
 		st := t.State()
 		if st == nil {
@@ -150,4 +204,8 @@ func (c *Collector) collectReference(ch chan<- prometheus.Metric, f *sampler.Fea
 func formatEdge(e float64) string { return strconv.FormatFloat(e, 'g', -1, 64) }
 
 // Current returns the Set being exported, or nil.
-func (c *Collector) Current() *Set { return c.set.Load() }
+func (c *Collector) Current() *Set {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.set
+}

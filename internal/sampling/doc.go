@@ -8,5 +8,8 @@
 // Concurrency: Tap.Sample runs on request goroutines, never blocks and does
 // not allocate in steady state. A Set is built once per effective config
 // and is immutable apart from its atomic learn-to-observe switch; Stop may
-// be called once. The Collector is safe for concurrent use.
+// be called once. The Collector is safe for concurrent use; a scrape and
+// Use take its mutex, never the request path. Call Use with the new Set
+// before Stop on the old one: the old Set's counts carry on under the new
+// one's routes, and what Stop leaves queued counts as dropped.
 package sampling

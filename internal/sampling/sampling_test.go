@@ -85,19 +85,19 @@ func TestTapCountsRowsDropsAndInvalid(t *testing.T) {
 		h.ServeOK(t)
 	}
 	testupstream.Eventually(t, 10*time.Second, "every queued copy is decoded", func() bool {
-		return tap.QueueLength() == 0 && tap.rows.Load()+tap.dropped[dropQueueFull].Load() >= 50
+		return tap.QueueLength() == 0 && tap.counts.rows.Load()+tap.counts.dropped[dropQueueFull].Load() >= 50
 	})
 	// With the queue empty, neither of these can be dropped as queue_full.
 	h.Template.SetBodyString(`{"instances":[` + strings.Repeat(`{"age":1},`, 30) + `{"age":1}]}`)
 	h.ServeOK(t)
 	h.Template.SetBodyString(`{"instances":[{"age":"x"`)
 	h.ServeOK(t)
-	rows, full, large := tap.rows.Load(), tap.dropped[dropQueueFull].Load(), tap.dropped[dropBodyTooLarge].Load()
+	rows, full, large := tap.counts.rows.Load(), tap.counts.dropped[dropQueueFull].Load(), tap.counts.dropped[dropBodyTooLarge].Load()
 	if rows+full != 50 || large != 1 {
 		t.Errorf("rows %d + dropped queue_full %d = %d; want 50; body_too_large %d, want 1", rows, full, rows+full, large)
 	}
 	testupstream.Eventually(t, 10*time.Second, "the malformed body is counted", func() bool {
-		return tap.invalid.Load()[sampler.ReasonMalformedJSON] == 1
+		return tap.counts.invalid.Load()[sampler.ReasonMalformedJSON] == 1
 	})
 	st := tap.State()
 	w := st.Window(0, 1)
@@ -118,7 +118,7 @@ func TestFractionSamplesAShare(t *testing.T) {
 	}
 	tap := set.Tap("predict")
 	testupstream.Eventually(t, 10*time.Second, "the queue drains", func() bool { return tap.QueueLength() == 0 })
-	got := float64(tap.rows.Load()) / n
+	got := float64(tap.counts.rows.Load()) / n
 	if got < 0.18 || got > 0.22 {
 		t.Errorf("sampled share: got %.4f; want 0.2 ± 0.02 (about 7σ)", got)
 	}

@@ -13,13 +13,20 @@ import (
 )
 
 // Drop reasons, the reason label of driftcar_sampler_dropped_total.
+// Copies still queued when a config change retires their Tap are counted
+// as reconfigured.
 const (
 	dropQueueFull = iota
 	dropBodyTooLarge
+	dropReconfigured
 	numDrops
 )
 
-var dropNames = [numDrops]string{dropQueueFull: "queue_full", dropBodyTooLarge: "body_too_large"}
+var dropNames = [numDrops]string{
+	dropQueueFull:    "queue_full",
+	dropBodyTooLarge: "body_too_large",
+	dropReconfigured: "reconfigured",
+}
 
 // maxPooledBody is the largest body whose buffer returns to the pool.
 const maxPooledBody = 256 << 10
@@ -49,15 +56,60 @@ type Tap struct {
 	all       bool
 	queue     chan *record
 	state     atomic.Pointer[tapState]
-	invalid   sampler.InvalidCounters
-	rows      atomic.Uint64
-	dropped   [numDrops]atomic.Uint64
+	counts    *counts
 	pool      sync.Pool
 	stop      chan struct{}
 	wg        sync.WaitGroup
 }
 
 var _ proxy.Sampler = (*Tap)(nil)
+
+// counts are a Tap's counters. They outlive it: the Collector adds a
+// retired Tap's counts to its successor's, so a config change neither
+// resets the counters nor loses what was still queued.
+type counts struct {
+	rows    atomic.Uint64
+	dropped [numDrops]atomic.Uint64
+	invalid sampler.InvalidCounters
+	queued  atomic.Uint64 // copies put on the queue
+	taken   atomic.Uint64 // copies a worker took off it
+	halted  atomic.Bool   // no worker takes any more
+}
+
+type totals struct {
+	rows    uint64
+	dropped [numDrops]uint64
+	invalid [sampler.NumReasons]uint64
+}
+
+// addTo adds c to t. A retired Tap's copies that were queued and never
+// taken are dropped as reconfigured.
+func (c *counts) addTo(t *totals, retired bool) {
+	t.rows += c.rows.Load()
+	for i := range c.dropped {
+		t.dropped[i] += c.dropped[i].Load()
+	}
+	if retired && c.halted.Load() {
+		// taken is final; queued may still grow by a request that was
+		// on its way when the Tap was replaced.
+		if taken, queued := c.taken.Load(), c.queued.Load(); queued > taken {
+			t.dropped[dropReconfigured] += queued - taken
+		}
+	}
+	for r, n := range c.invalid.Load() {
+		t.invalid[r] += n
+	}
+}
+
+func (t *totals) add(o *totals) {
+	t.rows += o.rows
+	for i := range t.dropped {
+		t.dropped[i] += o.dropped[i]
+	}
+	for i := range t.invalid {
+		t.invalid[i] += o.invalid[i]
+	}
+}
 
 type record struct {
 	req, resp []byte
@@ -78,10 +130,11 @@ type armState struct {
 
 func newTap(spec RouteSpec, set *Set) *Tap {
 	t := &Tap{
-		spec:  spec,
-		set:   set,
-		queue: make(chan *record, spec.Queue),
-		stop:  make(chan struct{}),
+		spec:   spec,
+		set:    set,
+		queue:  make(chan *record, spec.Queue),
+		stop:   make(chan struct{}),
+		counts: new(counts),
 	}
 	switch {
 	case spec.Fraction >= 1:
@@ -104,7 +157,7 @@ func (t *Tap) Sample(req *fasthttp.Request, resp *fasthttp.Response, arm string)
 	}
 	reqBody, respBody := req.Body(), resp.Body()
 	if len(reqBody) > t.spec.MaxBody || len(respBody) > t.spec.MaxBody {
-		t.dropped[dropBodyTooLarge].Add(1)
+		t.counts.dropped[dropBodyTooLarge].Add(1)
 		return
 	}
 	rec := t.pool.Get().(*record)
@@ -115,8 +168,9 @@ func (t *Tap) Sample(req *fasthttp.Request, resp *fasthttp.Response, arm string)
 	rec.arm = arm
 	select {
 	case t.queue <- rec:
+		t.counts.queued.Add(1)
 	default:
-		t.dropped[dropQueueFull].Add(1)
+		t.counts.dropped[dropQueueFull].Add(1)
 		t.recycle(rec)
 	}
 }
@@ -138,7 +192,7 @@ func (t *Tap) start() {
 func (t *Tap) work() {
 	defer t.wg.Done()
 	dec, err := sampler.NewDecoder(t.spec.Protocol, t.set.model.Features, t.set.model.Prediction,
-		sampler.DecoderOptions{Counters: &t.invalid})
+		sampler.DecoderOptions{Counters: &t.counts.invalid})
 	if err != nil {
 		// The Set checked the specs with the same call before starting.
 		panic("sampling: " + err.Error())
@@ -148,6 +202,7 @@ func (t *Tap) work() {
 		case <-t.stop:
 			return
 		case rec := <-t.queue:
+			t.counts.taken.Add(1)
 			t.decode(dec, rec)
 			t.recycle(rec)
 		}
@@ -163,7 +218,7 @@ func (t *Tap) decode(dec *sampler.Decoder, rec *record) {
 	if err != nil {
 		return // counted by reason in t.invalid
 	}
-	t.rows.Add(uint64(batch.Rows))
+	t.counts.rows.Add(uint64(batch.Rows))
 	ts := t.state.Load()
 	if ts == nil {
 		t.set.learn(batch)
@@ -205,7 +260,18 @@ func (t *Tap) ArmPredictions(arm string) *sampler.State {
 	return nil
 }
 
+// halt stops the workers and frees the queued copies; they count as
+// dropped (reconfigured) since no worker took them.
 func (t *Tap) halt() {
 	close(t.stop)
 	t.wg.Wait()
+	t.counts.halted.Store(true)
+	for {
+		select {
+		case rec := <-t.queue:
+			t.recycle(rec)
+		default:
+			return
+		}
+	}
 }

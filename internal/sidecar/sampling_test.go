@@ -216,6 +216,17 @@ func TestReloadRebuildsSamplingWhenFeaturesChange(t *testing.T) {
 	writeReference(t, ref)
 	yaml := samplingConfig(live, "{ file: "+ref+" }")
 	r := start(t, yaml)
+	admin := "http://" + r.s.AdminAddr()
+	rowsAre := func(n int) func() bool {
+		want := fmt.Sprintf(`driftcar_sampler_rows_total{model="credit-risk",route="predict"} %d`+"\n", n)
+		return func() bool {
+			_, body, _ := get(t, admin+"/metrics")
+			return strings.Contains(body, want)
+		}
+	}
+	postInstances(t, r.s.ProxyAddr(), 10, "DE")
+	testupstream.Eventually(t, 10*time.Second, "10 rows are sampled", rowsAre(10))
+
 	before := r.s.features.Current()
 	writeFile(t, r.path, strings.Replace(yaml, "  - { name: income, type: numeric }\n", "", 1))
 	if err := r.s.Reload(); err != nil {
@@ -228,6 +239,12 @@ func TestReloadRebuildsSamplingWhenFeaturesChange(t *testing.T) {
 	if n := after.Tap("predict").State().NumFeatures(); n != 2 {
 		t.Errorf("features after the reload: got %d; want 2", n)
 	}
+	// The counters carry on from the replaced set's.
+	if !rowsAre(10)() {
+		t.Error("driftcar_sampler_rows_total is not 10 right after the reload")
+	}
+	postInstances(t, r.s.ProxyAddr(), 5, "DE")
+	testupstream.Eventually(t, 10*time.Second, "15 rows counted after the reload", rowsAre(15))
 }
 
 // TestReferenceReplacedAtRuntime: a reload picks up a new reference file
