@@ -179,7 +179,8 @@ func commandLine(args []string) string {
 const ReadmeUsage = `usage: driftcar bench readme [--readme README.md] [--results bench/results] [--check]
 
 Rewrites the "## Performance" section of the README from the newest
-results JSON; --check only reports whether it is up to date.
+full run's results JSON (a --short run's only when there is no full one);
+--check only reports whether it is up to date.
 `
 
 // RunReadme runs `driftcar bench readme` with args and returns the exit

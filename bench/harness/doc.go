@@ -29,7 +29,7 @@
 //	go run ./cmd/driftcar bench proxy             # make bench-full: the whole sweep, ~20 minutes
 //	go run ./cmd/driftcar bench proxy --scenarios direct,driftcar,nginx --rates 2000,10000
 //	go run ./cmd/driftcar bench proxy --profile   # also CPU profiles of every driftcar scenario
-//	go run ./cmd/driftcar bench readme            # README "Performance" from the newest results
+//	go run ./cmd/driftcar bench readme            # README "Performance" from the newest full run
 //
 // Concurrency: Run, RunProxy and RunReadme may be called from any
 // goroutine; a Report is a plain value and not safe for concurrent

@@ -12,8 +12,9 @@ import (
 // ReadmeHeading starts the README section that ReadmeSection renders.
 const ReadmeHeading = "## Performance"
 
-// LatestReport reads the newest results JSON in dir, by its start time.
-// Files that are not reports of this schema are ignored.
+// LatestReport reads the newest results JSON in dir, by its start time,
+// preferring full runs to the quick ones of make bench. Files that are not
+// reports of this schema are ignored.
 func LatestReport(dir string) (*Report, string, error) {
 	files, err := filepath.Glob(filepath.Join(dir, "*.json"))
 	if err != nil {
@@ -26,7 +27,7 @@ func LatestReport(dir string) (*Report, string, error) {
 		if err != nil {
 			continue
 		}
-		if best == nil || rep.Started.After(best.Started) {
+		if best == nil || newer(rep, best) {
 			best, bestPath = rep, f
 		}
 	}
@@ -34,6 +35,15 @@ func LatestReport(dir string) (*Report, string, error) {
 		return nil, "", fmt.Errorf("no results JSON in %s: run driftcar bench proxy first", dir)
 	}
 	return best, bestPath, nil
+}
+
+// newer reports whether a is preferred to b: a full run over a short one,
+// then the later start.
+func newer(a, b *Report) bool {
+	if a.Settings.Short != b.Settings.Short {
+		return !a.Settings.Short
+	}
+	return a.Started.After(b.Started)
 }
 
 // ReadmeSection renders the README's "## Performance" section from rep,

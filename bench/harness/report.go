@@ -565,9 +565,15 @@ func hostname() string {
 	}, h)
 }
 
-// BaseName is the results files' name without extension: <date>-<host>.
+// BaseName is the results files' name without extension: <date>-<host>,
+// and -short for the quick run of make bench, so that it never overwrites
+// a full run's results.
 func (rep *Report) BaseName() string {
-	return rep.Started.Format("2006-01-02") + "-" + hostnameOf(rep.Machine.Host)
+	name := rep.Started.Format("2006-01-02") + "-" + hostnameOf(rep.Machine.Host)
+	if rep.Settings.Short {
+		name += "-short"
+	}
+	return name
 }
 
 func hostnameOf(h string) string {

@@ -325,8 +325,8 @@ func TestWriteAndReadme(t *testing.T) {
 	}
 	b, _ := os.ReadFile(readme)
 	got := string(b)
-	for _, want := range []string{"# driftcar\n\nIntro.\n\n## Performance\n\n<!-- Generated", "bench/results/2026-11-30-vm.json",
-		"](bench/results/2026-11-30-vm.svg)", "\n## License\n\nMIT\n", "driftcar bench proxy --short"} {
+	for _, want := range []string{"# driftcar\n\nIntro.\n\n## Performance\n\n<!-- Generated", "bench/results/2026-11-30-vm-short.json",
+		"](bench/results/2026-11-30-vm-short.svg)", "\n## License\n\nMIT\n", "driftcar bench proxy --short"} {
 		if !strings.Contains(got, want) {
 			t.Errorf("README lacks %q:\n%s", want, got)
 		}
@@ -336,6 +336,43 @@ func TestWriteAndReadme(t *testing.T) {
 	}
 	if changed, err := UpdateReadme(readme, dir, true); err != nil || changed {
 		t.Errorf("check after update: changed %v, err %v; want up to date", changed, err)
+	}
+}
+
+// The quick run of make bench writes files of its own, so it never
+// overwrites a full run's, and the README is made from the full run even
+// when a quick one is newer.
+func TestShortRunKeepsTheFullRunsResults(t *testing.T) {
+	dir := t.TempDir()
+	full := fakeReport(t)
+	full.Settings.Short = false
+	short := fakeReport(t)
+	short.Settings.Short = true
+	short.Started = full.Started.Add(time.Hour)
+	for _, r := range []*Report{full, short} {
+		if _, err := r.Write(dir, "svg"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if full.BaseName() == short.BaseName() {
+		t.Fatalf("both runs write %s.*", full.BaseName())
+	}
+	if got, want := short.BaseName(), full.BaseName()+"-short"; got != want {
+		t.Errorf("short run files %s.*; want %s.*", got, want)
+	}
+	latest, path, err := LatestReport(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if latest.Settings.Short || filepath.Base(path) != full.BaseName()+".json" {
+		t.Errorf("README source %s (short %v); want the full run's %s.json", path, latest.Settings.Short, full.BaseName())
+	}
+	// With only quick runs, the newest one is used.
+	if err := os.Remove(filepath.Join(dir, full.BaseName()+".json")); err != nil {
+		t.Fatal(err)
+	}
+	if _, path, err := LatestReport(dir); err != nil || filepath.Base(path) != short.BaseName()+".json" {
+		t.Errorf("with only a short run: %s, %v", path, err)
 	}
 }
 
