@@ -216,7 +216,7 @@ func (t *Tap) decode(dec *sampler.Decoder, rec *record) {
 	}
 	batch, err := dec.Decode(rec.req, resp)
 	if err != nil {
-		return // counted by reason in t.invalid
+		return // counted by reason in t.counts.invalid
 	}
 	t.counts.rows.Add(uint64(batch.Rows))
 	ts := t.state.Load()
