@@ -4,75 +4,20 @@ package sampler
 
 import (
 	"testing"
-	"time"
+
+	"github.com/driftcar/driftcar/internal/testupstream"
 )
 
-// TestAllocationDecodeObserve locks in the zero-allocation steady state of
-// the sampler's per-row path: decode a 20-feature v1 row and its response,
-// then add it to the live state.
-func TestAllocationDecodeObserve(t *testing.T) {
-	specs, pred := benchSpecs()
-	p := benchProfile(t)
-	d, err := NewDecoder(KServeV1, specs, pred, DecoderOptions{})
-	if err != nil {
-		t.Fatal(err)
+// TestSamplingTapAllocs guards the request path with sampling at 100%: the
+// copy and the hand-off allocate at most once per request (0 in steady
+// state).
+func TestSamplingTapAllocs(t *testing.T) {
+	srv, _ := sampledProxy(t, RouteSpec{Fraction: 1, Queue: 4096, MaxBody: 1 << 20, Workers: 1})
+	h := testupstream.NewHarness(srv.Handler(), "/v1/models/m:predict", request)
+	for range 1000 {
+		h.ServeOK(t)
 	}
-	clk := &fakeClock{t: time.Unix(1e9, 0)}
-	st, err := NewState(p, specs, pred, StateOptions{Now: clk.Now})
-	if err != nil {
-		t.Fatal(err)
-	}
-	rng := newRand(3)
-	reqs := [][]byte{benchRequest(rng), benchRequest(rng), benchRequest(rng)}
-	resp := []byte(`{"predictions": [0.4217]}`)
-	i := 0
-	run := func() {
-		bt, err := d.Decode(reqs[i%len(reqs)], resp)
-		if err != nil || bt.Rows != 1 {
-			t.Fatalf("Decode: %v, %d rows", err, bt.Rows)
-		}
-		st.Observe(bt)
-		i++
-	}
-	run() // warm the scratch state
-	if n := testing.AllocsPerRun(1000, run); n != 0 {
-		t.Fatalf("decode+observe: got %v allocs per row; want 0", n)
-	}
-}
-
-// TestAllocationDecodeForms covers the other payload forms in steady state.
-func TestAllocationDecodeForms(t *testing.T) {
-	for _, tc := range []struct {
-		name      string
-		proto     Protocol
-		specs     []FeatureSpec
-		pred      *PredictionSpec
-		req, resp string
-	}{
-		{"v1 columns", KServeV1, []FeatureSpec{numAge, catCountry}, &PredictionSpec{Type: Categorical},
-			`{"columns": ["country", "age"], "instances": [["fr", 31], ["de", 40]]}`, `{"predictions": [[0.1, 0.9], [0.8, 0.2]]}`},
-		{"v1 columnar", KServeV1, []FeatureSpec{numAge, catCountry}, nil, `{"inputs": {"age": [31, 40], "country": ["fr", "d\u00e9"]}}`, ""},
-		{"v2 nested", OpenInferenceV2, []FeatureSpec{{Name: "p", Type: Numeric, Tensor: "x", Column: 4}}, &PredictionSpec{Type: Numeric},
-			`{"inputs": [{"name": "x", "shape": [2, 2, 3], "datatype": "FP32", "data": [[[0, 1, 2], [3, 4, 5]], [[6, 7, 8], [9, 10, 11]]]}]}`,
-			`{"outputs": [{"name": "o", "shape": [2, 2], "datatype": "FP32", "data": [0.1, 0.9, 0.7, 0.3]}]}`},
-		{"json paths", JSON, []FeatureSpec{{Name: "f3", Type: Numeric, Path: "data.features[*][3]"}}, &PredictionSpec{Type: Numeric, Path: "scores[*]"},
-			`{"data": {"features": [[0, 0, 0, 7], [0, 0, 0, 8]]}}`, `{"scores": [1, 2]}`},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			d, err := NewDecoder(tc.proto, tc.specs, tc.pred, DecoderOptions{})
-			if err != nil {
-				t.Fatal(err)
-			}
-			req, resp := []byte(tc.req), []byte(tc.resp)
-			run := func() {
-				if _, err := d.Decode(req, resp); err != nil {
-					t.Fatal(err)
-				}
-			}
-			run()
-			if n := testing.AllocsPerRun(200, run); n != 0 {
-				t.Fatalf("got %v allocs per decode; want 0", n)
-			}
-		})
+	if n := testing.AllocsPerRun(5000, func() { h.ServeOK(t) }); n > 1 {
+		t.Errorf("got %v allocs per sampled request; want at most 1", n)
 	}
 }

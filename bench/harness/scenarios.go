@@ -10,7 +10,7 @@ import (
 	"github.com/driftcar/driftcar/bench/modelstub"
 	"github.com/driftcar/driftcar/config"
 	"github.com/driftcar/driftcar/internal/refbuild"
-	"github.com/driftcar/driftcar/sampler"
+	"github.com/driftcar/driftcar/sampler/sketch"
 )
 
 // Scenario names.
@@ -152,7 +152,7 @@ func writeReference(path string, p modelstub.Protocol) error {
 	for i := range 1000 {
 		fmt.Fprintf(&csv, "%d,%d.5,%s,%d,0.%02d\n", 20+i%50, 20000+i*61, countries[i%4], i%10, 50+i%50)
 	}
-	prof, err := sampler.BuildReference(strings.NewReader(csv.String()), sampler.CSV, specs, sampler.BuildOptions{Prediction: pred})
+	prof, err := sketch.BuildReference(strings.NewReader(csv.String()), sketch.CSV, specs, sketch.BuildOptions{Prediction: pred})
 	if err != nil {
 		return fmt.Errorf("cannot build the reference: %w", err)
 	}

@@ -22,7 +22,8 @@ import (
 
 	"github.com/driftcar/driftcar/bench/loadgen"
 	"github.com/driftcar/driftcar/internal/controlplane"
-	"github.com/driftcar/driftcar/sampler"
+	"github.com/driftcar/driftcar/internal/payload"
+	"github.com/driftcar/driftcar/sampler/sketch"
 )
 
 // Options configure a soak run.
@@ -442,13 +443,13 @@ func writeReference(path string, seed uint64) error {
 		x := genRow(r, false)
 		fmt.Fprintf(&b, "%g,%g,%s,%g\n", x.f1, x.f2, x.cat, m.score(x.f1, x.f2))
 	}
-	specs := []sampler.FeatureSpec{
-		{Name: "f1", Type: sampler.Numeric},
-		{Name: "f2", Type: sampler.Numeric},
-		{Name: "cat", Type: sampler.Categorical},
+	specs := []payload.FeatureSpec{
+		{Name: "f1", Type: payload.Numeric},
+		{Name: "f2", Type: payload.Numeric},
+		{Name: "cat", Type: payload.Categorical},
 	}
-	p, err := sampler.BuildReference(strings.NewReader(b.String()), sampler.CSV, specs, sampler.BuildOptions{
-		Prediction: &sampler.PredictionSpec{Name: "score", Type: sampler.Numeric},
+	p, err := sketch.BuildReference(strings.NewReader(b.String()), sketch.CSV, specs, sketch.BuildOptions{
+		Prediction: &payload.PredictionSpec{Name: "score", Type: payload.Numeric},
 	})
 	if err != nil {
 		return fmt.Errorf("soak: cannot build the reference: %w", err)

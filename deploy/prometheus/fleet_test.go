@@ -16,7 +16,7 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
-	"github.com/driftcar/driftcar/detector"
+	"github.com/driftcar/driftcar/detector/stat"
 )
 
 var update = flag.Bool("update", false, "rewrite tests/fleet.test.yml from the Go model")
@@ -388,11 +388,11 @@ func TestFleetFormulasMatchDetector(t *testing.T) {
 		for j := range ref {
 			ratio[j] = ref[j] / m
 		}
-		if got, want := PSI(ratio, m, live), detector.PSI(ref, live); math.Abs(got-want) > 1e-12*max(1, want) {
-			t.Fatalf("case %d: PSI = %v; detector.PSI = %v", i, got, want)
+		if got, want := PSI(ratio, m, live), stat.PSI(ref, live); math.Abs(got-want) > 1e-12*max(1, want) {
+			t.Fatalf("case %d: PSI = %v; stat.PSI = %v", i, got, want)
 		}
-		if got, want := BinnedKS(ref, live), detector.BinnedKS(ref, live); math.Abs(got-want) > 1e-12 {
-			t.Fatalf("case %d: BinnedKS = %v; detector.BinnedKS = %v", i, got, want)
+		if got, want := BinnedKS(ref, live), stat.BinnedKS(ref, live); math.Abs(got-want) > 1e-12 {
+			t.Fatalf("case %d: BinnedKS = %v; stat.BinnedKS = %v", i, got, want)
 		}
 	}
 }

@@ -16,8 +16,9 @@ import (
 
 	"go.uber.org/zap"
 
+	"github.com/driftcar/driftcar/internal/payload"
 	"github.com/driftcar/driftcar/internal/sidecar"
-	"github.com/driftcar/driftcar/sampler"
+	"github.com/driftcar/driftcar/sampler/sketch"
 )
 
 // Options configure a demo run.
@@ -259,15 +260,15 @@ func writeReference(path string, rows []applicant, live *model) error {
 		}
 		fmt.Fprintf(&b, "%g,%g,%g,%s,%s,%s\n", a.Age, a.Income, a.DebtRatio, a.Country, a.Channel, decision)
 	}
-	specs := []sampler.FeatureSpec{
-		{Name: "age", Type: sampler.Numeric},
-		{Name: "income", Type: sampler.Numeric},
-		{Name: "debt_ratio", Type: sampler.Numeric},
-		{Name: "country", Type: sampler.Categorical},
-		{Name: "channel", Type: sampler.Categorical},
+	specs := []payload.FeatureSpec{
+		{Name: "age", Type: payload.Numeric},
+		{Name: "income", Type: payload.Numeric},
+		{Name: "debt_ratio", Type: payload.Numeric},
+		{Name: "country", Type: payload.Categorical},
+		{Name: "channel", Type: payload.Categorical},
 	}
-	p, err := sampler.BuildReference(strings.NewReader(b.String()), sampler.CSV, specs, sampler.BuildOptions{
-		Prediction: &sampler.PredictionSpec{Name: "decision", Type: sampler.Categorical},
+	p, err := sketch.BuildReference(strings.NewReader(b.String()), sketch.CSV, specs, sketch.BuildOptions{
+		Prediction: &payload.PredictionSpec{Name: "decision", Type: payload.Categorical},
 	})
 	if err != nil {
 		return fmt.Errorf("cannot build the demo reference: %w", err)

@@ -11,7 +11,7 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/driftcar/driftcar/detector"
+	"github.com/driftcar/driftcar/detector/stat"
 )
 
 // Run runs `driftcar bench drift` with args and returns the exit code.
@@ -28,22 +28,22 @@ func Run(args []string, stdout, stderr io.Writer) int {
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
-	r, err := detector.ParseRate(*rate)
+	r, err := stat.ParseRate(*rate)
 	if err != nil {
 		fmt.Fprintf(stderr, "driftcar bench drift: --false-alarm-rate: %v\n", err)
 		return 2
 	}
-	cfg := detector.BenchConfig{
+	cfg := stat.BenchConfig{
 		RowsPerSecond: *rows, Features: *features, Days: *days, Trials: *trials, Exact: true, Seed: *seed,
 	}
-	cfg.Options = detector.DefaultOptions()
+	cfg.Options = stat.DefaultOptions()
 	cfg.Options.FalseAlarmRate = r
 	if *short {
 		cfg.Features, cfg.Days, cfg.Trials = 4, 0.25, 5
 	}
 	fmt.Fprintf(stderr, "simulating %d features × %.2g days and %d trials per shift at %.0f rows/s ...\n",
 		cfg.Features, cfg.Days, cfg.Trials, cfg.RowsPerSecond)
-	res, err := detector.RunBench(cfg)
+	res, err := stat.RunBench(cfg)
 	if err != nil {
 		fmt.Fprintf(stderr, "driftcar bench drift: %v\n", err)
 		return 1
@@ -53,7 +53,7 @@ func Run(args []string, stdout, stderr io.Writer) int {
 }
 
 // Print writes the result as tables.
-func Print(w io.Writer, res *detector.BenchResult) {
+func Print(w io.Writer, res *stat.BenchResult) {
 	fa := res.FalseAlarms
 	o := res.Config.Options
 	fmt.Fprintf(w, "driftcar bench drift — windows %v, tick %s, false_alarm_rate %s, %.0f rows/s per feature (simulated clock, %s wall)\n\n",

@@ -1,5 +1,5 @@
 // Package refbuild implements `driftcar reference build`: it streams a
-// training file through sampler.BuildReference with the features of a
+// training file through sketch.BuildReference with the features of a
 // driftcar config and writes the reference profile. It runs on the
 // caller's goroutine.
 package refbuild
@@ -15,7 +15,8 @@ import (
 	"time"
 
 	"github.com/driftcar/driftcar/config"
-	"github.com/driftcar/driftcar/sampler"
+	"github.com/driftcar/driftcar/internal/payload"
+	"github.com/driftcar/driftcar/sampler/sketch"
 )
 
 // Usage is the command's help text.
@@ -77,7 +78,7 @@ func build(input, cfgPath, out, format string, bins int, stdout, stderr io.Write
 	}
 	progress := newProgress(stderr, filepath.Base(input), size)
 	start := time.Now()
-	profile, err := sampler.BuildReference(f, inFormat, specs, sampler.BuildOptions{
+	profile, err := sketch.BuildReference(f, inFormat, specs, sketch.BuildOptions{
 		Bins:       bins,
 		Prediction: pred,
 		Progress:   progress.update,
@@ -95,35 +96,35 @@ func build(input, cfgPath, out, format string, bins int, stdout, stderr io.Write
 }
 
 // Specs maps the features and prediction of cfg onto sampler specs.
-func Specs(cfg *config.Config) ([]sampler.FeatureSpec, *sampler.PredictionSpec, error) {
-	var specs []sampler.FeatureSpec
+func Specs(cfg *config.Config) ([]payload.FeatureSpec, *payload.PredictionSpec, error) {
+	var specs []payload.FeatureSpec
 	for _, f := range cfg.Features {
-		typ, err := sampler.ParseFeatureType(f.Type)
+		typ, err := payload.ParseFeatureType(f.Type)
 		if err != nil {
 			return nil, nil, fmt.Errorf("feature %q: %w", f.Name, err)
 		}
-		specs = append(specs, sampler.FeatureSpec{Name: f.Name, Type: typ, Path: f.Path, Tensor: f.Tensor, Column: f.Column})
+		specs = append(specs, payload.FeatureSpec{Name: f.Name, Type: typ, Path: f.Path, Tensor: f.Tensor, Column: f.Column})
 	}
 	pr := cfg.Prediction
 	if pr == nil {
 		return specs, nil, nil
 	}
-	typ, err := sampler.ParseFeatureType(pr.Type)
+	typ, err := payload.ParseFeatureType(pr.Type)
 	if err != nil {
 		return nil, nil, fmt.Errorf("prediction: %w", err)
 	}
-	return specs, &sampler.PredictionSpec{Name: pr.Name, Type: typ, Path: pr.Path, Output: pr.Output, Labels: pr.Labels}, nil
+	return specs, &payload.PredictionSpec{Name: pr.Name, Type: typ, Path: pr.Path, Output: pr.Output, Labels: pr.Labels}, nil
 }
 
-func formatOf(input, format string) (sampler.InputFormat, error) {
+func formatOf(input, format string) (sketch.InputFormat, error) {
 	if format == "" {
 		format = strings.TrimPrefix(strings.ToLower(filepath.Ext(input)), ".")
 	}
 	switch format {
 	case "csv":
-		return sampler.CSV, nil
+		return sketch.CSV, nil
 	case "jsonl", "ndjson":
-		return sampler.JSONL, nil
+		return sketch.JSONL, nil
 	}
 	return 0, errors.New("cannot tell the input format: use --format csv or --format jsonl")
 }

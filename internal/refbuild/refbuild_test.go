@@ -7,7 +7,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/driftcar/driftcar/sampler"
+	"github.com/driftcar/driftcar/sampler/sketch"
 )
 
 const titanic = "../../../shared/data/titanic_reference.csv"
@@ -61,7 +61,7 @@ func TestBuildTitanicIsDeterministic(t *testing.T) {
 	if !bytes.Equal(outs[0], outs[1]) {
 		t.Error("two builds of the same input differ")
 	}
-	p, err := sampler.LoadProfile(outs[0])
+	p, err := sketch.LoadProfile(outs[0])
 	if err != nil {
 		t.Fatalf("the written reference does not load: %v", err)
 	}

@@ -13,15 +13,15 @@ import (
 
 	"github.com/driftcar/driftcar/config"
 	"github.com/driftcar/driftcar/detector"
+	"github.com/driftcar/driftcar/detector/stat"
 	"github.com/driftcar/driftcar/internal/buildinfo"
-	"github.com/driftcar/driftcar/internal/drift"
-	"github.com/driftcar/driftcar/internal/sampling"
+	"github.com/driftcar/driftcar/sampler"
 )
 
 // driftRuntime is the running monitor of one config, and how to stop it.
 type driftRuntime struct {
 	key     string
-	monitor *drift.Monitor
+	monitor *detector.Monitor
 	cancel  context.CancelFunc
 	done    sync.WaitGroup
 }
@@ -35,12 +35,12 @@ func (d *driftRuntime) stop() {
 }
 
 // detectorOptions maps the drift section onto detector options.
-func detectorOptions(cfg *config.Config, ticks int) (detector.Options, error) {
-	rate, err := detector.ParseRate(cfg.Drift.FalseAlarmRate)
+func detectorOptions(cfg *config.Config, ticks int) (stat.Options, error) {
+	rate, err := stat.ParseRate(cfg.Drift.FalseAlarmRate)
 	if err != nil {
-		return detector.Options{}, fmt.Errorf("drift.false_alarm_rate: %w", err)
+		return stat.Options{}, fmt.Errorf("drift.false_alarm_rate: %w", err)
 	}
-	o := detector.Options{
+	o := stat.Options{
 		Slice:          time.Duration(cfg.Sketch.SliceDuration),
 		Every:          time.Duration(cfg.Drift.EvaluateEvery),
 		FalseAlarmRate: rate,
@@ -56,7 +56,7 @@ func detectorOptions(cfg *config.Config, ticks int) (detector.Options, error) {
 
 // startDrift starts the monitor (and webhook) for cfg and set, or keeps
 // the running one when nothing it depends on changed.
-func (s *Sidecar) startDrift(cfg *config.Config, set *sampling.Set) (*driftRuntime, error) {
+func (s *Sidecar) startDrift(cfg *config.Config, set *sampler.Set) (*driftRuntime, error) {
 	if set == nil && cfg.CanaryGuard == nil {
 		return nil, nil
 	}
@@ -76,7 +76,7 @@ func (s *Sidecar) startDrift(cfg *config.Config, set *sampling.Set) (*driftRunti
 		arms = append(arms, names)
 	}
 	keyJSON, _ := json.Marshal(struct {
-		Detector   detector.Options
+		Detector   stat.Options
 		Webhook    bool
 		Correction string
 		Arms       [][]string
@@ -91,7 +91,7 @@ func (s *Sidecar) startDrift(cfg *config.Config, set *sampling.Set) (*driftRunti
 	}
 	optsKey, _ := json.Marshal(opts)
 	if s.calibrator == nil || s.calibratorKey != string(optsKey) {
-		cal, err := detector.NewCalibrator(opts)
+		cal, err := stat.NewCalibrator(opts)
 		if err != nil {
 			return nil, fmt.Errorf("drift: %w", err)
 		}
@@ -99,20 +99,20 @@ func (s *Sidecar) startDrift(cfg *config.Config, set *sampling.Set) (*driftRunti
 	}
 
 	rt := &driftRuntime{key: key}
-	mopts := drift.Options{
+	mopts := detector.Options{
 		Logger:     s.log.Named("drift"),
 		Now:        s.opts.Now,
 		Calibrator: s.calibrator,
-		Correction: detector.Holm,
+		Correction: stat.Holm,
 		Guard:      guard,
 	}
 	if cfg.Drift.Correction == "bh" {
-		mopts.Correction = detector.BenjaminiHochberg
+		mopts.Correction = stat.BenjaminiHochberg
 	}
 	if cfg.Drift.Webhook != nil && set != nil {
 		mopts.Notify = s.notifier(cfg, set, s.webhook.Load())
 	}
-	rt.monitor, err = drift.New(set, mopts)
+	rt.monitor, err = detector.New(set, mopts)
 	if err != nil {
 		return nil, err
 	}
@@ -140,7 +140,7 @@ func (s *Sidecar) configureWebhook(cfg *config.Config) {
 			s.log.Warn("webhook secret variable is empty; notifications are unsigned", zap.String("secret_env", wh.SecretEnv))
 		}
 	}
-	opts := drift.WebhookOptions{
+	opts := detector.WebhookOptions{
 		URL: wh.URL, Secret: secret, Cooldown: time.Duration(wh.Cooldown), Timeout: time.Duration(wh.Timeout),
 		Retries: *wh.Retries, Backoff: s.opts.WebhookBackoff, Now: s.opts.Now,
 	}
@@ -148,7 +148,7 @@ func (s *Sidecar) configureWebhook(cfg *config.Config) {
 		w.Reconfigure(opts)
 		return
 	}
-	w := drift.NewWebhook(opts, s.log.Named("webhook"))
+	w := detector.NewWebhook(opts, s.log.Named("webhook"))
 	s.webhook.Store(w)
 	s.bgDone.Add(1)
 	go func() { defer s.bgDone.Done(); w.Run(s.bg) }()
@@ -156,7 +156,7 @@ func (s *Sidecar) configureWebhook(cfg *config.Config) {
 
 // newGuard returns a fresh canary guard for cfg, or nil; the rollback
 // totals carry over.
-func (s *Sidecar) newGuard(cfg *config.Config) *drift.Guard {
+func (s *Sidecar) newGuard(cfg *config.Config) *detector.Guard {
 	g := cfg.CanaryGuard
 	if g == nil {
 		return nil
@@ -168,7 +168,7 @@ func (s *Sidecar) newGuard(cfg *config.Config) *drift.Guard {
 		}
 		order = append(order, r.Name)
 	}
-	return drift.NewGuard(drift.GuardOptions{
+	return detector.NewGuard(detector.GuardOptions{
 		Rollback:             *g.Rollback,
 		MinRequests:          uint64(g.MinRequests),
 		MaxErrorRateIncrease: *g.MaxErrorRateIncrease,
@@ -180,26 +180,26 @@ func (s *Sidecar) newGuard(cfg *config.Config) *drift.Guard {
 	}, s.proxy, routes, order, s.log.Named("canary"))
 }
 
-func (s *Sidecar) notifier(cfg *config.Config, set *sampling.Set, wh *drift.Webhook) func(drift.Alert) {
+func (s *Sidecar) notifier(cfg *config.Config, set *sampler.Set, wh *detector.Webhook) func(detector.Alert) {
 	var windows []string
 	for _, w := range cfg.Drift.Windows {
 		windows = append(windows, w.String())
 	}
 	bi := buildinfo.Get()
 	host, _ := os.Hostname()
-	id := drift.Identity{Pod: os.Getenv("POD_NAME"), Namespace: os.Getenv("POD_NAMESPACE"), Host: host, Version: bi.Version}
+	id := detector.Identity{Pod: os.Getenv("POD_NAME"), Namespace: os.Getenv("POD_NAMESPACE"), Host: host, Version: bi.Version}
 	model := cfg.Model
-	return func(a drift.Alert) {
-		p := drift.Payload{Model: model, Route: a.Route, Features: a.Features, Windows: windows, DriftAt: a.At, Sidecar: id}
+	return func(a detector.Alert) {
+		p := detector.Payload{Model: model, Route: a.Route, Features: a.Features, Windows: windows, DriftAt: a.At, Sidecar: id}
 		if prof := set.Profile(); prof != nil {
-			p.Reference = drift.ReferenceID{Hash: prof.Hash, Source: prof.Source, Rows: prof.Rows}
+			p.Reference = detector.ReferenceID{Hash: prof.Hash, Source: prof.Source, Rows: prof.Rows}
 		}
 		wh.Notify(p)
 	}
 }
 
 // currentMonitor is read by the drift collector and /api/drift.
-func (s *Sidecar) currentMonitor() *drift.Monitor {
+func (s *Sidecar) currentMonitor() *detector.Monitor {
 	if rt := s.driftNow.Load(); rt != nil {
 		return rt.monitor
 	}

@@ -16,7 +16,7 @@ import (
 
 	"github.com/valyala/fasthttp"
 
-	"github.com/driftcar/driftcar/internal/drift"
+	"github.com/driftcar/driftcar/detector"
 	"github.com/driftcar/driftcar/internal/testupstream"
 )
 
@@ -174,10 +174,10 @@ func TestDriftDetectedAndWebhookCalled(t *testing.T) {
 	rc.mu.Lock()
 	body, sig := rc.bodies[0], rc.sigs[0]
 	rc.mu.Unlock()
-	if want := drift.Sign([]byte("s3cret"), body); sig != want {
+	if want := detector.Sign([]byte("s3cret"), body); sig != want {
 		t.Errorf("signature: got %q; want %q", sig, want)
 	}
-	var p drift.Payload
+	var p detector.Payload
 	if err := json.Unmarshal(body, &p); err != nil {
 		t.Fatalf("webhook body: %v\n%s", err, body)
 	}

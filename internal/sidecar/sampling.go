@@ -9,15 +9,16 @@ import (
 	"time"
 
 	"github.com/driftcar/driftcar/config"
-	"github.com/driftcar/driftcar/internal/sampling"
+	"github.com/driftcar/driftcar/internal/payload"
 	"github.com/driftcar/driftcar/sampler"
+	"github.com/driftcar/driftcar/sampler/sketch"
 )
 
 // samplingPlan is what a config asks of sampling, and a key that changes
 // whenever the plan or the reference file's content does.
 type samplingPlan struct {
-	model  sampling.Model
-	routes []sampling.RouteSpec
+	model  sampler.Model
+	routes []sampler.RouteSpec
 	key    string
 }
 
@@ -27,7 +28,7 @@ func planSampling(cfg *config.Config, now func() time.Time) (*samplingPlan, erro
 		if r.Sample == nil {
 			continue
 		}
-		proto, err := sampler.ParseProtocol(r.Protocol)
+		proto, err := payload.ParseProtocol(r.Protocol)
 		if err != nil {
 			return nil, fmt.Errorf("routes %q: %w", r.Name, err)
 		}
@@ -35,7 +36,7 @@ func planSampling(cfg *config.Config, now func() time.Time) (*samplingPlan, erro
 		for _, a := range r.Split {
 			arms = append(arms, a.Upstream)
 		}
-		p.routes = append(p.routes, sampling.RouteSpec{
+		p.routes = append(p.routes, sampler.RouteSpec{
 			Arms:     arms,
 			Route:    r.Name,
 			Protocol: proto,
@@ -49,31 +50,31 @@ func planSampling(cfg *config.Config, now func() time.Time) (*samplingPlan, erro
 		return nil, nil
 	}
 	for _, f := range cfg.Features {
-		typ, err := sampler.ParseFeatureType(f.Type)
+		typ, err := payload.ParseFeatureType(f.Type)
 		if err != nil {
 			return nil, fmt.Errorf("feature %q: %w", f.Name, err)
 		}
-		p.model.Features = append(p.model.Features, sampler.FeatureSpec{
+		p.model.Features = append(p.model.Features, payload.FeatureSpec{
 			Name: f.Name, Type: typ, Path: f.Path, Tensor: f.Tensor, Column: f.Column,
 		})
 	}
 	if pr := cfg.Prediction; pr != nil {
-		typ, err := sampler.ParseFeatureType(pr.Type)
+		typ, err := payload.ParseFeatureType(pr.Type)
 		if err != nil {
 			return nil, fmt.Errorf("prediction: %w", err)
 		}
-		p.model.Prediction = &sampler.PredictionSpec{
+		p.model.Prediction = &payload.PredictionSpec{
 			Name: pr.Name, Type: typ, Path: pr.Path, Output: pr.Output, Labels: pr.Labels,
 		}
 	}
-	p.model.State = sampler.StateOptions{
+	p.model.State = sketch.StateOptions{
 		Slices:        cfg.Sketch.Slices,
 		SliceDuration: time.Duration(cfg.Sketch.SliceDuration),
 		Now:           now,
 	}
 	p.model.ReferenceFile = cfg.Reference.File
 	if l := cfg.Reference.Learn; l != nil {
-		p.model.Learn = &sampling.Learn{Samples: l.Samples, Bins: l.Bins}
+		p.model.Learn = &sampler.Learn{Samples: l.Samples, Bins: l.Bins}
 	}
 
 	h := sha256.New()
@@ -82,7 +83,7 @@ func planSampling(cfg *config.Config, now func() time.Time) (*samplingPlan, erro
 		Prediction *config.Prediction
 		Reference  *config.Reference
 		Sketch     config.Sketch
-		Routes     []sampling.RouteSpec
+		Routes     []sampler.RouteSpec
 	}{cfg.Features, cfg.Prediction, cfg.Reference, cfg.Sketch, p.routes})
 	h.Write(spec)
 	if ref, err := os.ReadFile(cfg.Reference.File); err == nil {

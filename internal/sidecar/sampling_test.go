@@ -10,8 +10,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/driftcar/driftcar/internal/payload"
 	"github.com/driftcar/driftcar/internal/testupstream"
-	"github.com/driftcar/driftcar/sampler"
+	"github.com/driftcar/driftcar/sampler/sketch"
 )
 
 // samplingConfig monitors two numeric and one categorical feature and the
@@ -37,7 +38,7 @@ reference: %s
 
 // writeReference builds a reference of 1000 rows: age 20..69, income
 // 1000..50950, country DE/FR/US, prediction 0..0.999.
-func writeReference(t *testing.T, path string) *sampler.Profile {
+func writeReference(t *testing.T, path string) *sketch.Profile {
 	t.Helper()
 	var csv strings.Builder
 	csv.WriteString("age,income,country,prediction\n")
@@ -45,13 +46,13 @@ func writeReference(t *testing.T, path string) *sampler.Profile {
 	for i := range 1000 {
 		fmt.Fprintf(&csv, "%d,%d,%s,%g\n", 20+i%50, 1000+i*50, countries[i%3], float64(i)/1000)
 	}
-	specs := []sampler.FeatureSpec{
-		{Name: "age", Type: sampler.Numeric},
-		{Name: "income", Type: sampler.Numeric},
-		{Name: "country", Type: sampler.Categorical},
+	specs := []payload.FeatureSpec{
+		{Name: "age", Type: payload.Numeric},
+		{Name: "income", Type: payload.Numeric},
+		{Name: "country", Type: payload.Categorical},
 	}
-	p, err := sampler.BuildReference(strings.NewReader(csv.String()), sampler.CSV, specs, sampler.BuildOptions{
-		Prediction: &sampler.PredictionSpec{Type: sampler.Numeric},
+	p, err := sketch.BuildReference(strings.NewReader(csv.String()), sketch.CSV, specs, sketch.BuildOptions{
+		Prediction: &payload.PredictionSpec{Type: payload.Numeric},
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -168,7 +169,7 @@ func TestSamplingLearnsAndReusesReference(t *testing.T) {
 		_, err := os.Stat(ref)
 		return err == nil
 	})
-	learned, err := sampler.LoadProfileFile(ref)
+	learned, err := sketch.LoadProfileFile(ref)
 	if err != nil {
 		t.Fatalf("learned reference: %v", err)
 	}
@@ -267,9 +268,9 @@ func TestReferenceReplacedAtRuntime(t *testing.T) {
 	for i := range 500 {
 		fmt.Fprintf(&csv, "%d,%d,%s,%g\n", 30+i%40, 5000+i*10, []string{"DE", "IT"}[i%2], float64(i)/500)
 	}
-	second, err := sampler.BuildReference(strings.NewReader(csv.String()), sampler.CSV, []sampler.FeatureSpec{
-		{Name: "age", Type: sampler.Numeric}, {Name: "income", Type: sampler.Numeric}, {Name: "country", Type: sampler.Categorical},
-	}, sampler.BuildOptions{Prediction: &sampler.PredictionSpec{Type: sampler.Numeric}})
+	second, err := sketch.BuildReference(strings.NewReader(csv.String()), sketch.CSV, []payload.FeatureSpec{
+		{Name: "age", Type: payload.Numeric}, {Name: "income", Type: payload.Numeric}, {Name: "country", Type: payload.Categorical},
+	}, sketch.BuildOptions{Prediction: &payload.PredictionSpec{Type: payload.Numeric}})
 	if err != nil {
 		t.Fatal(err)
 	}

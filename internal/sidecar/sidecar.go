@@ -20,12 +20,12 @@ import (
 
 	"github.com/driftcar/driftcar/config"
 	"github.com/driftcar/driftcar/detector"
+	"github.com/driftcar/driftcar/detector/stat"
 	"github.com/driftcar/driftcar/internal/admin"
 	"github.com/driftcar/driftcar/internal/buildinfo"
-	"github.com/driftcar/driftcar/internal/drift"
-	"github.com/driftcar/driftcar/internal/sampling"
 	"github.com/driftcar/driftcar/internal/ui"
 	"github.com/driftcar/driftcar/proxy"
+	"github.com/driftcar/driftcar/sampler"
 	"github.com/driftcar/driftcar/shadow"
 )
 
@@ -68,19 +68,19 @@ type Sidecar struct {
 	shadows       *shadow.Fleet
 	shadowMetrics *shadow.Metrics
 	ring          *shadow.Ring
-	features      *sampling.Collector
-	sampling      *sampling.Set // guarded by reloadMu
-	sampKey       string        // guarded by reloadMu
+	features      *sampler.Collector
+	sampling      *sampler.Set // guarded by reloadMu
+	sampKey       string       // guarded by reloadMu
 
 	drift         *driftRuntime // guarded by reloadMu
 	driftNow      atomic.Pointer[driftRuntime]
-	calibrator    *detector.Calibrator // guarded by reloadMu
-	calibratorKey string               // guarded by reloadMu
-	bg            context.Context      // lives until shutdown
+	calibrator    *stat.Calibrator // guarded by reloadMu
+	calibratorKey string           // guarded by reloadMu
+	bg            context.Context  // lives until shutdown
 	bgCancel      context.CancelFunc
 	bgDone        sync.WaitGroup // goroutines on bg
-	webhook       atomic.Pointer[drift.Webhook]
-	rollbacks     *drift.RollbackCounts
+	webhook       atomic.Pointer[detector.Webhook]
+	rollbacks     *detector.RollbackCounts
 	admin         *admin.Server
 	proxyLn       net.Listener
 	adminLn       net.Listener
@@ -117,7 +117,7 @@ func New(opts Options) (*Sidecar, error) {
 	}
 	s := &Sidecar{opts: opts, log: opts.Logger, registry: prometheus.NewRegistry(), raw: raw}
 	s.bg, s.bgCancel = context.WithCancel(context.Background())
-	s.rollbacks = drift.NewRollbackCounts()
+	s.rollbacks = detector.NewRollbackCounts()
 	s.cfg.Store(cfg)
 	s.ready.Store(&errNotProbed)
 
@@ -145,8 +145,8 @@ func New(opts Options) (*Sidecar, error) {
 		Metrics: s.shadowMetrics,
 		Ring:    s.ring,
 	})
-	s.features = sampling.NewCollector()
-	reg.MustRegister(s.features, drift.NewCollector(s.currentMonitor), delegate{func() prometheus.Collector {
+	s.features = sampler.NewCollector()
+	reg.MustRegister(s.features, detector.NewCollector(s.currentMonitor), delegate{func() prometheus.Collector {
 		if w := s.webhook.Load(); w != nil {
 			return w
 		}
@@ -414,7 +414,7 @@ func (s *Sidecar) apply(cfg *config.Config) error {
 	case plan == nil:
 		set, key = nil, ""
 	case plan.key != s.sampKey:
-		if set, err = sampling.NewSet(plan.model, plan.routes, s.log.Named("sampling")); err != nil {
+		if set, err = sampler.NewSet(plan.model, plan.routes, s.log.Named("sampling")); err != nil {
 			return err
 		}
 		key = plan.key

@@ -1,0 +1,341 @@
+package detector
+
+import (
+	"math"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"go.uber.org/zap"
+
+	"github.com/driftcar/driftcar/detector/stat"
+	"github.com/driftcar/driftcar/proxy"
+	"github.com/driftcar/driftcar/sampler"
+)
+
+// GuardOptions configure the canary guard.
+type GuardOptions struct {
+	// Rollback sets a breaching canary's weight to 0.
+	Rollback bool
+	// MinRequests each arm needs in the window.
+	MinRequests uint64
+	// MaxErrorRateIncrease is the tolerated canary-minus-live 5xx rate.
+	MaxErrorRateIncrease float64
+	// MaxLatencyP99Ratio is the tolerated canary/live p99 ratio.
+	MaxLatencyP99Ratio float64
+	// PredictionDrift compares the canary's predictions with the live
+	// arm's with the binned two-sample tests.
+	PredictionDrift bool
+	// Window is the judged span of recent traffic.
+	Window time.Duration
+	// Slice is the sketch slice length (for prediction windows).
+	Slice time.Duration
+	// Alpha is the level of each statistical test per evaluation. Default
+	// 1e-6: the guard tests every tick on overlapping windows and must not
+	// roll a healthy canary back in months.
+	Alpha float64
+	// Confirm is the number of consecutive breaching evaluations before a
+	// rollback. Default 3.
+	Confirm int
+	// Counts keeps the rollback totals; pass the previous guard's, so
+	// that driftcar_canary_rollback_total survives a config change.
+	// Default: new counts.
+	Counts *RollbackCounts
+}
+
+// RollbackCounts are rollback totals by route and reason. They outlive
+// the Guard a config change replaces. Safe for concurrent use.
+type RollbackCounts struct {
+	mu sync.Mutex
+	n  map[[2]string]uint64
+}
+
+// NewRollbackCounts returns zero counts.
+func NewRollbackCounts() *RollbackCounts {
+	return &RollbackCounts{n: map[[2]string]uint64{}}
+}
+
+func (c *RollbackCounts) add(route, reason string) {
+	c.mu.Lock()
+	c.n[[2]string{route, reason}]++
+	c.mu.Unlock()
+}
+
+func (c *RollbackCounts) get(route, reason string) uint64 {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.n[[2]string{route, reason}]
+}
+
+var rollbackReasons = []string{reasonErrorRate, reasonLatency, reasonPrediction}
+
+// Canary states, the values of driftcar_canary_state.
+const (
+	canaryOK = iota
+	canaryInsufficient
+	canaryRolledBack
+)
+
+var canaryStateNames = []string{"ok", "insufficient_data", "rolled_back"}
+
+// Rollback reasons.
+const (
+	reasonErrorRate  = "error_rate"
+	reasonLatency    = "latency"
+	reasonPrediction = "prediction_drift"
+)
+
+// Guard compares each route's canary arms with its first (live) arm.
+type Guard struct {
+	opts   GuardOptions
+	proxy  *proxy.Server
+	log    *zap.Logger
+	mu     sync.Mutex
+	routes map[string]*guardRoute
+	order  []string
+
+	rollbacks, state *prometheus.Desc
+}
+
+type guardRoute struct {
+	arms    []string
+	ring    []statsAt // cumulative stats per tick, oldest first
+	state   int
+	streak  map[string]int
+	reasons map[string]string // rolled-back arm → reason
+	last    map[string]GuardCheck
+}
+
+type statsAt struct {
+	at    time.Time
+	stats []proxy.ArmStats
+}
+
+// GuardCheck is the last comparison of one canary arm.
+type GuardCheck struct {
+	Arm            string   `json:"arm"`
+	Requests       uint64   `json:"requests"`
+	LiveRequests   uint64   `json:"live_requests"`
+	ErrorRate      *float64 `json:"error_rate,omitempty"`
+	LiveErrorRate  *float64 `json:"live_error_rate,omitempty"`
+	P99Ratio       *float64 `json:"p99_ratio,omitempty"`
+	PredictionP    *float64 `json:"prediction_pvalue,omitempty"`
+	Breaches       []string `json:"breaches,omitempty"`
+	Streak         int      `json:"streak"`
+	RolledBack     bool     `json:"rolled_back"`
+	RollbackReason string   `json:"rollback_reason,omitempty"`
+}
+
+// GuardView is /api/drift's canary section for one route.
+type GuardView struct {
+	Route  string       `json:"route"`
+	State  string       `json:"state"`
+	Checks []GuardCheck `json:"checks"`
+}
+
+// NewGuard guards the routes (name → split arms, live first) that have a
+// canary.
+func NewGuard(opts GuardOptions, srv *proxy.Server, routes map[string][]string, order []string, log *zap.Logger) *Guard {
+	if opts.Alpha <= 0 {
+		opts.Alpha = 1e-6
+	}
+	if opts.Confirm <= 0 {
+		opts.Confirm = 3
+	}
+	if opts.Counts == nil {
+		opts.Counts = NewRollbackCounts()
+	}
+	if log == nil {
+		log = zap.NewNop()
+	}
+	g := &Guard{
+		opts: opts, proxy: srv, log: log, routes: map[string]*guardRoute{},
+		rollbacks: prometheus.NewDesc("driftcar_canary_rollback_total", "Canary rollbacks by reason.", []string{"route", "reason"}, nil),
+		state:     prometheus.NewDesc("driftcar_canary_state", "Canary guard state: 0 ok, 1 insufficient_data, 2 rolled_back.", []string{"route"}, nil),
+	}
+	for _, name := range order {
+		arms := routes[name]
+		if len(arms) < 2 {
+			continue
+		}
+		g.order = append(g.order, name)
+		g.routes[name] = &guardRoute{
+			arms: arms, state: canaryInsufficient, streak: map[string]int{}, reasons: map[string]string{},
+			last: map[string]GuardCheck{},
+		}
+	}
+	return g
+}
+
+func (g *Guard) tick(now time.Time, set *sampler.Set) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	for _, name := range g.order {
+		r := g.routes[name]
+		stats := g.proxy.Stats(name)
+		if len(stats) != len(r.arms) {
+			continue
+		}
+		r.ring = append(r.ring, statsAt{at: now, stats: stats})
+		for len(r.ring) > 1 && now.Sub(r.ring[1].at) >= g.opts.Window {
+			r.ring = r.ring[1:]
+		}
+		base := r.ring[0].stats
+		judged := false
+		for i := 1; i < len(r.arms); i++ {
+			arm := r.arms[i]
+			if _, done := r.reasons[arm]; done {
+				continue
+			}
+			check, ok := g.check(name, set, delta(stats[0], base[0]), delta(stats[i], base[i]), arm)
+			judged = judged || ok
+			if len(check.Breaches) > 0 {
+				r.streak[arm]++
+			} else {
+				r.streak[arm] = 0
+			}
+			check.Streak = r.streak[arm]
+			if r.streak[arm] >= g.opts.Confirm {
+				g.rollback(name, r, arm, check.Breaches[0])
+				check.RolledBack, check.RollbackReason = true, r.reasons[arm]
+			}
+			r.last[arm] = check
+		}
+		switch {
+		case len(r.reasons) > 0:
+			r.state = canaryRolledBack
+		case judged:
+			r.state = canaryOK
+		default:
+			r.state = canaryInsufficient
+		}
+	}
+}
+
+func (g *Guard) rollback(route string, r *guardRoute, arm, reason string) {
+	r.reasons[arm] = reason
+	g.opts.Counts.add(route, reason)
+	action := "reported (rollback: false)"
+	if g.opts.Rollback {
+		if err := g.proxy.SetWeight(route, arm, 0); err != nil {
+			g.log.Error("cannot roll the canary back", zap.String("route", route), zap.String("arm", arm), zap.Error(err))
+			return
+		}
+		action = "weight set to 0 until the config changes"
+	}
+	g.log.Warn("canary rolled back", zap.String("route", route), zap.String("arm", arm),
+		zap.String("reason", reason), zap.String("action", action))
+}
+
+// check compares one canary arm with the live arm over the window; ok
+// reports whether both had enough requests to be judged.
+func (g *Guard) check(route string, set *sampler.Set, live, canary proxy.ArmStats, arm string) (GuardCheck, bool) {
+	c := GuardCheck{Arm: arm, Requests: canary.Requests, LiveRequests: live.Requests}
+	if canary.Requests < g.opts.MinRequests || live.Requests < g.opts.MinRequests {
+		return c, false
+	}
+	er := stat.CompareErrorRates(canary.Errors, canary.Requests, live.Errors, live.Requests, g.opts.MaxErrorRateIncrease, g.opts.Alpha)
+	c.ErrorRate, c.LiveErrorRate = optional(er.Canary), optional(er.Live)
+	if er.Breach {
+		c.Breaches = append(c.Breaches, reasonErrorRate)
+	}
+	liveP99 := live.Quantile(0.99)
+	lat := stat.CompareLatency(canary.Quantile(0.99), liveP99, g.opts.MaxLatencyP99Ratio)
+	c.P99Ratio = optional(lat.Ratio)
+	if lat.Breach && slowerThan(canary, liveP99*g.opts.MaxLatencyP99Ratio, g.opts.Alpha) {
+		c.Breaches = append(c.Breaches, reasonLatency)
+	}
+	if g.opts.PredictionDrift && set != nil {
+		if p, ok := g.predictions(route, set, arm); ok {
+			c.PredictionP = optional(p.PValue)
+			if p.Breach {
+				c.Breaches = append(c.Breaches, reasonPrediction)
+			}
+		}
+	}
+	return c, true
+}
+
+// predictions compares the canary's prediction cells with the live arm's.
+func (g *Guard) predictions(route string, set *sampler.Set, arm string) (stat.TwoSampleResult, bool) {
+	tap := set.Tap(route)
+	if tap == nil {
+		return stat.TwoSampleResult{}, false
+	}
+	r := g.routes[route]
+	liveSt, canarySt := tap.ArmPredictions(r.arms[0]), tap.ArmPredictions(arm)
+	if liveSt == nil || canarySt == nil || g.opts.Slice <= 0 {
+		return stat.TwoSampleResult{}, false
+	}
+	k := max(1, int(g.opts.Window/g.opts.Slice))
+	lw, cw := liveSt.Window(0, k), canarySt.Window(0, k)
+	if lw.Valid < g.opts.MinRequests || cw.Valid < g.opts.MinRequests {
+		return stat.TwoSampleResult{}, false
+	}
+	ref := liveSt.Reference(0)
+	_, cells := reference(ref, 0)
+	return stat.CompareCounts(lw.Cells[:cells], cw.Cells[:cells], ref.Type == "numeric", g.opts.Alpha), true
+}
+
+// slowerThan tests whether significantly more than 1% of the arm's
+// requests took longer than limit: if the canary's p99 were within limit,
+// at most 1% would. It guards the p99 ratio, estimated from buckets about
+// 1.6x apart, against noise: it counts only requests in buckets wholly
+// above limit.
+func slowerThan(s proxy.ArmStats, limit, alpha float64) bool {
+	if s.Requests == 0 || math.IsNaN(limit) {
+		return false
+	}
+	within := s.Requests // the +Inf bucket
+	for i, b := range s.Bounds {
+		if i < len(s.Buckets) && b >= limit {
+			within = s.Buckets[i]
+			break
+		}
+	}
+	slow := s.Requests - min(within, s.Requests)
+	return stat.BinomialSF(slow, s.Requests, 0.01) < alpha
+}
+
+// delta is the stats of a window: now minus then.
+func delta(now, then proxy.ArmStats) proxy.ArmStats {
+	d := proxy.ArmStats{Arm: now.Arm, Requests: now.Requests - then.Requests, Errors: now.Errors - then.Errors, Bounds: now.Bounds}
+	d.Buckets = make([]uint64, len(now.Buckets))
+	for i := range now.Buckets {
+		d.Buckets[i] = now.Buckets[i]
+		if i < len(then.Buckets) {
+			d.Buckets[i] -= then.Buckets[i]
+		}
+	}
+	return d
+}
+
+func (g *Guard) view() []GuardView {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	var out []GuardView
+	for _, name := range g.order {
+		r := g.routes[name]
+		v := GuardView{Route: name, State: canaryStateNames[r.state]}
+		for _, arm := range r.arms[1:] {
+			if c, ok := r.last[arm]; ok {
+				v.Checks = append(v.Checks, c)
+			}
+		}
+		out = append(out, v)
+	}
+	return out
+}
+
+func (g *Guard) collect(ch chan<- prometheus.Metric) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	for _, name := range g.order {
+		r := g.routes[name]
+		ch <- prometheus.MustNewConstMetric(g.state, prometheus.GaugeValue, float64(r.state), name)
+		for _, reason := range rollbackReasons {
+			n := g.opts.Counts.get(name, reason)
+			ch <- prometheus.MustNewConstMetric(g.rollbacks, prometheus.CounterValue, float64(n), name, reason)
+		}
+	}
+}

@@ -1,0 +1,243 @@
+package detector
+
+import (
+	"bytes"
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"go.uber.org/zap"
+)
+
+// WebhookOptions configure the retraining webhook.
+type WebhookOptions struct {
+	URL string
+	// Secret keys the HMAC-SHA256 of the body, sent hex-encoded in
+	// X-Driftcar-Signature as "sha256=<hex>". Empty sends no signature.
+	Secret []byte
+	// Cooldown is the least time between two notifications of a route.
+	Cooldown time.Duration
+	// Timeout bounds one attempt.
+	Timeout time.Duration
+	// Retries after a failed attempt; backoff starts at Backoff (default
+	// 1s) and doubles, capped at 1 minute.
+	Retries int
+	Backoff time.Duration
+	// Queue bounds the notifications waiting to be sent. Default 16.
+	Queue int
+	// Now is the clock of the cooldown. Default time.Now.
+	Now func() time.Time
+	// Sleep waits between retries; tests may replace it. Default: a timer
+	// that also ends with the sender's context.
+	Sleep func(context.Context, time.Duration) error
+}
+
+// Payload is the body of a webhook call.
+type Payload struct {
+	Model     string        `json:"model"`
+	Route     string        `json:"route"`
+	Features  []FeatureView `json:"features"`
+	Windows   []string      `json:"windows"`
+	Reference ReferenceID   `json:"reference"`
+	DriftAt   time.Time     `json:"drift_began_at"`
+	Sidecar   Identity      `json:"sidecar"`
+	SentAt    time.Time     `json:"sent_at"`
+}
+
+// ReferenceID names the reference profile.
+type ReferenceID struct {
+	Hash   string `json:"hash"`
+	Source string `json:"source"`
+	Rows   uint64 `json:"rows"`
+}
+
+// Identity names the sidecar.
+type Identity struct {
+	Pod       string `json:"pod,omitempty"`
+	Namespace string `json:"namespace,omitempty"`
+	Host      string `json:"host,omitempty"`
+	Version   string `json:"version"`
+}
+
+// Webhook sends drift notifications from a bounded queue on its own
+// goroutine; a slow or dead target costs no memory growth and never
+// touches the request path.
+type Webhook struct {
+	opts   atomic.Pointer[WebhookOptions]
+	log    *zap.Logger
+	client *http.Client
+	queue  chan Payload
+
+	mu   sync.Mutex
+	last map[string]time.Time // route → last accepted notification
+
+	sent, failed, dropped, suppressed atomic.Uint64
+	delivering                        atomic.Int64
+	desc, pending                     *prometheus.Desc
+}
+
+// NewWebhook returns a sender; call Run to start it.
+func NewWebhook(opts WebhookOptions, log *zap.Logger) *Webhook {
+	opts.fill()
+	if log == nil {
+		log = zap.NewNop()
+	}
+	w := &Webhook{
+		log: log, queue: make(chan Payload, opts.Queue), last: map[string]time.Time{},
+		client:  &http.Client{}, // each attempt is bounded by its context
+		desc:    prometheus.NewDesc("driftcar_webhook_notifications_total", "Drift webhook notifications by result.", []string{"result"}, nil),
+		pending: prometheus.NewDesc("driftcar_webhook_pending", "Drift webhook notifications queued or being delivered.", nil, nil),
+	}
+	w.opts.Store(&opts)
+	return w
+}
+
+// Reconfigure replaces the options of later notifications and attempts,
+// for a config change; the queue, its bound and the counts are kept.
+func (w *Webhook) Reconfigure(opts WebhookOptions) {
+	opts.fill()
+	opts.Queue = cap(w.queue)
+	w.opts.Store(&opts)
+}
+
+func (opts *WebhookOptions) fill() {
+	if opts.Queue <= 0 {
+		opts.Queue = 16
+	}
+	if opts.Backoff <= 0 {
+		opts.Backoff = time.Second
+	}
+	if opts.Timeout <= 0 {
+		opts.Timeout = 5 * time.Second
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if opts.Sleep == nil {
+		opts.Sleep = sleepCtx
+	}
+}
+
+// Notify queues p unless the route is cooling down or the queue is full;
+// it never blocks.
+func (w *Webhook) Notify(p Payload) {
+	opts := w.opts.Load()
+	now := opts.Now()
+	w.mu.Lock()
+	if last, ok := w.last[p.Route]; ok && now.Sub(last) < opts.Cooldown {
+		w.mu.Unlock()
+		w.suppressed.Add(1)
+		return
+	}
+	w.last[p.Route] = now
+	w.mu.Unlock()
+	select {
+	case w.queue <- p:
+	default:
+		w.dropped.Add(1)
+	}
+}
+
+// Run sends queued notifications until ctx ends.
+func (w *Webhook) Run(ctx context.Context) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case p := <-w.queue:
+			w.delivering.Add(1)
+			w.deliver(ctx, p)
+			w.delivering.Add(-1)
+		}
+	}
+}
+
+func (w *Webhook) deliver(ctx context.Context, p Payload) {
+	opts := w.opts.Load()
+	backoff := opts.Backoff
+	for attempt := 0; ; attempt++ {
+		p.SentAt = opts.Now()
+		err := w.post(ctx, opts, p)
+		if err == nil {
+			w.sent.Add(1)
+			return
+		}
+		if attempt >= opts.Retries || ctx.Err() != nil {
+			w.failed.Add(1)
+			w.log.Warn("drift webhook failed; giving up", zap.String("route", p.Route), zap.Int("attempts", attempt+1), zap.Error(err))
+			return
+		}
+		if opts.Sleep(ctx, backoff) != nil {
+			w.failed.Add(1)
+			return
+		}
+		backoff = min(2*backoff, time.Minute)
+	}
+}
+
+func (w *Webhook) post(ctx context.Context, opts *WebhookOptions, p Payload) error {
+	body, err := json.Marshal(p)
+	if err != nil {
+		return fmt.Errorf("cannot encode webhook body: %w", err)
+	}
+	ctx, cancel := context.WithTimeout(ctx, opts.Timeout)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, opts.URL, bytes.NewReader(body))
+	if err != nil {
+		return fmt.Errorf("cannot build webhook request: %w", err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("User-Agent", "driftcar/"+p.Sidecar.Version)
+	if len(opts.Secret) > 0 {
+		req.Header.Set("X-Driftcar-Signature", Sign(opts.Secret, body))
+	}
+	resp, err := w.client.Do(req)
+	if err != nil {
+		return fmt.Errorf("cannot call webhook: %w", err)
+	}
+	defer func() { _ = resp.Body.Close() }()
+	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
+	if resp.StatusCode < 200 || resp.StatusCode > 299 {
+		return fmt.Errorf("webhook answered %s", resp.Status)
+	}
+	return nil
+}
+
+// Sign returns the X-Driftcar-Signature of body: "sha256=" and the hex
+// HMAC-SHA256 keyed by secret.
+func Sign(secret, body []byte) string {
+	mac := hmac.New(sha256.New, secret)
+	mac.Write(body)
+	return "sha256=" + hex.EncodeToString(mac.Sum(nil))
+}
+
+func sleepCtx(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}
+
+// Describe sends nothing (unchecked collector).
+func (w *Webhook) Describe(chan<- *prometheus.Desc) {}
+
+// Collect exports the notification counts.
+func (w *Webhook) Collect(ch chan<- prometheus.Metric) {
+	for result, n := range map[string]*atomic.Uint64{"sent": &w.sent, "failed": &w.failed, "dropped_queue_full": &w.dropped, "suppressed_cooldown": &w.suppressed} {
+		ch <- prometheus.MustNewConstMetric(w.desc, prometheus.CounterValue, float64(n.Load()), result)
+	}
+	ch <- prometheus.MustNewConstMetric(w.pending, prometheus.GaugeValue, float64(len(w.queue))+float64(w.delivering.Load()))
+}

@@ -1,0 +1,137 @@
+package detector
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"runtime"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"go.uber.org/goleak"
+)
+
+func TestMain(m *testing.M) {
+	goleak.VerifyTestMain(m)
+}
+
+type target struct {
+	mu     sync.Mutex
+	got    []Payload
+	sigs   []string
+	status atomic.Int32
+}
+
+func (tg *target) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	body, _ := io.ReadAll(r.Body)
+	if s := tg.status.Load(); s != 0 && s != 200 {
+		w.WriteHeader(int(s))
+		return
+	}
+	var p Payload
+	_ = json.Unmarshal(body, &p)
+	tg.mu.Lock()
+	tg.got = append(tg.got, p)
+	tg.sigs = append(tg.sigs, r.Header.Get("X-Driftcar-Signature")+"|"+Sign([]byte("key"), body))
+	tg.mu.Unlock()
+}
+
+func (tg *target) count() int {
+	tg.mu.Lock()
+	defer tg.mu.Unlock()
+	return len(tg.got)
+}
+
+func eventually(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("not true within 10s: %s", what)
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
+}
+
+// runWebhook starts w until the test ends.
+func runWebhook(t *testing.T, w *Webhook) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); w.Run(ctx) }()
+	t.Cleanup(func() { cancel(); <-done })
+}
+
+func TestWebhookSignsRetriesAndCoolsDown(t *testing.T) {
+	tg := &target{}
+	srv := httptest.NewServer(tg)
+	defer srv.Close()
+	var now atomic.Int64
+	clock := func() time.Time { return time.Unix(now.Load(), 0) }
+	var sleeps atomic.Int32
+	w := NewWebhook(WebhookOptions{
+		URL: srv.URL, Secret: []byte("key"), Cooldown: 30 * time.Minute, Retries: 3, Now: clock,
+		Sleep: func(context.Context, time.Duration) error { sleeps.Add(1); return nil },
+	}, nil)
+	runWebhook(t, w)
+
+	tg.status.Store(500) // fail until told otherwise
+	w.Notify(Payload{Model: "m", Route: "predict"})
+	eventually(t, "four attempts fail", func() bool { return w.failed.Load() == 1 })
+	if got := sleeps.Load(); got != 3 {
+		t.Errorf("backoff sleeps: got %d; want 3 (one per retry)", got)
+	}
+
+	tg.status.Store(200)
+	now.Add(int64(10 * time.Minute / time.Second))
+	w.Notify(Payload{Model: "m", Route: "predict"})
+	if got := w.suppressed.Load(); got != 1 {
+		t.Errorf("notification within the cooldown: suppressed %d; want 1", got)
+	}
+	w.Notify(Payload{Model: "m", Route: "other"})
+	eventually(t, "another route is not cooled down", func() bool { return tg.count() == 1 })
+
+	now.Add(int64(21 * time.Minute / time.Second))
+	w.Notify(Payload{Model: "m", Route: "predict"})
+	eventually(t, "after the cooldown the route is notified again", func() bool { return tg.count() == 2 })
+	tg.mu.Lock()
+	defer tg.mu.Unlock()
+	for i, s := range tg.sigs {
+		if s[:len(s)/2] != s[len(s)/2+1:] {
+			t.Errorf("call %d: signature and HMAC of the body differ: %s", i, s)
+		}
+	}
+}
+
+func TestWebhookDeadTargetIsBounded(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dead := "http://" + ln.Addr().String() + "/drift"
+	_ = ln.Close()
+	w := NewWebhook(WebhookOptions{URL: dead, Retries: 2, Queue: 4, Timeout: 100 * time.Millisecond,
+		Sleep: func(context.Context, time.Duration) error { return nil }}, nil)
+	runWebhook(t, w)
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	const n = 10000
+	for i := range n {
+		w.Notify(Payload{Route: string(rune('a' + i%26)), Features: make([]FeatureView, 4)})
+	}
+	runtime.GC()
+	runtime.ReadMemStats(&after)
+	if d := w.dropped.Load() + w.suppressed.Load(); d < n-30 {
+		t.Errorf("dropped+suppressed: got %d of %d; the queue holds 4 and 26 routes cool down", d, n)
+	}
+	if growth := int64(after.HeapAlloc) - int64(before.HeapAlloc); growth > 1<<20 {
+		t.Errorf("heap grew %d KiB queueing for a dead target", growth>>10)
+	}
+	eventually(t, "the queued notifications fail", func() bool { return w.failed.Load() >= 1 })
+}
