@@ -1,9 +1,9 @@
-// Package sampler connects the pure sampler library to the request path
-// and to Prometheus: a Tap per route copies sampled request and response
-// bodies into pooled buffers and hands them to a bounded queue; a fixed
-// pool of workers decodes them into the route's sampler.State (or into a
-// shared Learner until a learned reference is ready); a Collector exports
-// the sketches as Prometheus histograms and counters.
+// Package sampler feeds live traffic into the sketches: a Tap per route
+// copies sampled request and response bodies into pooled buffers and hands
+// them to a bounded queue; a fixed pool of workers decodes them (through
+// internal/payload) into the route's sketch.State, or into a Learner until
+// a learned reference is ready; a Collector exports the sketches as
+// Prometheus histograms and counters.
 //
 // Concurrency: Tap.Sample runs on request goroutines, never blocks and does
 // not allocate in steady state. A Set is built once per effective config
