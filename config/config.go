@@ -141,7 +141,8 @@ type Prediction struct {
 	// Name is the reference column of the output. Default "prediction".
 	Name string `yaml:"name,omitempty" json:"name,omitempty"`
 	// Path is a JSON path into the response body, e.g.
-	// "predictions[*].score". Default: v1 predictions[*], v2 outputs[0].
+	// "predictions[*].score" or "result.scores" (whose elements are the
+	// rows). Default: v1 predictions (or outputs), v2 the first output.
 	Path string `yaml:"path,omitempty" json:"path,omitempty"`
 	// Output names the v2 output tensor. Default: the first.
 	Output string `yaml:"output,omitempty" json:"output,omitempty"`
@@ -255,8 +256,8 @@ type Route struct {
 	// ArmOverride lets clients choose the arm with the x-driftcar-arm
 	// header. Default false.
 	ArmOverride bool `yaml:"arm_override" json:"arm_override"`
-	// Protocol is the payload format: kserve-v1 (default),
-	// open-inference-v2 or json.
+	// Protocol is the payload format, a name registered in the payload
+	// package: kserve-v1 (default), open-inference-v2 or json.
 	Protocol string `yaml:"protocol" json:"protocol"`
 	// Shadow, when set, mirrors a fraction of requests to a shadow model
 	// and compares its predictions with the live ones.
@@ -280,13 +281,6 @@ type Sample struct {
 	// Workers decode copies. Default 1.
 	Workers int `yaml:"workers" json:"workers"`
 }
-
-// Protocols.
-const (
-	ProtocolKServeV1        = "kserve-v1"
-	ProtocolOpenInferenceV2 = "open-inference-v2"
-	ProtocolJSON            = "json"
-)
 
 // Shadow configures mirroring of one route.
 type Shadow struct {
@@ -329,8 +323,10 @@ type Compare struct {
 	AbsTolerance *float64 `yaml:"abs_tolerance" json:"abs_tolerance"`
 	// RelTolerance defaults to 1e-4.
 	RelTolerance *float64 `yaml:"rel_tolerance" json:"rel_tolerance"`
-	// Path selects the predictions for protocol json, e.g. "result.scores"
-	// or "outputs[0].data". Required for json.
+	// Path selects the compared predictions, in the dialect of
+	// prediction.path, e.g. "result.scores" or "outputs[0].data". Default:
+	// prediction.path, else the protocol's layout; required for json
+	// without prediction.path. It must not differ from prediction.path.
 	Path string `yaml:"path" json:"path,omitempty"`
 }
 

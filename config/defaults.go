@@ -3,6 +3,8 @@ package config
 import (
 	"slices"
 	"time"
+
+	"github.com/driftcar/driftcar/internal/payload"
 )
 
 // The defaults, documented on the fields of Config, Upstream and Route.
@@ -118,7 +120,7 @@ func applyDefaults(c *Config, set lineIndex) {
 			}
 		}
 		if unset(p.key("protocol"), r.Protocol == "") {
-			r.Protocol = ProtocolKServeV1
+			r.Protocol = payload.KServeV1.String()
 		}
 		if r.Shadow != nil {
 			shadowDefaults(r.Shadow, c.Upstreams, p.key("shadow"), unset)

@@ -82,6 +82,7 @@ func validate(c *Config, lines lineIndex, o ParseOptions) Errors {
 	v.upstreams(root.key("upstreams"), c.Upstreams)
 	v.routes(root.key("routes"), c.Routes, c.Upstreams)
 	v.features(c)
+	v.payloadSettings(c)
 	v.drift(root.key("drift"), &c.Drift, c.Sketch)
 	if c.CanaryGuard != nil {
 		v.canaryGuard(root.key("canary_guard"), c)
@@ -224,7 +225,6 @@ func (v *validator) routes(p *fieldPath, routes []Route, ups map[string]Upstream
 			v.sticky(q.key("sticky"), r.Sticky)
 		}
 		v.fallback(q.key("fallback"), r)
-		v.protocol(q.key("protocol"), r.Protocol)
 		if r.Shadow != nil {
 			v.shadow(q.key("shadow"), r, ups)
 		}
@@ -348,14 +348,6 @@ func (v *validator) featureType(p *fieldPath, typ string, required bool) {
 	}
 }
 
-func (v *validator) protocol(p *fieldPath, protocol string) {
-	switch protocol {
-	case "", ProtocolKServeV1, ProtocolOpenInferenceV2, ProtocolJSON:
-	default:
-		v.add(p, "must be one of %s, %s, %s, got %q", ProtocolKServeV1, ProtocolOpenInferenceV2, ProtocolJSON, protocol)
-	}
-}
-
 // maxShadowQueue and maxShadowWorkers keep a typo from reserving absurd
 // amounts of memory or goroutines.
 const (
@@ -423,9 +415,6 @@ func (v *validator) shadow(p *fieldPath, r Route, ups map[string]Upstream) {
 		if tol.val != nil && !(*tol.val >= 0 && !math.IsInf(*tol.val, 1)) {
 			v.add(c.key(tol.key), "must be a finite number >= 0, got %v", *tol.val)
 		}
-	}
-	if r.Protocol == ProtocolJSON && s.Compare.Path == "" {
-		v.add(c.key("path"), "required with protocol json")
 	}
 }
 

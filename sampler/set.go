@@ -21,6 +21,9 @@ type Model struct {
 	// ReferenceFile is the reference profile. With Learn, it is created
 	// once the reference is learned, and reused when it exists.
 	ReferenceFile string
+	// Reference, when not nil, is the content of ReferenceFile, already
+	// read by the caller.
+	Reference []byte
 	Learn         *Learn
 }
 
@@ -55,7 +58,13 @@ func NewSet(model Model, routes []RouteSpec, log *zap.Logger) (*Set, error) {
 			return nil, fmt.Errorf("cannot sample route %q: %w", r.Route, err)
 		}
 	}
-	profile, err := sketch.LoadProfileFile(model.ReferenceFile)
+	var profile *sketch.Profile
+	var err error
+	if model.Reference != nil {
+		profile, err = sketch.LoadProfile(model.Reference)
+	} else {
+		profile, err = sketch.LoadProfileFile(model.ReferenceFile)
+	}
 	switch {
 	case err == nil:
 	case model.Learn != nil && errors.Is(err, fs.ErrNotExist):

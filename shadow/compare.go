@@ -2,25 +2,30 @@ package shadow
 
 import (
 	"bytes"
+	"fmt"
 	"math"
 	"strconv"
+
+	"github.com/driftcar/driftcar/internal/payload"
 )
 
-// comparator holds one decoder per side. It is owned by one goroutine at a
+// comparator holds one prediction decoder per side, since a decoded
+// label aliases its decoder's memory. It is owned by one goroutine at a
 // time (Mirror pools them).
 type comparator struct {
-	live, shadow decoder
+	live, shadow *payload.ResponseDecoder
 	tol          Compare
 	verdict      verdict
 }
 
-func newComparator(spec Spec) *comparator {
-	path := parsePath(spec.Compare.Path)
-	return &comparator{
-		live:   decoder{protocol: spec.Protocol, path: path},
-		shadow: decoder{protocol: spec.Protocol, path: path},
-		tol:    spec.Compare,
+// newComparator needs a spec that passed Check.
+func newComparator(spec Spec) (*comparator, error) {
+	live, err := payload.NewResponseDecoder(spec.Protocol, spec.Prediction, payload.DecoderOptions{})
+	if err != nil {
+		return nil, err
 	}
+	shadow, _ := payload.NewResponseDecoder(spec.Protocol, spec.Prediction, payload.DecoderOptions{})
+	return &comparator{live: live, shadow: shadow, tol: spec.Compare}, nil
 }
 
 // verdict is the comparison of one pair.
@@ -47,17 +52,23 @@ func (c *comparator) comparePair(liveStatus int, liveBody []byte, liveCut bool, 
 		v.failedAlike = true // no predictions to compare
 		return
 	}
-	le, lok := c.live.decode(liveBody)
-	se, sok := c.shadow.decode(shadowBody)
-	if !lok || liveCut || !sok {
+	le, lerr := c.live.Decode(liveBody)
+	se, serr := c.shadow.Decode(shadowBody)
+	if lerr == nil {
+		lerr = unreadable(le)
+	}
+	if serr == nil {
+		serr = unreadable(se)
+	}
+	if lerr != nil || liveCut || serr != nil {
 		v.counts[Undecodable]++
 		switch {
 		case liveCut:
 			v.reason = "live body longer than max_live_body"
-		case !lok:
-			v.reason = "live predictions undecodable"
+		case lerr != nil:
+			v.reason = "live predictions undecodable: " + reasonText(lerr)
 		default:
-			v.reason = "shadow predictions undecodable"
+			v.reason = "shadow predictions undecodable: " + reasonText(serr)
 		}
 		return
 	}
@@ -82,39 +93,49 @@ func (c *comparator) comparePair(liveStatus int, liveBody []byte, liveCut bool, 
 	}
 }
 
-func (c *comparator) element(l, s *element, v *verdict) Outcome {
-	if l.kind != s.kind {
+// unreadable returns an error for the first prediction that is invalid
+// or missing: such a body is undecodable as a whole.
+func unreadable(preds []payload.Prediction) error {
+	for i := range preds {
+		if k := preds[i].Kind; k == payload.PredictionInvalid || k == payload.PredictionMissing {
+			return fmt.Errorf("row %d is %s", i, preds[i].String())
+		}
+	}
+	return nil
+}
+
+func (c *comparator) element(l, s *payload.Prediction, v *verdict) Outcome {
+	if l.Kind != s.Kind {
 		return Mismatch
 	}
-	switch l.kind {
-	case elemNumber:
-		d := math.Abs(l.num - s.num)
+	switch l.Kind {
+	case payload.PredictionNumber:
+		d := math.Abs(l.Num - s.Num)
 		v.absDiffs = append(v.absDiffs, d)
-		if d <= c.tol.AbsTolerance+c.tol.RelTolerance*math.Abs(l.num) {
+		if d <= c.tol.AbsTolerance+c.tol.RelTolerance*math.Abs(l.Num) {
 			return Match
 		}
-	case elemLabel:
-		if bytes.Equal(l.label, s.label) {
+	case payload.PredictionBool:
+		if l.Num == s.Num {
 			return Match
 		}
-	case elemScores:
-		if l.argmax == s.argmax {
+	case payload.PredictionLabel:
+		if bytes.Equal(l.Text, s.Text) {
+			return Match
+		}
+	case payload.PredictionScores:
+		if l.Class == s.Class {
 			return Match
 		}
 	}
 	return Mismatch
 }
 
-func (e *element) String() string {
-	switch e.kind {
-	case elemNumber:
-		return strconv.FormatFloat(e.num, 'g', -1, 64)
-	case elemLabel:
-		return strconv.Quote(string(e.label))
-	case elemScores:
-		return "class " + strconv.Itoa(e.argmax) + " (score " + strconv.FormatFloat(e.num, 'g', 6, 64) + ")"
+func reasonText(err error) string {
+	if r, ok := payload.ReasonOf(err); ok {
+		return r.String()
 	}
-	return "?"
+	return err.Error()
 }
 
 // compare runs comparePair for p and records the verdict.

@@ -2,6 +2,8 @@ package shadow
 
 import (
 	"testing"
+
+	"github.com/driftcar/driftcar/internal/payload"
 )
 
 func TestComparePair(t *testing.T) {
@@ -9,8 +11,8 @@ func TestComparePair(t *testing.T) {
 	type counts struct{ match, mismatch, undecodable int }
 	cases := []struct {
 		name           string
-		protocol       Protocol
-		path           string
+		protocol       payload.Protocol
+		path, output   string
 		live, shadow   string
 		liveStatus     int
 		shadowStatus   int
@@ -32,56 +34,75 @@ func TestComparePair(t *testing.T) {
 		{name: "v1 count differs", live: `{"predictions":[1,2,3]}`, shadow: `{"predictions":[1,2]}`, want: counts{2, 1, 0}, wantDiffs: 2},
 		{name: "v1 kind differs", live: `{"predictions":[1]}`, shadow: `{"predictions":["1"]}`, want: counts{0, 1, 0}},
 		{name: "v1 malformed shadow", live: `{"predictions":[1]}`, shadow: `{"predictions":[1`, want: counts{0, 0, 1}},
-		{name: "v1 missing predictions", live: `{"predictions":[1]}`, shadow: `{"outputs":[1]}`, want: counts{0, 0, 1}},
+		{name: "v1 outputs stand in for predictions", live: `{"predictions":[1]}`, shadow: `{"outputs":[1]}`, want: counts{1, 0, 0}, wantDiffs: 1},
+		{name: "v1 neither predictions nor outputs", live: `{"predictions":[1]}`, shadow: `{"result":[1]}`, want: counts{0, 0, 1}},
+		{name: "v1 null prediction", live: `{"predictions":[1]}`, shadow: `{"predictions":[null]}`, want: counts{0, 0, 1}},
+		{name: "v1 NaN prediction", live: `{"predictions":[NaN]}`, shadow: `{"predictions":[1]}`, want: counts{0, 0, 1}},
+		{name: "v1 booleans", live: `{"predictions":[true,false]}`, shadow: `{"predictions":[true,true]}`, want: counts{1, 1, 0}},
+		{name: "v1 path with [*]", path: "predictions[*].score", live: `{"predictions":[{"score":1},{"score":2}]}`, shadow: `{"predictions":[{"score":1},{"score":3}]}`, want: counts{1, 1, 0}, wantDiffs: 2},
 		{name: "v1 undecodable live", live: `not json`, shadow: `{"predictions":[1]}`, want: counts{0, 0, 1}},
 		{name: "status differs", live: `{"predictions":[1]}`, shadow: `{"error":"x"}`, shadowStatus: 500, statusMismatch: true},
 		{name: "both failed alike", live: `{"error":"a"}`, shadow: `{"error":"b"}`, liveStatus: 503, shadowStatus: 503, failedAlike: true},
 		{
-			name: "v2 numbers", protocol: OpenInferenceV2,
+			name: "v2 numbers", protocol: payload.OpenInferenceV2,
 			live:   `{"model_name":"m","outputs":[{"name":"score","shape":[3],"datatype":"FP32","data":[0.1,0.2,0.3]}]}`,
 			shadow: `{"model_name":"m","outputs":[{"name":"score","shape":[3],"datatype":"FP32","data":[0.1,0.25,0.3]}]}`,
 			want:   counts{2, 1, 0}, wantDiffs: 3,
 		},
 		{
-			name: "v2 class scores [2,3]", protocol: OpenInferenceV2,
+			name: "v2 class scores [2,3]", protocol: payload.OpenInferenceV2,
 			live:   `{"outputs":[{"name":"probs","shape":[2,3],"datatype":"FP32","data":[0.1,0.8,0.1, 0.5,0.3,0.2]}]}`,
 			shadow: `{"outputs":[{"name":"probs","shape":[2,3],"datatype":"FP32","data":[0.2,0.7,0.1, 0.2,0.3,0.5]}]}`,
 			want:   counts{1, 1, 0},
 		},
 		{
-			name: "v2 [N,1] are numbers", protocol: OpenInferenceV2,
+			name: "v2 [N,1] are numbers", protocol: payload.OpenInferenceV2,
 			live:   `{"outputs":[{"name":"y","shape":[2,1],"datatype":"FP64","data":[1.5,2.5]}]}`,
 			shadow: `{"outputs":[{"name":"y","shape":[2,1],"datatype":"FP64","data":[1.5,2.5]}]}`,
 			want:   counts{2, 0, 0}, wantDiffs: 2,
 		},
 		{
-			name: "v2 BYTES labels and two outputs", protocol: OpenInferenceV2,
+			name: "v2 the first output: BYTES labels", protocol: payload.OpenInferenceV2,
 			live:   `{"outputs":[{"name":"label","shape":[2],"datatype":"BYTES","data":["yes","no"]},{"name":"p","shape":[2],"datatype":"FP32","data":[0.9,0.2]}]}`,
-			shadow: `{"outputs":[{"name":"label","shape":[2],"datatype":"BYTES","data":["yes","yes"]},{"name":"p","shape":[2],"datatype":"FP32","data":[0.9,0.6]}]}`,
-			want:   counts{2, 2, 0}, wantDiffs: 2,
+			shadow: `{"outputs":[{"name":"label","shape":[2],"datatype":"BYTES","data":["yes","yes"]},{"name":"p","shape":[2],"datatype":"FP32","data":[0.9,0.2]}]}`,
+			want:   counts{1, 1, 0},
 		},
 		{
-			name: "v2 shape/data mismatch", protocol: OpenInferenceV2,
+			name: "v2 the named output", protocol: payload.OpenInferenceV2, output: "p",
+			live:   `{"outputs":[{"name":"label","shape":[2],"datatype":"BYTES","data":["yes","no"]},{"name":"p","shape":[2],"datatype":"FP32","data":[0.9,0.2]}]}`,
+			shadow: `{"outputs":[{"name":"label","shape":[2],"datatype":"BYTES","data":["no","no"]},{"name":"p","shape":[2],"datatype":"FP32","data":[0.9,0.6]}]}`,
+			want:   counts{1, 1, 0}, wantDiffs: 2,
+		},
+		{
+			name: "v2 named output absent", protocol: payload.OpenInferenceV2, output: "q",
+			live:   `{"outputs":[{"name":"p","shape":[1],"datatype":"FP32","data":[0.9]}]}`,
+			shadow: `{"outputs":[{"name":"p","shape":[1],"datatype":"FP32","data":[0.9]}]}`,
+			want:   counts{0, 0, 1},
+		},
+		{
+			name: "v2 shape/data mismatch", protocol: payload.OpenInferenceV2,
 			live:   `{"outputs":[{"name":"y","shape":[3],"datatype":"FP32","data":[1,2,3]}]}`,
 			shadow: `{"outputs":[{"name":"y","shape":[4],"datatype":"FP32","data":[1,2,3]}]}`,
 			want:   counts{0, 0, 1},
 		},
 		{
-			name: "json path", protocol: JSON, path: "result.scores",
+			name: "json path", protocol: payload.JSON, path: "result.scores",
 			live: `{"result":{"scores":[0.1,0.9]}}`, shadow: `{"result":{"scores":[0.1,0.8]}}`,
 			want: counts{1, 1, 0}, wantDiffs: 2,
 		},
 		{
-			name: "json path with index", protocol: JSON, path: "results[1].score",
+			name: "json path with index", protocol: payload.JSON, path: "results[1].score",
 			live: `{"results":[{"score":1},{"score":0.5}]}`, shadow: `{"results":[{"score":1},{"score":0.5}]}`,
 			want: counts{1, 0, 0}, wantDiffs: 1,
 		},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			spec := Spec{Protocol: tc.protocol, Compare: tol}
-			spec.Compare.Path = tc.path
-			c := newComparator(spec.withDefaults())
+			spec := Spec{Protocol: tc.protocol, Compare: tol, Prediction: payload.PredictionSpec{Path: tc.path, Output: tc.output}}
+			c, err := newComparator(spec.withDefaults())
+			if err != nil {
+				t.Fatal(err)
+			}
 			ls, ss := tc.liveStatus, tc.shadowStatus
 			if ls == 0 {
 				ls = 200
@@ -106,7 +127,10 @@ func TestComparePair(t *testing.T) {
 }
 
 func TestCutLiveBodyIsUndecodable(t *testing.T) {
-	c := newComparator(Spec{}.withDefaults())
+	c, err := newComparator(Spec{}.withDefaults())
+	if err != nil {
+		t.Fatal(err)
+	}
 	var v verdict
 	c.comparePair(200, []byte(`{"predictions":[1]}`), true, 200, []byte(`{"predictions":[1]}`), &v)
 	if v.counts[Undecodable] != 1 || v.reason != "live body longer than max_live_body" {

@@ -26,8 +26,14 @@ func NewFleet(opts Options) *Fleet {
 
 // Update makes the fleet serve specs. It returns the mirror of each route
 // and the mirrors that are no longer used; the caller stops those after it
-// has swapped in a routing table without them.
-func (f *Fleet) Update(specs []Spec) (current map[string]*Mirror, retired []*Mirror) {
+// has swapped in a routing table without them. A spec that fails Check is
+// an error, and nothing changes.
+func (f *Fleet) Update(specs []Spec) (current map[string]*Mirror, retired []*Mirror, err error) {
+	for _, spec := range specs {
+		if err := spec.Check(); err != nil {
+			return nil, nil, err
+		}
+	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	next := make(map[string]*Mirror, len(specs))
@@ -44,7 +50,7 @@ func (f *Fleet) Update(specs []Spec) (current map[string]*Mirror, retired []*Mir
 				continue
 			}
 		}
-		next[spec.Route] = New(spec, f.opts)
+		next[spec.Route], _ = New(spec, f.opts) // spec passed Check
 	}
 	for route, old := range f.mirrors {
 		if next[route] != old {
@@ -55,7 +61,7 @@ func (f *Fleet) Update(specs []Spec) (current map[string]*Mirror, retired []*Mir
 		}
 	}
 	f.mirrors = next
-	return next, retired
+	return next, retired, nil
 }
 
 // Close stops every mirror and waits for their workers, each bounded by its

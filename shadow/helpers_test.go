@@ -52,9 +52,12 @@ func newEnv(t testing.TB, live string, spec Spec, serve bool) *env {
 	e := &env{reg: prometheus.NewRegistry(), ring: NewRing(16, 256, true)}
 	pm := proxy.NewMetrics(e.reg)
 	spec.Route = "predict"
-	e.mirror = New(spec, Options{Metrics: NewMetrics(e.reg, pm.UpstreamDuration()), Ring: e.ring})
-	t.Cleanup(func() { e.mirror.Stop(); e.mirror.Wait() })
 	var err error
+	e.mirror, err = New(spec, Options{Metrics: NewMetrics(e.reg, pm.UpstreamDuration()), Ring: e.ring})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { e.mirror.Stop(); e.mirror.Wait() })
 	e.srv, err = proxy.New(liveConfig(t, live), proxy.Options{Metrics: pm})
 	if err != nil {
 		t.Fatal(err)

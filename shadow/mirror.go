@@ -53,7 +53,10 @@ type Options struct {
 }
 
 // New starts a mirror and its workers for spec.
-func New(spec Spec, opts Options) *Mirror {
+func New(spec Spec, opts Options) (*Mirror, error) {
+	if err := spec.Check(); err != nil {
+		return nil, err
+	}
 	spec = spec.withDefaults()
 	m := &Mirror{
 		spec:    spec,
@@ -92,12 +95,15 @@ func New(spec Spec, opts Options) *Mirror {
 		},
 		RetryIfErr: func(*fasthttp.Request, int, error) (bool, bool) { return false, false },
 	}
-	m.comparator.New = func() any { return newComparator(spec) }
+	m.comparator.New = func() any {
+		c, _ := newComparator(spec) // spec passed Check
+		return c
+	}
 	for range spec.Workers {
 		m.wg.Add(1)
 		go m.work()
 	}
-	return m
+	return m, nil
 }
 
 // Spec returns the mirror's effective spec, defaults filled in.

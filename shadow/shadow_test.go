@@ -7,6 +7,7 @@ import (
 	"net"
 	"runtime"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -81,7 +82,7 @@ func TestBrokenShadows(t *testing.T) {
 		{"dead", testupstream.Reserve(t), "error", ""},
 		{"reset", testupstream.Resetter(t), "error", ""},
 		{"malformed JSON", testupstream.Start(t, testupstream.Answer("shadow", `{"predictions":[0.5`)), "ok", "undecodable"},
-		{"wrong shape", testupstream.Start(t, testupstream.Answer("shadow", `{"outputs":[]}`)), "ok", "undecodable"},
+		{"wrong shape", testupstream.Start(t, testupstream.Answer("shadow", `{"result":[0.5]}`)), "ok", "undecodable"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -149,7 +150,10 @@ func TestFractionIsDeterministicByRequestID(t *testing.T) {
 	spec.Fraction = 0.25
 	spec.Workers = 1
 	reg := newEnv(t, "127.0.0.1:1", spec, false)
-	other := New(Spec{Route: "predict", Upstream: spec.Upstream, Fraction: 0.25, Workers: 1}, Options{Metrics: newMetrics()})
+	other, err := New(Spec{Route: "predict", Upstream: spec.Upstream, Fraction: 0.25, Workers: 1}, Options{Metrics: newMetrics()})
+	if err != nil {
+		t.Fatal(err)
+	}
 	defer func() { other.Stop(); other.Wait() }()
 	const n = 20000
 	picked := 0
@@ -226,7 +230,10 @@ func TestQueueLengthAcrossARetiredMirror(t *testing.T) {
 		spec := shadowSpec(addr)
 		spec.Route, spec.Queue, spec.Workers = "predict", 16, 2
 		spec.Upstream.MaxConns, spec.Upstream.Timeout = 2, 100*time.Millisecond
-		mirrors, retired := fleet.Update([]Spec{spec})
+		mirrors, retired, err := fleet.Update([]Spec{spec})
+		if err != nil {
+			t.Fatal(err)
+		}
 		srv.Apply(liveConfig(t, live), proxy.Taps{"predict": {Mirror: mirrors["predict"]}})
 		Retire(retired)
 		for i := range perConfig {
@@ -255,13 +262,16 @@ func TestFleetKeepsTheMirrorOnAFractionChange(t *testing.T) {
 	defer fleet.Close()
 	spec := shadowSpec("127.0.0.1:1")
 	spec.Route, spec.Fraction = "predict", 1
-	first, _ := fleet.Update([]Spec{spec})
+	first, _, err := fleet.Update([]Spec{spec})
+	if err != nil {
+		t.Fatal(err)
+	}
 	m := first["predict"]
 	if !m.sampled([]byte("id-1")) {
 		t.Fatal("fraction 1 does not mirror")
 	}
 	spec.Fraction = 0
-	next, retired := fleet.Update([]Spec{spec})
+	next, retired, _ := fleet.Update([]Spec{spec})
 	if next["predict"] != m || len(retired) != 0 {
 		t.Fatalf("a fraction change replaced the mirror (retired %d)", len(retired))
 	}
@@ -269,10 +279,22 @@ func TestFleetKeepsTheMirrorOnAFractionChange(t *testing.T) {
 		t.Errorf("fraction 0 still mirrors, or Spec().Fraction = %v", m.Spec().Fraction)
 	}
 	spec.Upstream.Timeout = time.Second
-	next, retired = fleet.Update([]Spec{spec})
+	next, retired, _ = fleet.Update([]Spec{spec})
 	if next["predict"] == m || len(retired) != 1 {
 		t.Errorf("a timeout change kept the mirror")
 	}
 	Retire(retired)
 	retired[0].Wait()
+}
+
+func TestFleetRejectsAnUnreadablePredictionSpec(t *testing.T) {
+	fleet := NewFleet(Options{Metrics: newMetrics()})
+	defer fleet.Close()
+	spec := shadowSpec("127.0.0.1:1")
+	spec.Route = "predict"
+	spec.Prediction.Path = "result..scores"
+	_, _, err := fleet.Update([]Spec{spec})
+	if err == nil || !strings.Contains(err.Error(), "shadow predict: prediction: path:") {
+		t.Fatalf("Update = %v; want an error naming the route and the path", err)
+	}
 }

@@ -1,17 +1,10 @@
 package shadow
 
 import (
+	"fmt"
 	"time"
-)
 
-// Protocol names the payload format used to decode predictions.
-type Protocol string
-
-// Supported protocols.
-const (
-	KServeV1        Protocol = "kserve-v1"
-	OpenInferenceV2 Protocol = "open-inference-v2"
-	JSON            Protocol = "json"
+	"github.com/driftcar/driftcar/internal/payload"
 )
 
 // Spec configures the mirror of one route. Zero fields take the defaults
@@ -45,7 +38,10 @@ type Spec struct {
 	// partner. Default: the upstream timeout.
 	PairTimeout time.Duration
 	// Protocol decodes predictions. Default kserve-v1.
-	Protocol Protocol
+	Protocol payload.Protocol
+	// Prediction selects the compared predictions (its Path and Output),
+	// the same ones prediction drift monitors.
+	Prediction payload.PredictionSpec
 	// Compare sets the tolerances.
 	Compare Compare
 }
@@ -64,9 +60,6 @@ type Upstream struct {
 type Compare struct {
 	AbsTolerance float64
 	RelTolerance float64
-	// Path selects the predictions in a JSON body for the json protocol,
-	// e.g. "result.scores" or "outputs[0].data".
-	Path string
 }
 
 // DefaultStripHeaders are removed from mirrored requests unless configured.
@@ -106,8 +99,17 @@ func (s Spec) withDefaults() Spec {
 	if s.PairTimeout <= 0 {
 		s.PairTimeout = s.Upstream.Timeout
 	}
-	if s.Protocol == "" {
-		s.Protocol = KServeV1
+	if s.Protocol == 0 {
+		s.Protocol = payload.KServeV1
 	}
 	return s
+}
+
+// Check reports a spec whose predictions cannot be read.
+func (s Spec) Check() error {
+	s = s.withDefaults()
+	if err := payload.CheckPrediction(s.Protocol, s.Prediction); err != nil {
+		return fmt.Errorf("shadow %s: prediction: %w", s.Route, err)
+	}
+	return nil
 }

@@ -9,7 +9,6 @@ import (
 
 	"github.com/driftcar/driftcar/bench/modelstub"
 	"github.com/driftcar/driftcar/config"
-	"github.com/driftcar/driftcar/internal/refbuild"
 	"github.com/driftcar/driftcar/sampler/sketch"
 )
 
@@ -142,7 +141,7 @@ func writeReference(path string, p modelstub.Protocol) error {
 	if err != nil {
 		return fmt.Errorf("cannot parse the sampling config: %w", err)
 	}
-	specs, pred, err := refbuild.Specs(cfg)
+	specs, pred, err := cfg.PayloadSpecs()
 	if err != nil {
 		return err
 	}

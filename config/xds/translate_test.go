@@ -24,6 +24,7 @@ import (
 	"google.golang.org/protobuf/types/known/wrapperspb"
 
 	"github.com/driftcar/driftcar/config"
+	"github.com/driftcar/driftcar/internal/payload"
 )
 
 func prefixMatch(p string) *routev3.RouteMatch {
@@ -331,7 +332,7 @@ routes:
 		t.Errorf("got listen %q model %q shadow_samples %+v", cfg.Listen, cfg.Model, cfg.ShadowSamples)
 	}
 	r := cfg.Routes[0]
-	if r.Protocol != config.ProtocolOpenInferenceV2 || r.Shadow == nil || r.Shadow.Upstream != "shadow" || *r.Shadow.Fraction != 0.25 || *r.Shadow.Compare.AbsTolerance != 0.5 {
+	if r.Protocol != payload.OpenInferenceV2.String() || r.Shadow == nil || r.Shadow.Upstream != "shadow" || *r.Shadow.Fraction != 0.25 || *r.Shadow.Compare.AbsTolerance != 0.5 {
 		t.Errorf("got route %+v shadow %+v", r, r.Shadow)
 	}
 	if got := weights(cfg); !slices.Equal(got, []string{"live=9", "canary=1"}) {

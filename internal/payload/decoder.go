@@ -3,8 +3,6 @@ package payload
 import (
 	"errors"
 	"fmt"
-	"math"
-	"strconv"
 )
 
 // ValueKind says what a decoded Value holds.
@@ -62,6 +60,19 @@ type DecoderOptions struct {
 	Counters *InvalidCounters
 }
 
+func (o DecoderOptions) withDefaults() DecoderOptions {
+	if o.MaxDepth <= 0 {
+		o.MaxDepth = 64
+	}
+	if o.MaxRows <= 0 {
+		o.MaxRows = 10000
+	}
+	if o.Counters == nil {
+		o.Counters = new(InvalidCounters)
+	}
+	return o
+}
+
 // Decoder turns request and response bodies into feature rows and
 // predictions.
 //
@@ -71,22 +82,20 @@ type DecoderOptions struct {
 // allocate.
 type Decoder struct {
 	proto    Protocol
+	codec    Codec
 	feats    []featDec
-	hasPred  bool
-	pred     PredictionSpec
+	pred     *ResponseDecoder // nil when predictions are not monitored
+	predType FeatureType
 	labels   [][]byte
-	predPath *jsonPath
 	maxRows  int
 	counters *InvalidCounters
 
-	req, resp tape
-	scratch   []byte
-	leaves    []uint32
-	batch     Batch
+	req     doc
+	request Request
+	batch   Batch
 
 	// hints for the v1 and v2 layouts
 	instHint, colsHint, inputsHint uint32
-	predHint, outputsHint          uint32
 	v2Hints                        [4]uint32
 }
 
@@ -102,23 +111,14 @@ type featDec struct {
 // NewDecoder returns a Decoder for one route. pred may be nil when
 // predictions are not monitored.
 func NewDecoder(proto Protocol, features []FeatureSpec, pred *PredictionSpec, opts DecoderOptions) (*Decoder, error) {
-	switch proto {
-	case KServeV1, OpenInferenceV2, JSON:
-	default:
+	info, ok := proto.info()
+	if !ok {
 		return nil, fmt.Errorf("cannot create decoder: unknown protocol %d", proto)
 	}
-	d := &Decoder{proto: proto, maxRows: opts.MaxRows, counters: opts.Counters}
-	if d.maxRows <= 0 {
-		d.maxRows = 10000
-	}
-	if d.counters == nil {
-		d.counters = new(InvalidCounters)
-	}
-	depth := opts.MaxDepth
-	if depth <= 0 {
-		depth = 64
-	}
-	d.req.maxDepth, d.resp.maxDepth = depth, depth
+	opts = opts.withDefaults()
+	d := &Decoder{proto: proto, codec: info.Codec, maxRows: opts.MaxRows, counters: opts.Counters}
+	d.request.d = d
+	d.req.t.maxDepth = opts.MaxDepth
 	seen := make(map[string]bool, len(features))
 	for i, f := range features {
 		if f.Name == "" {
@@ -128,31 +128,9 @@ func NewDecoder(proto Protocol, features []FeatureSpec, pred *PredictionSpec, op
 			return nil, fmt.Errorf("cannot create decoder: features[%d]: duplicate name %q", i, f.Name)
 		}
 		seen[f.Name] = true
-		if f.Type != Numeric && f.Type != Categorical {
-			return nil, fmt.Errorf("cannot create decoder: features[%d] (%s): type must be numeric or categorical", i, f.Name)
-		}
-		if f.Column < 0 {
-			return nil, fmt.Errorf("cannot create decoder: features[%d] (%s): column must be >= 0", i, f.Name)
-		}
-		fd := featDec{spec: f, key: f.Name}
-		if f.Tensor != "" {
-			if proto != OpenInferenceV2 {
-				return nil, fmt.Errorf("cannot create decoder: features[%d] (%s): tensor needs protocol open-inference-v2", i, f.Name)
-			}
-			fd.key = f.Tensor
-		}
-		if f.Path != "" {
-			p, err := parsePath(f.Path)
-			if err != nil {
-				return nil, fmt.Errorf("cannot create decoder: features[%d] (%s): %w", i, f.Name, err)
-			}
-			fd.path = p
-		} else if proto == JSON {
-			p, err := parsePath(f.Name)
-			if err != nil {
-				return nil, fmt.Errorf("cannot create decoder: features[%d] (%s): protocol json needs a path: %w", i, f.Name, err)
-			}
-			fd.path = p
+		fd, err := newFeatDec(proto, f)
+		if err != nil {
+			return nil, fmt.Errorf("cannot create decoder: features[%d] (%s): %w", i, f.Name, err)
 		}
 		d.feats = append(d.feats, fd)
 	}
@@ -160,26 +138,63 @@ func NewDecoder(proto Protocol, features []FeatureSpec, pred *PredictionSpec, op
 		if pred.Type != Numeric && pred.Type != Categorical {
 			return nil, errors.New("cannot create decoder: prediction: type must be numeric or categorical")
 		}
-		d.hasPred = true
-		d.pred = *pred
+		rd, err := NewResponseDecoder(proto, *pred, opts)
+		if err != nil {
+			return nil, fmt.Errorf("cannot create decoder: %w", err)
+		}
+		d.pred, d.predType = rd, pred.Type
 		for _, l := range pred.Labels {
 			d.labels = append(d.labels, []byte(l))
-		}
-		if pred.Path != "" {
-			p, err := parsePath(pred.Path)
-			if err != nil {
-				return nil, fmt.Errorf("cannot create decoder: prediction: %w", err)
-			}
-			if !p.wild {
-				return nil, fmt.Errorf("cannot create decoder: prediction: path %q needs one [*] over the rows", pred.Path)
-			}
-			d.predPath = p
-		} else if proto == JSON {
-			return nil, errors.New("cannot create decoder: prediction: protocol json needs a path")
 		}
 	}
 	d.batch.Features = len(d.feats)
 	return d, nil
+}
+
+// SpecError names the field of a FeatureSpec or PredictionSpec that a
+// protocol cannot use.
+type SpecError struct {
+	Field string // "type", "column", "tensor", "path" or "output"
+	Msg   string
+}
+
+func (e *SpecError) Error() string { return e.Field + ": " + e.Msg }
+
+// CheckFeature returns a *SpecError when protocol proto cannot read f.
+func CheckFeature(proto Protocol, f FeatureSpec) error {
+	_, err := newFeatDec(proto, f)
+	return err
+}
+
+func newFeatDec(proto Protocol, f FeatureSpec) (featDec, error) {
+	fd := featDec{spec: f, key: f.Name}
+	if f.Type != Numeric && f.Type != Categorical {
+		return fd, &SpecError{"type", "must be numeric or categorical"}
+	}
+	if f.Column < 0 {
+		return fd, &SpecError{"column", "must be >= 0"}
+	}
+	if f.Tensor != "" {
+		if !proto.Tensors() {
+			return fd, &SpecError{"tensor", "protocol " + proto.String() + " has no tensors"}
+		}
+		fd.key = f.Tensor
+	}
+	switch {
+	case f.Path != "":
+		p, err := parsePath(f.Path)
+		if err != nil {
+			return fd, &SpecError{"path", err.Error()}
+		}
+		fd.path = p
+	case proto.PathsOnly():
+		p, err := parsePath(f.Name)
+		if err != nil {
+			return fd, &SpecError{"path", "required with protocol " + proto.String() + " unless the name is a path (" + err.Error() + ")"}
+		}
+		fd.path = p
+	}
+	return fd, nil
 }
 
 // Counters returns the invalid-input counters of d.
@@ -195,18 +210,10 @@ func (d *Decoder) Decode(req, resp []byte) (*Batch, error) {
 	b.Rows = 0
 	b.Values = b.Values[:0]
 	b.Predictions = b.Predictions[:0]
-	d.scratch = d.scratch[:0]
-	if err := d.parse(&d.req, req); err != nil {
-		return b, err
-	}
-	var err error
-	switch d.proto {
-	case KServeV1:
-		err = d.decodeV1()
-	case OpenInferenceV2:
-		err = d.decodeV2()
-	case JSON:
-		err = d.decodePaths(0, 0, false)
+	d.req.reset()
+	err := parseDoc(&d.req, req)
+	if err == nil {
+		err = d.decodeRows()
 	}
 	if err != nil {
 		b.Rows = 0
@@ -223,19 +230,34 @@ func (d *Decoder) Decode(req, resp []byte) (*Batch, error) {
 			d.counters.Add(v.Reason, 1)
 		}
 	}
-	if d.hasPred && len(resp) > 0 && b.Rows > 0 {
+	if d.pred != nil && len(resp) > 0 && b.Rows > 0 {
 		d.decodePredictions(resp)
 	}
 	return b, nil
 }
 
-func (d *Decoder) parse(t *tape, body []byte) error {
-	switch t.parse(body) {
+// decodeRows reads the rows by the protocol's layout, then the paths.
+func (d *Decoder) decodeRows() error {
+	if d.codec == nil {
+		return d.decodePaths(0, 0, false)
+	}
+	if d.req.t.nodes[0].kind != kindObject {
+		return ErrWrongType
+	}
+	if !d.hasLayoutFeatures() {
+		return d.decodePaths(0, 0, false)
+	}
+	if err := d.codec.Rows(&d.request); err != nil {
+		return err
+	}
+	return d.decodePaths(0, d.batch.Rows, true)
+}
+
+func parseDoc(d *doc, body []byte) error {
+	switch d.t.parse(body) {
 	case parseMalformed:
-		d.counters.Add(ReasonMalformedJSON, 1)
 		return ErrMalformedJSON
 	case parseTooDeep:
-		d.counters.Add(ReasonTooDeep, 1)
 		return ErrTooDeep
 	}
 	return nil
@@ -246,9 +268,7 @@ func (d *Decoder) rowsOf(n int) int { return min(n, d.maxRows) }
 
 // setRows sizes the batch for n rows with every value missing.
 func (d *Decoder) setRows(n int) {
-	if n > d.maxRows {
-		n = d.maxRows
-	}
+	n = d.rowsOf(n)
 	b := &d.batch
 	b.Rows = n
 	total := n * len(d.feats)
@@ -261,8 +281,13 @@ func (d *Decoder) setRows(n int) {
 	}
 }
 
-// value converts node n of t into a value of type typ.
-func (d *Decoder) value(t *tape, n uint32, typ FeatureType) Value {
+// value converts node n of the request into a value of type typ.
+func (d *Decoder) value(n uint32, typ FeatureType) Value {
+	return valueOf(&d.req, n, typ)
+}
+
+func valueOf(dc *doc, n uint32, typ FeatureType) Value {
+	t := &dc.t
 	nd := &t.nodes[n]
 	switch nd.kind {
 	case kindNull:
@@ -289,13 +314,13 @@ func (d *Decoder) value(t *tape, n uint32, typ FeatureType) Value {
 		return Value{Kind: ValueNumber, Num: 0}
 	case kindString:
 		if typ == Categorical {
-			return Value{Kind: ValueString, Str: t.str(n, &d.scratch)}
+			return Value{Kind: ValueString, Str: t.str(n, &dc.scratch)}
 		}
 	}
 	return Value{Kind: ValueInvalid, Reason: ReasonWrongType}
 }
 
-func (d *Decoder) hasDefaultFeatures() bool {
+func (d *Decoder) hasLayoutFeatures() bool {
 	for i := range d.feats {
 		if d.feats[i].path == nil {
 			return true
@@ -304,308 +329,17 @@ func (d *Decoder) hasDefaultFeatures() bool {
 	return false
 }
 
-// decodeV1 handles {"instances": [...]} and {"inputs": ...}.
-func (d *Decoder) decodeV1() error {
-	t := &d.req
-	if t.nodes[0].kind != kindObject {
-		return ErrWrongType
-	}
-	if !d.hasDefaultFeatures() {
-		return d.decodePaths(0, 0, false)
-	}
-	rows, ok := t.field(0, "instances", &d.instHint, &d.scratch)
-	if !ok {
-		rows, ok = t.field(0, "inputs", &d.inputsHint, &d.scratch)
-		if !ok {
-			return ErrWrongType
-		}
-		if t.nodes[rows].kind == kindObject {
-			return d.decodeV1Columnar(rows)
-		}
-	}
-	if t.nodes[rows].kind != kindArray {
-		return ErrWrongType
-	}
-	n := int(t.nodes[rows].n)
-	d.setRows(n)
-	nf := len(d.feats)
-	// Map features to positions for array rows.
-	if cols, ok := t.field(0, "columns", &d.colsHint, &d.scratch); ok {
-		if t.nodes[cols].kind != kindArray {
-			return ErrWrongType
-		}
-		for j := range d.feats {
-			d.feats[j].col = -1
-			c := cols + 1
-			for k := 0; k < int(t.nodes[cols].n); k++ {
-				if t.nodes[c].kind == kindString && t.keyEquals(c, d.feats[j].key, &d.scratch) {
-					d.feats[j].col = k
-					break
-				}
-				c = t.nodes[c].next
-			}
-		}
-	} else {
-		for j := range d.feats {
-			d.feats[j].col = j
-		}
-	}
-	e := rows + 1
-	for r := 0; r < d.batch.Rows; r++ {
-		row := d.batch.Values[r*nf : (r+1)*nf]
-		switch t.nodes[e].kind {
-		case kindObject:
-			for j := range d.feats {
-				f := &d.feats[j]
-				if f.path != nil {
-					continue
-				}
-				if v, ok := t.field(e, f.key, &f.hint, &d.scratch); ok {
-					row[j] = d.value(t, v, f.spec.Type)
-				}
-			}
-		case kindArray:
-			// Array rows: walk the elements once.
-			for j := range d.feats {
-				f := &d.feats[j]
-				if f.path != nil || f.col < 0 {
-					continue
-				}
-				if v, ok := t.index(e, f.col); ok {
-					row[j] = d.value(t, v, f.spec.Type)
-				}
-			}
-		default:
-			// Scalar rows: a single-feature model.
-			if nf == 1 && d.feats[0].path == nil {
-				row[0] = d.value(t, e, d.feats[0].spec.Type)
-			} else {
-				for j := range row {
-					row[j] = Value{Kind: ValueInvalid, Reason: ReasonWrongType}
-				}
-			}
-		}
-		e = t.nodes[e].next
-	}
-	return d.decodePaths(0, d.batch.Rows, true)
-}
-
-// decodeV1Columnar handles {"inputs": {"age": [..], "country": [..]}}.
-func (d *Decoder) decodeV1Columnar(obj uint32) error {
-	t := &d.req
-	n := -1
-	for j := range d.feats {
-		f := &d.feats[j]
-		if f.path != nil {
-			continue
-		}
-		v, ok := t.field(obj, f.key, &f.hint, &d.scratch)
-		if !ok {
-			continue
-		}
-		if t.nodes[v].kind != kindArray {
-			return ErrWrongType
-		}
-		if n < 0 {
-			n = int(t.nodes[v].n)
-		} else if n != int(t.nodes[v].n) {
-			return ErrShapeMismatch
-		}
-	}
-	if n < 0 {
-		n = 1 // no feature present: one row of missing values
-	}
-	d.setRows(n)
-	nf := len(d.feats)
-	for j := range d.feats {
-		f := &d.feats[j]
-		if f.path != nil {
-			continue
-		}
-		v, ok := t.field(obj, f.key, &f.hint, &d.scratch)
-		if !ok {
-			continue
-		}
-		e := v + 1
-		for r := 0; r < d.batch.Rows; r++ {
-			d.batch.Values[r*nf+j] = d.value(t, e, f.spec.Type)
-			e = t.nodes[e].next
-		}
-	}
-	return d.decodePaths(0, d.batch.Rows, true)
-}
-
-// flatLeaves returns the leaf nodes of array arr in row-major order. For a
-// flat array of scalars it returns nil and the leaves are arr+1+i.
-func (d *Decoder) flatLeaves(t *tape, arr uint32) (leaves []uint32, count int, flat bool) {
-	a := &t.nodes[arr]
-	if a.next == arr+1+a.n {
-		return nil, int(a.n), true
-	}
-	d.leaves = d.leaves[:0]
-	// Every node in the subtree that is not a container is a leaf, and the
-	// tape stores them in document order.
-	for i := arr + 1; i < a.next; i++ {
-		k := t.nodes[i].kind
-		if k == kindObject {
-			return nil, 0, false // objects are not tensor data
-		}
-		if k != kindArray {
-			d.leaves = append(d.leaves, i)
-		}
-	}
-	return d.leaves, len(d.leaves), false
-}
-
-// tensor describes a v2 tensor in a tape.
-type tensor struct {
-	data  uint32
-	batch int
-	per   int // elements per row
-	count int // leaves
-	flat  bool
-}
-
-func (d *Decoder) readTensor(t *tape, tn uint32, h *[4]uint32) (tensor, error) {
-	var ts tensor
-	shape, ok := t.field(tn, "shape", &h[0], &d.scratch)
-	if !ok || t.nodes[shape].kind != kindArray {
-		return ts, ErrWrongType
-	}
-	data, ok := t.field(tn, "data", &h[1], &d.scratch)
-	if !ok || t.nodes[data].kind != kindArray {
-		return ts, ErrWrongType
-	}
-	ts.data = data
-	ts.batch, ts.per = 1, 1
-	e := shape + 1
-	for k := 0; k < int(t.nodes[shape].n); k++ {
-		if t.nodes[e].kind != kindNumber || t.nodes[e].flags != 0 {
-			return ts, ErrWrongType
-		}
-		f, ok := parseNumber(t.raw(e))
-		if !ok || f < 0 || f != math.Trunc(f) || f > 1<<31 {
-			return ts, ErrShapeMismatch
-		}
-		if k == 0 {
-			ts.batch = int(f)
-		} else {
-			if ts.per > 0 && int(f) > (1<<31)/ts.per {
-				return ts, ErrShapeMismatch
-			}
-			ts.per *= int(f)
-		}
-		e = t.nodes[e].next
-	}
-	_, ts.count, ts.flat = d.flatLeaves(t, data)
-	if !ts.flat && ts.count == 0 && t.nodes[data].n > 0 {
-		return ts, ErrWrongType
-	}
-	if ts.count != ts.batch*ts.per {
-		return ts, ErrShapeMismatch
-	}
-	return ts, nil
-}
-
-// leaf returns element i of a tensor read by readTensor; for nested data
-// it re-collects the leaves, so callers process one tensor at a time.
-func (ts *tensor) leaf(d *Decoder, i int) uint32 {
-	if ts.flat {
-		return ts.data + 1 + uint32(i)
-	}
-	return d.leaves[i]
-}
-
-// decodeV2 handles {"inputs": [{"name", "shape", "datatype", "data"}]}.
-func (d *Decoder) decodeV2() error {
-	t := &d.req
-	if t.nodes[0].kind != kindObject {
-		return ErrWrongType
-	}
-	if !d.hasDefaultFeatures() {
-		return d.decodePaths(0, 0, false)
-	}
-	inputs, ok := t.field(0, "inputs", &d.inputsHint, &d.scratch)
-	if !ok || t.nodes[inputs].kind != kindArray || t.nodes[inputs].n == 0 {
-		return ErrWrongType
-	}
-	// The batch size is the first dimension, and all tensors must agree.
-	n := -1
-	e := inputs + 1
-	for k := 0; k < int(t.nodes[inputs].n); k++ {
-		if t.nodes[e].kind != kindObject {
-			return ErrWrongType
-		}
-		ts, err := d.readTensor(t, e, &d.v2Hints)
-		if err != nil {
-			return err
-		}
-		if n < 0 {
-			n = ts.batch
-		} else if n != ts.batch {
-			return ErrShapeMismatch
-		}
-		e = t.nodes[e].next
-	}
-	d.setRows(n)
-	nf := len(d.feats)
-	for j := range d.feats {
-		f := &d.feats[j]
-		if f.path != nil {
-			continue
-		}
-		tn, ok := d.findTensor(t, inputs, f.key, &f.tensHnt)
-		if !ok {
-			continue
-		}
-		ts, err := d.readTensor(t, tn, &d.v2Hints)
-		if err != nil {
-			return err
-		}
-		if f.spec.Column >= ts.per {
-			for r := 0; r < d.batch.Rows; r++ {
-				d.batch.Values[r*nf+j] = Value{Kind: ValueInvalid, Reason: ReasonShapeMismatch}
-			}
-			continue
-		}
-		for r := 0; r < d.batch.Rows; r++ {
-			d.batch.Values[r*nf+j] = d.value(t, ts.leaf(d, r*ts.per+f.spec.Column), f.spec.Type)
-		}
-	}
-	return d.decodePaths(0, d.batch.Rows, true)
-}
-
-// findTensor finds the element of array arr whose "name" is name. hint
-// caches the element index.
-func (d *Decoder) findTensor(t *tape, arr uint32, name string, hint *uint32) (uint32, bool) {
-	a := &t.nodes[arr]
-	if *hint < a.n {
-		e, _ := t.index(arr, int(*hint))
-		if nm, ok := t.field(e, "name", &d.v2Hints[2], &d.scratch); ok && t.nodes[nm].kind == kindString && t.keyEquals(nm, name, &d.scratch) {
-			return e, true
-		}
-	}
-	e := arr + 1
-	for k := uint32(0); k < a.n; k++ {
-		if nm, ok := t.field(e, "name", &d.v2Hints[2], &d.scratch); ok && t.nodes[nm].kind == kindString && t.keyEquals(nm, name, &d.scratch) {
-			*hint = k
-			return e, true
-		}
-		e = t.nodes[e].next
-	}
-	return 0, false
-}
-
 // decodePaths fills the features that have a path. root is the document
 // node. When fixed, rows is the row count set by the protocol layout;
 // otherwise the paths decide it.
 func (d *Decoder) decodePaths(root uint32, rows int, fixed bool) error {
-	t := &d.req
+	t := &d.req.t
+	sc := &d.req.scratch
 	nf := len(d.feats)
-	hasPath := false
 	if !fixed {
 		// The first [*] found decides the row count.
 		n := -1
+		hasPath := false
 		for j := range d.feats {
 			f := &d.feats[j]
 			if f.path == nil {
@@ -615,11 +349,8 @@ func (d *Decoder) decodePaths(root uint32, rows int, fixed bool) error {
 			if !f.path.wild {
 				continue
 			}
-			arr, res := t.eval(root, f.path.pre, &d.scratch)
-			if res != evalOK {
-				continue
-			}
-			if t.nodes[arr].kind != kindArray {
+			arr, res := t.eval(root, f.path.pre, sc)
+			if res != evalOK || t.nodes[arr].kind != kindArray {
 				continue
 			}
 			if n < 0 {
@@ -631,10 +362,7 @@ func (d *Decoder) decodePaths(root uint32, rows int, fixed bool) error {
 		if !hasPath {
 			return nil
 		}
-		if n < 0 {
-			n = 1
-		}
-		d.setRows(n)
+		d.setRows(max(n, 1))
 	}
 	for j := range d.feats {
 		f := &d.feats[j]
@@ -644,20 +372,13 @@ func (d *Decoder) decodePaths(root uint32, rows int, fixed bool) error {
 		p := f.path
 		if !p.wild {
 			// One value for every row.
-			v := Value{Kind: ValueMissing, Reason: ReasonMissingFeature}
-			n, res := t.eval(root, p.pre, &d.scratch)
-			switch res {
-			case evalOK:
-				v = d.value(t, n, f.spec.Type)
-			case evalWrongType:
-				v = Value{Kind: ValueInvalid, Reason: ReasonWrongType}
-			}
+			v := d.pathValue(root, p.pre, f.spec.Type)
 			for r := 0; r < d.batch.Rows; r++ {
 				d.batch.Values[r*nf+j] = v
 			}
 			continue
 		}
-		arr, res := t.eval(root, p.pre, &d.scratch)
+		arr, res := t.eval(root, p.pre, sc)
 		if res == evalAbsent {
 			continue
 		}
@@ -672,196 +393,116 @@ func (d *Decoder) decodePaths(root uint32, rows int, fixed bool) error {
 		}
 		e := arr + 1
 		for r := 0; r < d.batch.Rows; r++ {
-			v := Value{Kind: ValueMissing, Reason: ReasonMissingFeature}
-			n, res := t.eval(e, p.post, &d.scratch)
-			switch res {
-			case evalOK:
-				v = d.value(t, n, f.spec.Type)
-			case evalWrongType:
-				v = Value{Kind: ValueInvalid, Reason: ReasonWrongType}
-			}
-			d.batch.Values[r*nf+j] = v
+			d.batch.Values[r*nf+j] = d.pathValue(e, p.post, f.spec.Type)
 			e = t.nodes[e].next
 		}
 	}
 	return nil
 }
 
-// decodePredictions fills b.Predictions from the response body. Problems
-// are counted and leave invalid predictions; they never fail the rows.
-func (d *Decoder) decodePredictions(resp []byte) {
-	b := &d.batch
-	fill := func(v Value) {
-		b.Predictions = b.Predictions[:0]
-		for r := 0; r < b.Rows; r++ {
-			b.Predictions = append(b.Predictions, v)
-		}
+// pathValue is the value at segs from node n, missing when absent.
+func (d *Decoder) pathValue(n uint32, segs []pathSeg, typ FeatureType) Value {
+	v, res := d.req.t.eval(n, segs, &d.req.scratch)
+	switch res {
+	case evalOK:
+		return d.value(v, typ)
+	case evalWrongType:
+		return Value{Kind: ValueInvalid, Reason: ReasonWrongType}
 	}
-	if err := d.parse(&d.resp, resp); err != nil {
-		r, _ := ReasonOf(err)
-		fill(Value{Kind: ValueInvalid, Reason: r})
-		return
-	}
-	t := &d.resp
-	bad := func(r Reason) {
-		d.counters.Add(r, 1)
-		fill(Value{Kind: ValueInvalid, Reason: r})
-	}
-	if d.predPath != nil {
-		arr, res := t.eval(0, d.predPath.pre, &d.scratch)
-		if res != evalOK || t.nodes[arr].kind != kindArray {
-			bad(ReasonWrongType)
-			return
-		}
-		if d.rowsOf(int(t.nodes[arr].n)) != b.Rows {
-			bad(ReasonShapeMismatch)
-			return
-		}
-		b.Predictions = b.Predictions[:0]
-		e := arr + 1
-		for r := 0; r < b.Rows; r++ {
-			v := Value{Kind: ValueMissing, Reason: ReasonMissingFeature}
-			if n, res := t.eval(e, d.predPath.post, &d.scratch); res == evalOK {
-				v = d.predValue(t, n, 0)
-			} else if res == evalWrongType {
-				v = Value{Kind: ValueInvalid, Reason: ReasonWrongType}
-			}
-			b.Predictions = append(b.Predictions, v)
-			e = t.nodes[e].next
-		}
-		d.countPredictions()
-		return
-	}
-	if t.nodes[0].kind != kindObject {
-		bad(ReasonWrongType)
-		return
-	}
-	switch d.proto {
-	case KServeV1:
-		arr, ok := t.field(0, "predictions", &d.predHint, &d.scratch)
-		if !ok {
-			arr, ok = t.field(0, "outputs", &d.outputsHint, &d.scratch)
-		}
-		if !ok || t.nodes[arr].kind != kindArray {
-			bad(ReasonWrongType)
-			return
-		}
-		if d.rowsOf(int(t.nodes[arr].n)) != b.Rows {
-			bad(ReasonShapeMismatch)
-			return
-		}
-		b.Predictions = b.Predictions[:0]
-		e := arr + 1
-		for r := 0; r < b.Rows; r++ {
-			b.Predictions = append(b.Predictions, d.predValue(t, e, 0))
-			e = t.nodes[e].next
-		}
-	case OpenInferenceV2:
-		outs, ok := t.field(0, "outputs", &d.outputsHint, &d.scratch)
-		if !ok || t.nodes[outs].kind != kindArray || t.nodes[outs].n == 0 {
-			bad(ReasonWrongType)
-			return
-		}
-		var tn uint32
-		if d.pred.Output != "" {
-			var hint uint32
-			tn, ok = d.findTensor(t, outs, d.pred.Output, &hint)
-			if !ok {
-				bad(ReasonMissingFeature)
-				return
-			}
-		} else {
-			tn = outs + 1
-		}
-		if t.nodes[tn].kind != kindObject {
-			bad(ReasonWrongType)
-			return
-		}
-		var h [4]uint32
-		ts, err := d.readTensor(t, tn, &h)
-		if err != nil {
-			r, _ := ReasonOf(err)
-			bad(r)
-			return
-		}
-		if d.rowsOf(ts.batch) != b.Rows {
-			bad(ReasonShapeMismatch)
-			return
-		}
-		b.Predictions = b.Predictions[:0]
-		for r := 0; r < b.Rows; r++ {
-			b.Predictions = append(b.Predictions, d.predScores(t, &ts, r))
-		}
-	}
-	d.countPredictions()
+	return Value{Kind: ValueMissing, Reason: ReasonMissingFeature}
 }
 
-func (d *Decoder) countPredictions() {
-	for i := range d.batch.Predictions {
-		v := &d.batch.Predictions[i]
+// decodePredictions fills b.Predictions from the response body, one per
+// row. Problems are counted and leave invalid predictions; they never
+// fail the rows.
+func (d *Decoder) decodePredictions(resp []byte) {
+	b := &d.batch
+	preds, err := d.pred.Decode(resp)
+	if err == nil && len(preds) != b.Rows {
+		err = ErrShapeMismatch
+	}
+	b.Predictions = b.Predictions[:0]
+	if err != nil {
+		r, _ := ReasonOf(err)
+		d.counters.Add(r, 1)
+		for range b.Rows {
+			b.Predictions = append(b.Predictions, Value{Kind: ValueInvalid, Reason: r})
+		}
+		return
+	}
+	for i := range preds {
+		v := d.predValue(&preds[i])
 		if v.Kind == ValueInvalid {
 			d.counters.Add(v.Reason, 1)
 		}
+		b.Predictions = append(b.Predictions, v)
 	}
 }
 
-// predValue converts one v1 prediction: a scalar, or an array of class
-// scores.
-func (d *Decoder) predValue(t *tape, n uint32, depth int) Value {
-	nd := &t.nodes[n]
-	if nd.kind != kindArray {
-		return d.value(t, n, d.pred.Type)
+// predValue reduces a prediction to the monitored type: class scores to
+// the top score (numeric) or the top class (categorical).
+func (d *Decoder) predValue(p *Prediction) Value {
+	switch p.Kind {
+	case PredictionMissing:
+		return Value{Kind: ValueMissing, Reason: p.Reason}
+	case PredictionInvalid:
+		return Value{Kind: ValueInvalid, Reason: p.Reason}
+	case PredictionNumber, PredictionBool:
+		if d.predType == Categorical {
+			return Value{Kind: ValueString, Str: p.Text}
+		}
+		return Value{Kind: ValueNumber, Num: p.Num}
+	case PredictionLabel:
+		if d.predType == Categorical {
+			return Value{Kind: ValueString, Str: p.Text}
+		}
+	case PredictionScores:
+		if d.predType == Numeric {
+			return Value{Kind: ValueNumber, Num: p.Num}
+		}
+		if p.Class < len(d.labels) {
+			return Value{Kind: ValueString, Str: d.labels[p.Class]}
+		}
+		return Value{Kind: ValueString, Str: d.pred.classText(p.Class)}
 	}
-	if nd.n == 1 && depth == 0 {
-		return d.predValue(t, n+1, 1)
-	}
-	if nd.n == 0 || nd.next != n+1+nd.n {
-		return Value{Kind: ValueInvalid, Reason: ReasonWrongType}
-	}
-	return d.argmax(t, nil, n+1, int(nd.n))
+	return Value{Kind: ValueInvalid, Reason: ReasonWrongType}
 }
 
-func (d *Decoder) predScores(t *tape, ts *tensor, r int) Value {
-	if ts.per == 1 {
-		return d.value(t, ts.leaf(d, r), d.pred.Type)
-	}
-	if ts.flat {
-		return d.argmax(t, nil, ts.data+1+uint32(r*ts.per), ts.per)
-	}
-	return d.argmax(t, d.leaves[r*ts.per:(r+1)*ts.per], 0, ts.per)
+// Request is what a Codec sees of the request being decoded.
+type Request struct{ d *Decoder }
+
+// Root returns the request document.
+func (q *Request) Root() Node { return q.d.req.root() }
+
+// Features returns the number of features.
+func (q *Request) Features() int { return len(q.d.feats) }
+
+// ByLayout reports whether feature j is read by the layout, because it
+// has no path.
+func (q *Request) ByLayout(j int) bool { return q.d.feats[j].path == nil }
+
+// Key returns the name under which the layout finds feature j: its
+// tensor when set, else its name.
+func (q *Request) Key(j int) string { return q.d.feats[j].key }
+
+// Column returns the element index of feature j within a row.
+func (q *Request) Column(j int) int { return q.d.feats[j].spec.Column }
+
+// SetRows sets the row count, at most the decoder's MaxRows, with every
+// value missing.
+func (q *Request) SetRows(n int) { q.d.setRows(n) }
+
+// Rows returns the row count set by SetRows.
+func (q *Request) Rows() int { return q.d.batch.Rows }
+
+// Set sets feature j of row r from node n.
+func (q *Request) Set(r, j int, n Node) {
+	d := q.d
+	d.batch.Values[r*len(d.feats)+j] = d.value(n.i, d.feats[j].spec.Type)
 }
 
-// argmax reduces class scores to the max score (numeric) or the class
-// with the max score (categorical). The scores are leaves[0:n], or the
-// consecutive nodes base, base+1, ... when leaves is nil.
-func (d *Decoder) argmax(t *tape, leaves []uint32, base uint32, n int) Value {
-	best, bestI := math.Inf(-1), -1
-	for i := 0; i < n; i++ {
-		e := base + uint32(i)
-		if leaves != nil {
-			e = leaves[i]
-		}
-		if t.nodes[e].kind != kindNumber {
-			return Value{Kind: ValueInvalid, Reason: ReasonWrongType}
-		}
-		if t.nodes[e].flags&flagNaNInf != 0 {
-			return Value{Kind: ValueInvalid, Reason: ReasonNaNInf}
-		}
-		f, ok := parseNumber(t.raw(e))
-		if !ok {
-			return Value{Kind: ValueInvalid, Reason: ReasonNaNInf}
-		}
-		if f > best {
-			best, bestI = f, i
-		}
-	}
-	if d.pred.Type == Numeric {
-		return Value{Kind: ValueNumber, Num: best}
-	}
-	if bestI < len(d.labels) {
-		return Value{Kind: ValueString, Str: d.labels[bestI]}
-	}
-	start := len(d.scratch)
-	d.scratch = strconv.AppendInt(d.scratch, int64(bestI), 10)
-	return Value{Kind: ValueString, Str: d.scratch[start:len(d.scratch):len(d.scratch)]}
+// SetInvalid marks feature j of row r invalid for reason.
+func (q *Request) SetInvalid(r, j int, reason Reason) {
+	d := q.d
+	d.batch.Values[r*len(d.feats)+j] = Value{Kind: ValueInvalid, Reason: reason}
 }

@@ -343,11 +343,13 @@ func TestNewDecoderErrors(t *testing.T) {
 	}{
 		{"no name", KServeV1, []FeatureSpec{{Type: Numeric}}, nil, "features[0]: empty name"},
 		{"dup", KServeV1, []FeatureSpec{numAge, numAge}, nil, `duplicate name "age"`},
-		{"type", KServeV1, []FeatureSpec{{Name: "x"}}, nil, "type must be"},
-		{"tensor on v1", KServeV1, []FeatureSpec{{Name: "x", Type: Numeric, Tensor: "t"}}, nil, "tensor needs protocol"},
+		{"type", KServeV1, []FeatureSpec{{Name: "x"}}, nil, "type: must be"},
+		{"tensor on v1", KServeV1, []FeatureSpec{{Name: "x", Type: Numeric, Tensor: "t"}}, nil, "tensor: protocol kserve-v1 has no tensors"},
 		{"bad path", JSON, []FeatureSpec{{Name: "x", Type: Numeric, Path: "a[*].b[*]"}}, nil, "more than one [*]"},
 		{"bad index", JSON, []FeatureSpec{{Name: "x", Type: Numeric, Path: "a[-1]"}}, nil, "bad index"},
-		{"pred path without rows", JSON, []FeatureSpec{{Name: "x", Type: Numeric, Path: "x"}}, &PredictionSpec{Type: Numeric, Path: "p"}, "needs one [*]"},
+		{"json pred without path", JSON, []FeatureSpec{{Name: "x", Type: Numeric, Path: "x"}}, &PredictionSpec{Type: Numeric}, "path: required with protocol json"},
+		{"output on v1", KServeV1, nil, &PredictionSpec{Type: Numeric, Output: "y"}, "output: protocol kserve-v1 has no tensors"},
+		{"bad pred path", KServeV1, nil, &PredictionSpec{Type: Numeric, Path: "a..b"}, "prediction: path:"},
 		{"protocol", Protocol(9), nil, nil, "unknown protocol"},
 	}
 	for _, tc := range tests {

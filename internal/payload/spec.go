@@ -38,47 +38,6 @@ func ParseFeatureType(s string) (FeatureType, error) {
 	return 0, fmt.Errorf("unknown feature type %q (want numeric or categorical)", s)
 }
 
-// Protocol names the wire format of the requests and responses of a route.
-type Protocol uint8
-
-const (
-	// KServeV1 is the KServe v1 / TF Serving REST protocol: "instances" (row
-	// form: objects, or arrays with an optional "columns" list) or "inputs"
-	// (columnar form), and "predictions" in the response.
-	KServeV1 Protocol = iota + 1
-	// OpenInferenceV2 is the Open Inference (KServe v2) protocol: "inputs"
-	// and "outputs" tensors with name, shape, datatype and row-major data.
-	OpenInferenceV2
-	// JSON is any JSON body; every feature needs a Path.
-	JSON
-)
-
-// String returns the configuration name of p.
-func (p Protocol) String() string {
-	switch p {
-	case KServeV1:
-		return "kserve-v1"
-	case OpenInferenceV2:
-		return "open-inference-v2"
-	case JSON:
-		return "json"
-	}
-	return fmt.Sprintf("Protocol(%d)", uint8(p))
-}
-
-// ParseProtocol parses "kserve-v1", "open-inference-v2" or "json".
-func ParseProtocol(s string) (Protocol, error) {
-	switch s {
-	case "kserve-v1":
-		return KServeV1, nil
-	case "open-inference-v2":
-		return OpenInferenceV2, nil
-	case "json":
-		return JSON, nil
-	}
-	return 0, fmt.Errorf("unknown protocol %q (want kserve-v1, open-inference-v2 or json)", s)
-}
-
 // FeatureSpec describes one monitored input feature.
 type FeatureSpec struct {
 	// Name identifies the feature in metrics and in the reference profile.
@@ -111,9 +70,11 @@ type PredictionSpec struct {
 	// Type is Numeric (regression value, or the max score of class
 	// scores) or Categorical (label, or the argmax class of class scores).
 	Type FeatureType
-	// Path, when set, is a JSON path into the response body with one [*]
-	// over the rows, e.g. "predictions[*].score". Default: v1
-	// "predictions[*]"; v2 the tensor named by Output, or outputs[0].
+	// Path, when set, is a JSON path into the response body, e.g.
+	// "predictions[*].score" ([*] ranges over the rows) or "result.scores"
+	// (the elements of the array it selects are the rows; any other value
+	// is one row). Default: v1 "predictions" (or "outputs"); v2 the tensor
+	// named by Output, or the first output.
 	Path string
 	// Output names the v2 output tensor. Default: the first output.
 	Output string

@@ -15,7 +15,6 @@ import (
 	"time"
 
 	"github.com/driftcar/driftcar/config"
-	"github.com/driftcar/driftcar/internal/payload"
 	"github.com/driftcar/driftcar/sampler/sketch"
 )
 
@@ -56,7 +55,7 @@ func build(input, cfgPath, out, format string, bins int, stdout, stderr io.Write
 	if err != nil {
 		return err
 	}
-	specs, pred, err := Specs(cfg)
+	specs, pred, err := cfg.PayloadSpecs()
 	if err != nil {
 		return err
 	}
@@ -93,27 +92,6 @@ func build(input, cfgPath, out, format string, bins int, stdout, stderr io.Write
 	fmt.Fprintf(stdout, "wrote %s: %d rows, %d features, hash %s (%s)\n",
 		out, profile.Rows, len(profile.Features), profile.Hash, time.Since(start).Round(time.Millisecond))
 	return nil
-}
-
-// Specs maps the features and prediction of cfg onto sampler specs.
-func Specs(cfg *config.Config) ([]payload.FeatureSpec, *payload.PredictionSpec, error) {
-	var specs []payload.FeatureSpec
-	for _, f := range cfg.Features {
-		typ, err := payload.ParseFeatureType(f.Type)
-		if err != nil {
-			return nil, nil, fmt.Errorf("feature %q: %w", f.Name, err)
-		}
-		specs = append(specs, payload.FeatureSpec{Name: f.Name, Type: typ, Path: f.Path, Tensor: f.Tensor, Column: f.Column})
-	}
-	pr := cfg.Prediction
-	if pr == nil {
-		return specs, nil, nil
-	}
-	typ, err := payload.ParseFeatureType(pr.Type)
-	if err != nil {
-		return nil, nil, fmt.Errorf("prediction: %w", err)
-	}
-	return specs, &payload.PredictionSpec{Name: pr.Name, Type: typ, Path: pr.Path, Output: pr.Output, Labels: pr.Labels}, nil
 }
 
 func formatOf(input, format string) (sketch.InputFormat, error) {

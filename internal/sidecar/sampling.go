@@ -3,13 +3,14 @@ package sidecar
 import (
 	"crypto/sha256"
 	"encoding/hex"
-	"encoding/json"
+	"errors"
 	"fmt"
+	"io"
+	"io/fs"
 	"os"
 	"time"
 
 	"github.com/driftcar/driftcar/config"
-	"github.com/driftcar/driftcar/internal/payload"
 	"github.com/driftcar/driftcar/sampler"
 	"github.com/driftcar/driftcar/sampler/sketch"
 )
@@ -22,15 +23,26 @@ type samplingPlan struct {
 	key    string
 }
 
+// keyOrEmpty is the key of p, or "" when nothing is sampled.
+func (p *samplingPlan) keyOrEmpty() string {
+	if p == nil {
+		return ""
+	}
+	return p.key
+}
+
+// planSampling maps cfg onto sampler specs and reads the reference file,
+// once per reload.
 func planSampling(cfg *config.Config, now func() time.Time) (*samplingPlan, error) {
 	p := &samplingPlan{}
-	for _, r := range cfg.Routes {
+	for i := range cfg.Routes {
+		r := &cfg.Routes[i]
 		if r.Sample == nil {
 			continue
 		}
-		proto, err := payload.ParseProtocol(r.Protocol)
+		proto, err := r.PayloadProtocol()
 		if err != nil {
-			return nil, fmt.Errorf("routes %q: %w", r.Name, err)
+			return nil, err
 		}
 		var arms []string
 		for _, a := range r.Split {
@@ -49,23 +61,9 @@ func planSampling(cfg *config.Config, now func() time.Time) (*samplingPlan, erro
 	if len(p.routes) == 0 {
 		return nil, nil
 	}
-	for _, f := range cfg.Features {
-		typ, err := payload.ParseFeatureType(f.Type)
-		if err != nil {
-			return nil, fmt.Errorf("feature %q: %w", f.Name, err)
-		}
-		p.model.Features = append(p.model.Features, payload.FeatureSpec{
-			Name: f.Name, Type: typ, Path: f.Path, Tensor: f.Tensor, Column: f.Column,
-		})
-	}
-	if pr := cfg.Prediction; pr != nil {
-		typ, err := payload.ParseFeatureType(pr.Type)
-		if err != nil {
-			return nil, fmt.Errorf("prediction: %w", err)
-		}
-		p.model.Prediction = &payload.PredictionSpec{
-			Name: pr.Name, Type: typ, Path: pr.Path, Output: pr.Output, Labels: pr.Labels,
-		}
+	var err error
+	if p.model.Features, p.model.Prediction, err = cfg.PayloadSpecs(); err != nil {
+		return nil, err
 	}
 	p.model.State = sketch.StateOptions{
 		Slices:        cfg.Sketch.Slices,
@@ -76,19 +74,36 @@ func planSampling(cfg *config.Config, now func() time.Time) (*samplingPlan, erro
 	if l := cfg.Reference.Learn; l != nil {
 		p.model.Learn = &sampler.Learn{Samples: l.Samples, Bins: l.Bins}
 	}
-
-	h := sha256.New()
-	spec, _ := json.Marshal(struct {
-		Features   []config.Feature
-		Prediction *config.Prediction
-		Reference  *config.Reference
-		Sketch     config.Sketch
-		Routes     []sampler.RouteSpec
-	}{cfg.Features, cfg.Prediction, cfg.Reference, cfg.Sketch, p.routes})
-	h.Write(spec)
-	if ref, err := os.ReadFile(cfg.Reference.File); err == nil {
-		h.Write(ref)
+	ref, err := os.ReadFile(cfg.Reference.File)
+	switch {
+	case err == nil:
+		p.model.Reference = ref
+	case !errors.Is(err, fs.ErrNotExist):
+		return nil, fmt.Errorf("reference %s: %w", cfg.Reference.File, err)
 	}
-	p.key = hex.EncodeToString(h.Sum(nil))
+	p.key = planKey(p, ref)
 	return p, nil
+}
+
+// planKey digests every setting the sampling set is built from, and the
+// reference's content.
+func planKey(p *samplingPlan, ref []byte) string {
+	h := sha256.New()
+	m := &p.model
+	for _, f := range m.Features {
+		fmt.Fprintf(h, "feature %q %d %q %q %d\n", f.Name, f.Type, f.Path, f.Tensor, f.Column)
+	}
+	if pr := m.Prediction; pr != nil {
+		fmt.Fprintf(h, "prediction %q %d %q %q %q\n", pr.Name, pr.Type, pr.Path, pr.Output, pr.Labels)
+	}
+	fmt.Fprintf(h, "sketch %d %d\nreference %q\n", m.State.Slices, m.State.SliceDuration, m.ReferenceFile)
+	if l := m.Learn; l != nil {
+		fmt.Fprintf(h, "learn %d %d\n", l.Samples, l.Bins)
+	}
+	for _, r := range p.routes {
+		fmt.Fprintf(h, "route %q %q %d %v %d %d %d\n", r.Route, r.Arms, r.Protocol, r.Fraction, r.Queue, r.MaxBody, r.Workers)
+	}
+	_, _ = io.WriteString(h, "content\n")
+	h.Write(ref)
+	return hex.EncodeToString(h.Sum(nil))
 }

@@ -342,7 +342,13 @@ func (s *Sidecar) Reload() error {
 	s.reloadMu.Lock()
 	defer s.reloadMu.Unlock()
 	cfg, raw, err := config.Load(s.opts.ConfigPath)
-	if err == nil && bytes.Equal(raw, s.raw) && !s.referenceChanged(cfg) {
+	var plan *samplingPlan
+	if err == nil {
+		plan, err = planSampling(cfg, s.opts.Now)
+	}
+	// A replaced reference file is picked up even when the config did not
+	// change.
+	if err == nil && bytes.Equal(raw, s.raw) && plan.keyOrEmpty() == s.sampKey {
 		s.recordReload(true, raw)
 		return nil
 	}
@@ -350,7 +356,7 @@ func (s *Sidecar) Reload() error {
 		err = needsRestart(s.cfg.Load(), cfg)
 	}
 	if err == nil {
-		err = s.apply(cfg)
+		err = s.applyPlan(cfg, plan)
 	}
 	if err != nil {
 		s.recordReload(false, nil)
@@ -409,6 +415,15 @@ func (s *Sidecar) apply(cfg *config.Config) error {
 	if err != nil {
 		return err
 	}
+	return s.applyPlan(cfg, plan)
+}
+
+// applyPlan is apply with the sampling plan of cfg already made.
+func (s *Sidecar) applyPlan(cfg *config.Config, plan *samplingPlan) error {
+	shadows, err := shadowSpecs(cfg)
+	if err != nil {
+		return err
+	}
 	set, key := s.sampling, s.sampKey
 	switch {
 	case plan == nil:
@@ -420,14 +435,25 @@ func (s *Sidecar) apply(cfg *config.Config) error {
 		key = plan.key
 	}
 	rt, err := s.startDrift(cfg, set)
-	if err != nil {
-		if set != s.sampling {
-			set.Stop()
+	if err == nil {
+		var mirrors map[string]*shadow.Mirror
+		var retired []*shadow.Mirror
+		if mirrors, retired, err = s.shadows.Update(shadows); err == nil {
+			s.swap(cfg, set, key, rt, mirrors, retired)
+			return nil
 		}
-		return err
+		if rt != s.drift {
+			rt.stop()
+		}
 	}
+	if set != nil && set != s.sampling {
+		set.Stop()
+	}
+	return err
+}
 
-	mirrors, retired := s.shadows.Update(shadowSpecs(cfg))
+// swap makes the proxy serve cfg with the new taps, then retires the old.
+func (s *Sidecar) swap(cfg *config.Config, set *sampler.Set, key string, rt *driftRuntime, mirrors map[string]*shadow.Mirror, retired []*shadow.Mirror) {
 	taps := proxy.Taps{}
 	for _, r := range cfg.Routes {
 		var rt proxy.RouteTaps
@@ -455,15 +481,6 @@ func (s *Sidecar) apply(cfg *config.Config) error {
 	if old != nil && old != set {
 		old.Stop()
 	}
-	return nil
-}
-
-// referenceChanged reports whether the reference file cfg names changed
-// since the sampling set was built (a replaced file is picked up by a
-// reload even when the config itself did not change).
-func (s *Sidecar) referenceChanged(cfg *config.Config) bool {
-	plan, err := planSampling(cfg, s.opts.Now)
-	return err != nil || (plan != nil && plan.key != s.sampKey)
 }
 
 // needsRestart reports the settings that a reload cannot change.

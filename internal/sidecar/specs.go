@@ -8,12 +8,17 @@ import (
 )
 
 // shadowSpecs maps each route's shadow section onto a shadow.Spec.
-func shadowSpecs(cfg *config.Config) []shadow.Spec {
+func shadowSpecs(cfg *config.Config) ([]shadow.Spec, error) {
 	var specs []shadow.Spec
-	for _, r := range cfg.Routes {
+	for i := range cfg.Routes {
+		r := &cfg.Routes[i]
 		s := r.Shadow
 		if s == nil {
 			continue
+		}
+		proto, err := r.PayloadProtocol()
+		if err != nil {
+			return nil, err
 		}
 		up := cfg.Upstreams[s.Upstream]
 		specs = append(specs, shadow.Spec{
@@ -34,13 +39,16 @@ func shadowSpecs(cfg *config.Config) []shadow.Spec {
 			StripHeaders: s.StripHeaders,
 			Workers:      s.Workers,
 			PairTimeout:  time.Duration(s.PairTimeout),
-			Protocol:     shadow.Protocol(r.Protocol),
+			Protocol:     proto,
+			Prediction:   cfg.ComparedPrediction(r),
 			Compare: shadow.Compare{
 				AbsTolerance: *s.Compare.AbsTolerance,
 				RelTolerance: *s.Compare.RelTolerance,
-				Path:         s.Compare.Path,
 			},
 		})
+		if err := specs[len(specs)-1].Check(); err != nil {
+			return nil, err
+		}
 	}
-	return specs
+	return specs, nil
 }
