@@ -63,7 +63,7 @@ prediction.path: required with protocol json (read by routes[0].sample) (line 13
 			name:    "a bad compare path",
 			compare: "result..scores",
 			extra:   "features:\n  - { name: age, type: numeric }\n",
-			want:  `routes[0].shadow.compare.path: path "result..scores": empty key (line 9)`,
+			want:    `routes[0].shadow.compare.path: path "result..scores": empty key (line 9)`,
 		},
 		{
 			name:    "compare.path and prediction.path disagree",

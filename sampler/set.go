@@ -24,7 +24,7 @@ type Model struct {
 	// Reference, when not nil, is the content of ReferenceFile, already
 	// read by the caller.
 	Reference []byte
-	Learn         *Learn
+	Learn     *Learn
 }
 
 // Learn builds the reference from the first live rows.
