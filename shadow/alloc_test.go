@@ -22,3 +22,21 @@ func TestShadowTapAllocs(t *testing.T) {
 		t.Errorf("got %v allocs per mirrored request; want at most 1", n)
 	}
 }
+
+// TestComparePairAllocs: comparing a pair that agrees allocates nothing in
+// steady state, for each protocol's layout. (A mismatch formats its two
+// values for the sample.)
+func TestComparePairAllocs(t *testing.T) {
+	for _, p := range comparePairs {
+		c, err := newComparator(Spec{Protocol: p.proto, Compare: Compare{AbsTolerance: 1e-6}}.withDefaults())
+		if err != nil {
+			t.Fatal(err)
+		}
+		var v verdict
+		run := func() { c.comparePair(200, p.live, false, 200, p.live, &v) }
+		run()
+		if n := testing.AllocsPerRun(1000, run); n != 0 {
+			t.Errorf("%s: %v allocs per pair; want 0", p.name, n)
+		}
+	}
+}
