@@ -1,8 +1,3 @@
-// Package demo implements `driftcar demo`: three built-in model servers,
-// a reference built from their training data, driftcar in-process with a
-// generated config, steady traffic with drift injected at a set time, and
-// a live terminal view of what driftcar sees. It is also an integration
-// test of the whole product. Run owns every goroutine it starts.
 package demo
 
 import (
