@@ -137,7 +137,7 @@ type CalibrationOptions struct {
 	Safety float64
 }
 
-// DefaultOptions returns the defaults of issue 5: windows 5m and 1h of
+// DefaultOptions returns the defaults: windows 5m and 1h of
 // 1-minute slices, evaluated every 10 s, one false alarm per 30 days,
 // 200 samples at least.
 func DefaultOptions() Options {
