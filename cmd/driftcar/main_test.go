@@ -59,12 +59,24 @@ func TestValidate(t *testing.T) {
 	unknown := filepath.Join(dir, "unknown.yaml")
 	writeFile(t, unknown, sidecarConfig("127.0.0.1:8501", "127.0.0.1:8502", 90, 10)+"bogus: 1\n")
 
+	// The week unit the detector documents for false_alarm_rate.
+	week := filepath.Join(dir, "week.yaml")
+	writeFile(t, week, sidecarConfig("127.0.0.1:8501", "127.0.0.1:8502", 90, 10)+`features:
+  - { name: age, type: numeric }
+reference: { file: reference.json }
+drift: { windows: [5m, 1h], false_alarm_rate: 1/1w }
+`)
+
 	var out, errOut bytes.Buffer
-	if code := runMain([]string{"validate", "--config", good}, &out, &errOut); code != 0 {
-		t.Fatalf("validate good: exit %d; stderr %s", code, errOut.String())
-	}
-	if lines := strings.Split(strings.TrimSpace(out.String()), "\n"); len(lines) != 1 || !strings.HasPrefix(lines[0], "ok: ") {
-		t.Errorf("validate good: got %q; want one line starting with \"ok: \"", out.String())
+	for _, path := range []string{good, week} {
+		out.Reset()
+		errOut.Reset()
+		if code := runMain([]string{"validate", "--config", path}, &out, &errOut); code != 0 {
+			t.Fatalf("validate %s: exit %d; stderr %s", path, code, errOut.String())
+		}
+		if lines := strings.Split(strings.TrimSpace(out.String()), "\n"); len(lines) != 1 || !strings.HasPrefix(lines[0], "ok: ") {
+			t.Errorf("validate %s: got %q; want one line starting with \"ok: \"", path, out.String())
+		}
 	}
 
 	for path, want := range map[string]string{
