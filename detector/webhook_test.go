@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"runtime"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -73,19 +74,27 @@ func TestWebhookSignsRetriesAndCoolsDown(t *testing.T) {
 	defer srv.Close()
 	var now atomic.Int64
 	clock := func() time.Time { return time.Unix(now.Load(), 0) }
-	var sleeps atomic.Int32
+	var sleepMu sync.Mutex
+	var sleeps []time.Duration
 	w := NewWebhook(WebhookOptions{
 		URL: srv.URL, Secret: []byte("key"), Cooldown: 30 * time.Minute, Retries: 3, Now: clock,
-		Sleep: func(context.Context, time.Duration) error { sleeps.Add(1); return nil },
+		Sleep: func(_ context.Context, d time.Duration) error {
+			sleepMu.Lock()
+			sleeps = append(sleeps, d)
+			sleepMu.Unlock()
+			return nil
+		},
 	}, nil)
 	runWebhook(t, w)
 
 	tg.status.Store(500) // fail until told otherwise
 	w.Notify(Payload{Model: "m", Route: "predict"})
 	eventually(t, "four attempts fail", func() bool { return w.failed.Load() == 1 })
-	if got := sleeps.Load(); got != 3 {
-		t.Errorf("backoff sleeps: got %d; want 3 (one per retry)", got)
+	sleepMu.Lock()
+	if want := []time.Duration{time.Second, 2 * time.Second, 4 * time.Second}; !slices.Equal(sleeps, want) {
+		t.Errorf("backoff sleeps: got %v; want %v (one per retry, doubling)", sleeps, want)
 	}
+	sleepMu.Unlock()
 
 	tg.status.Store(200)
 	now.Add(int64(10 * time.Minute / time.Second))
