@@ -15,6 +15,8 @@ import (
 	"time"
 
 	"go.uber.org/goleak"
+
+	"github.com/driftcar/driftcar/internal/testutil"
 )
 
 func TestMain(m *testing.M) {
@@ -48,17 +50,6 @@ func (tg *target) count() int {
 	return len(tg.got)
 }
 
-func eventually(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("not true within 10s: %s", what)
-		}
-		time.Sleep(2 * time.Millisecond)
-	}
-}
-
 // runWebhook starts w until the test ends.
 func runWebhook(t *testing.T, w *Webhook) {
 	t.Helper()
@@ -89,7 +80,7 @@ func TestWebhookSignsRetriesAndCoolsDown(t *testing.T) {
 
 	tg.status.Store(500) // fail until told otherwise
 	w.Notify(Payload{Model: "m", Route: "predict"})
-	eventually(t, "four attempts fail", func() bool { return w.failed.Load() == 1 })
+	testutil.Eventually(t, 10*time.Second, "four attempts fail", func() bool { return w.failed.Load() == 1 })
 	sleepMu.Lock()
 	if want := []time.Duration{time.Second, 2 * time.Second, 4 * time.Second}; !slices.Equal(sleeps, want) {
 		t.Errorf("backoff sleeps: got %v; want %v (one per retry, doubling)", sleeps, want)
@@ -103,11 +94,11 @@ func TestWebhookSignsRetriesAndCoolsDown(t *testing.T) {
 		t.Errorf("notification within the cooldown: suppressed %d; want 1", got)
 	}
 	w.Notify(Payload{Model: "m", Route: "other"})
-	eventually(t, "another route is not cooled down", func() bool { return tg.count() == 1 })
+	testutil.Eventually(t, 10*time.Second, "another route is not cooled down", func() bool { return tg.count() == 1 })
 
 	now.Add(int64(21 * time.Minute / time.Second))
 	w.Notify(Payload{Model: "m", Route: "predict"})
-	eventually(t, "after the cooldown the route is notified again", func() bool { return tg.count() == 2 })
+	testutil.Eventually(t, 10*time.Second, "after the cooldown the route is notified again", func() bool { return tg.count() == 2 })
 	tg.mu.Lock()
 	defer tg.mu.Unlock()
 	for i, s := range tg.sigs {
@@ -142,5 +133,5 @@ func TestWebhookDeadTargetIsBounded(t *testing.T) {
 	if growth := int64(after.HeapAlloc) - int64(before.HeapAlloc); growth > 1<<20 {
 		t.Errorf("heap grew %d KiB queueing for a dead target", growth>>10)
 	}
-	eventually(t, "the queued notifications fail", func() bool { return w.failed.Load() >= 1 })
+	testutil.Eventually(t, 10*time.Second, "the queued notifications fail", func() bool { return w.failed.Load() >= 1 })
 }
