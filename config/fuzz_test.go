@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"go.yaml.in/yaml/v3"
+	"golang.org/x/tools/txtar"
 )
 
 // FuzzParse checks that Parse never panics, that it fails only with
@@ -18,7 +19,8 @@ func FuzzParse(f *testing.F) {
 		if err != nil {
 			f.Fatal(err)
 		}
-		f.Add([]byte(parseArchive(string(data)).files["config.yaml"]))
+		in, _ := section(txtar.Parse(data), "config.yaml")
+		f.Add([]byte(in))
 	}
 	f.Add([]byte(validBase))
 	f.Add([]byte("a: &a {<<: *a}\n"))

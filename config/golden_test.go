@@ -1,55 +1,24 @@
 package config
 
 import (
-	"bytes"
 	"flag"
 	"os"
 	"path/filepath"
-	"strings"
 	"testing"
+
+	"golang.org/x/tools/txtar"
 )
 
 var update = flag.Bool("update", false, "rewrite the want sections of testdata/*.txtar")
 
-// archive is a txtar file: a comment, then files that each start with a
-// "-- name --" line. It is parsed by hand to keep golang.org/x/tools out of
-// go.mod.
-type archive struct {
-	comment string
-	names   []string
-	files   map[string]string
-}
-
-func parseArchive(data string) *archive {
-	a := &archive{files: map[string]string{}}
-	name, body := "", &a.comment
-	for line := range strings.SplitAfterSeq(data, "\n") {
-		trimmed := strings.TrimSuffix(line, "\n")
-		if strings.HasPrefix(trimmed, "-- ") && strings.HasSuffix(trimmed, " --") && len(trimmed) > 6 {
-			if name != "" {
-				a.files[name] = *body
-			}
-			name = strings.TrimSpace(trimmed[3 : len(trimmed)-3])
-			a.names = append(a.names, name)
-			body = new(string)
-			continue
+// section returns the data of the named file of a, and whether it exists.
+func section(a *txtar.Archive, name string) (string, bool) {
+	for _, f := range a.Files {
+		if f.Name == name {
+			return string(f.Data), true
 		}
-		*body += line
 	}
-	if name != "" {
-		a.files[name] = *body
-	}
-	return a
-}
-
-func (a *archive) format() []byte {
-	var b bytes.Buffer
-	b.WriteString(a.comment)
-	for _, name := range a.names {
-		b.WriteString("-- " + name + " --\n")
-		b.WriteString(a.files[name])
-	}
-	return b.Bytes()
+	return "", false
 }
 
 // goldenFiles returns testdata/*.txtar, each holding config.yaml and either
@@ -70,8 +39,8 @@ func TestGolden(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			a := parseArchive(string(data))
-			in, ok := a.files["config.yaml"]
+			a := txtar.Parse(data)
+			in, ok := section(a, "config.yaml")
 			if !ok {
 				t.Fatalf("%s has no config.yaml section", file)
 			}
@@ -84,14 +53,13 @@ func TestGolden(t *testing.T) {
 			}
 
 			if *update {
-				a.names = []string{"config.yaml", wantName}
-				a.files = map[string]string{"config.yaml": in, wantName: got}
-				if err := os.WriteFile(file, a.format(), 0o644); err != nil {
+				a.Files = []txtar.File{{Name: "config.yaml", Data: []byte(in)}, {Name: wantName, Data: []byte(got)}}
+				if err := os.WriteFile(file, txtar.Format(a), 0o644); err != nil {
 					t.Fatal(err)
 				}
 				return
 			}
-			want, ok := a.files[wantName]
+			want, ok := section(a, wantName)
 			if !ok {
 				t.Fatalf("got %s:\n%s\nbut %s has no %s section (run go test -update)", wantName, got, file, wantName)
 			}

@@ -12,6 +12,8 @@ import (
 	"strings"
 	"time"
 	"unicode/utf8"
+
+	"github.com/driftcar/driftcar/internal/rate"
 )
 
 const (
@@ -525,32 +527,6 @@ func validName(name string) bool {
 	return nameRE.MatchString(name)
 }
 
-// ParseRate reads a false-alarm rate "N/<duration>", e.g. "1/30d" or
-// "1/12h", and returns events per second. Durations take d (days) as well
-// as Go's units.
-func ParseRate(s string) (float64, error) {
-	num, per, ok := strings.Cut(s, "/")
-	if !ok {
-		return 0, fmt.Errorf("must be N/<duration> such as 1/30d, got %q", s)
-	}
-	n, err := strconv.ParseFloat(strings.TrimSpace(num), 64)
-	if err != nil || !(n > 0) || math.IsInf(n, 0) {
-		return 0, fmt.Errorf("must be N/<duration> with N > 0, got %q", s)
-	}
-	per = strings.TrimSpace(per)
-	var d time.Duration
-	if days, found := strings.CutSuffix(per, "d"); found {
-		k, err := strconv.ParseFloat(days, 64)
-		if err != nil || !(k > 0) {
-			return 0, fmt.Errorf("must be N/<duration> such as 1/30d, got %q", s)
-		}
-		d = time.Duration(k * float64(24*time.Hour))
-	} else if d, err = time.ParseDuration(per); err != nil || d <= 0 {
-		return 0, fmt.Errorf("must be N/<duration> such as 1/30d, got %q", s)
-	}
-	return n / d.Seconds(), nil
-}
-
 func (v *validator) drift(p *fieldPath, d *Drift, sk Sketch) {
 	slice := time.Duration(sk.SliceDuration)
 	ring := slice * time.Duration(sk.Slices)
@@ -573,9 +549,9 @@ func (v *validator) drift(p *fieldPath, d *Drift, sk Sketch) {
 	} else if slice > 0 && slice%time.Duration(d.EvaluateEvery) != 0 {
 		v.add(p.key("evaluate_every"), "must divide sketch.slice_duration (%s), got %s", sk.SliceDuration, d.EvaluateEvery)
 	}
-	if rate, err := ParseRate(d.FalseAlarmRate); err != nil {
-		v.add(p.key("false_alarm_rate"), "%v", err)
-	} else if every := time.Duration(d.EvaluateEvery).Seconds(); every > 0 && rate*every >= 0.01 {
+	if r, err := rate.Parse(d.FalseAlarmRate); err != nil {
+		v.add(p.key("false_alarm_rate"), "must be N/<duration> such as 1/30d or 1/1w, got %q", d.FalseAlarmRate)
+	} else if every := time.Duration(d.EvaluateEvery).Seconds(); every > 0 && r.PerSecond()*every >= 0.01 {
 		v.add(p.key("false_alarm_rate"), "%s is more than one false alarm per 100 evaluations", d.FalseAlarmRate)
 	}
 	if d.MinSamples < 10 {

@@ -324,3 +324,41 @@ upstreams.live.idle_timeout: must be > 0`
 		t.Errorf("Validate: got %v; want nil", err)
 	}
 }
+
+// TestFalseAlarmRate checks that validation reads false_alarm_rate with
+// the detector's grammar. Before, the week unit the detector documents
+// was rejected.
+func TestFalseAlarmRate(t *testing.T) {
+	drift := func(rate string) string {
+		return validBase + `features:
+  - { name: age, type: numeric }
+reference: { file: ref.json }
+drift:
+  windows: [5m, 1h]
+  false_alarm_rate: ` + rate + "\n"
+	}
+	for _, rate := range []string{"1/1w", "1/30d", "1/7d", "1/24h", "2/1w", "1/1d12h", "1/d", `" 1 / 1w "`} {
+		t.Run(rate, func(t *testing.T) {
+			c, err := Parse([]byte(drift(rate)))
+			if err != nil {
+				t.Fatalf("Parse: got %v; want nil", err)
+			}
+			if c.Drift.FalseAlarmRate != strings.Trim(rate, `"`) {
+				t.Fatalf("got false_alarm_rate %q; want %s", c.Drift.FalseAlarmRate, rate)
+			}
+		})
+	}
+	for _, tc := range []struct{ rate, want string }{
+		{"30d", `drift.false_alarm_rate: must be N/<duration> such as 1/30d or 1/1w, got "30d" (line 17)`},
+		{"1/2d1w", `drift.false_alarm_rate: must be N/<duration> such as 1/30d or 1/1w, got "1/2d1w" (line 17)`},
+		{"0/1w", `drift.false_alarm_rate: must be N/<duration> such as 1/30d or 1/1w, got "0/1w" (line 17)`},
+		{"1/1m", `drift.false_alarm_rate: 1/1m is more than one false alarm per 100 evaluations (line 17)`},
+	} {
+		t.Run(tc.rate, func(t *testing.T) {
+			_, err := Parse([]byte(drift(tc.rate)))
+			if err == nil || err.Error() != tc.want {
+				t.Fatalf("Parse: got %v; want %s", err, tc.want)
+			}
+		})
+	}
+}

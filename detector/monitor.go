@@ -180,7 +180,7 @@ func (m *Monitor) Tick(now time.Time) {
 		for _, f := range r.features {
 			for j, k := range m.windows {
 				r.st.WindowInto(&f.counts[j], f.index, k)
-				window(&f.counts[j], f.numeric, f.cells, &f.windows[j])
+				window(&f.counts[j], r.st.Layout(f.index), f.numeric, f.cells, &f.windows[j])
 			}
 			eval, ev, changed := f.det.Evaluate(now, f.windows)
 			f.eval = eval

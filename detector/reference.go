@@ -6,13 +6,15 @@ import (
 	"github.com/driftcar/driftcar/sampler/sketch"
 )
 
-// reference maps a sampler feature profile onto a detector reference.
+// reference maps a sampler feature profile onto a detector reference and
+// returns it with the number of cells the distribution tests compare.
 //
-// Numeric: the B bins; below-min and above-max values stay apart as the
+// Numeric: the bins; below-min and above-max values stay apart as the
 // out-of-range rate. Categorical: the dictionary and OTHER (the profile's
-// trailing UNSEEN cell is zero by construction and dropped); UNSEEN values
-// count in the unseen rate and fold into OTHER for the distribution tests.
+// UNSEEN cell is zero by construction and dropped); UNSEEN values count in
+// the unseen rate and fold into OTHER for the distribution tests.
 func reference(fp *sketch.FeatureProfile, rows uint64) (stat.Reference, int) {
+	l := fp.Layout()
 	r := stat.Reference{
 		Numeric:     fp.Type == payload.Numeric.String(),
 		M:           fp.Count,
@@ -23,31 +25,25 @@ func reference(fp *sketch.FeatureProfile, rows uint64) (stat.Reference, int) {
 		r.InvalidRate = float64(fp.Invalid) / float64(rows)
 	}
 	if r.Numeric {
-		r.Proportions = fp.Proportions
+		r.Proportions = fp.Proportions[:l.Values()]
 		r.Edges = fp.Edges
 		r.Min, r.Max, r.Mean, r.Std = fp.Min, fp.Max, fp.Mean, fp.Std
-		return r, len(fp.Proportions)
+		return r, l.Values()
 	}
-	k := len(fp.Categories)
-	r.Proportions = fp.Proportions[:k+1]
-	r.OtherCell = k
+	r.Proportions = fp.Proportions[:l.Other()+1]
+	r.OtherCell = l.Other()
 	r.UnseenRate = fp.UnseenRate
-	return r, k + 1
+	return r, l.Other() + 1
 }
 
-// window maps sampler window counts onto a detector window of cells cells;
-// the four cells after them are, for both types, below/other-or-unseen,
-// above/unseen, missing and invalid as the sampler orders them.
-func window(c *sketch.Counts, numeric bool, cells int, w *stat.Window) {
-	extra := c.Cells[len(c.Cells)-4:]
+// window maps sampler window counts of layout l onto a detector window
+// whose distribution is the first cells cells, as reference returned them.
+func window(c *sketch.Counts, l sketch.Layout, numeric bool, cells int, w *stat.Window) {
+	w.Cells = c.Cells[:cells]
 	if numeric {
-		w.Cells = c.Cells[:cells]
-		w.Below, w.Above, w.Unseen = extra[0], extra[1], 0
+		w.Below, w.Above, w.Unseen = c.Cells[l.BelowMin()], c.Cells[l.AboveMax()], 0
 	} else {
-		// Sampler categorical cells: dictionary, other, unseen, missing,
-		// invalid; the detector's cells are the dictionary and other.
-		w.Cells = c.Cells[:cells]
-		w.Below, w.Above, w.Unseen = 0, 0, extra[1]
+		w.Below, w.Above, w.Unseen = 0, 0, c.Cells[l.Unseen()]
 	}
-	w.Missing, w.Invalid = extra[2], extra[3]
+	w.Missing, w.Invalid = c.Cells[l.Missing()], c.Cells[l.Invalid()]
 }

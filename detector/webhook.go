@@ -16,6 +16,8 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"go.uber.org/zap"
+
+	"github.com/driftcar/driftcar/internal/backoff"
 )
 
 // WebhookOptions configure the retraining webhook.
@@ -163,7 +165,7 @@ func (w *Webhook) Run(ctx context.Context) {
 
 func (w *Webhook) deliver(ctx context.Context, p Payload) {
 	opts := w.opts.Load()
-	backoff := opts.Backoff
+	pause := backoff.Policy{Initial: opts.Backoff, Max: time.Minute, Multiplier: 2}
 	for attempt := 0; ; attempt++ {
 		p.SentAt = opts.Now()
 		err := w.post(ctx, opts, p)
@@ -176,11 +178,10 @@ func (w *Webhook) deliver(ctx context.Context, p Payload) {
 			w.log.Warn("drift webhook failed; giving up", zap.String("route", p.Route), zap.Int("attempts", attempt+1), zap.Error(err))
 			return
 		}
-		if opts.Sleep(ctx, backoff) != nil {
+		if opts.Sleep(ctx, pause.Delay(attempt)) != nil {
 			w.failed.Add(1)
 			return
 		}
-		backoff = min(2*backoff, time.Minute)
 	}
 }
 

@@ -8,12 +8,15 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"runtime"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"go.uber.org/goleak"
+
+	"github.com/driftcar/driftcar/internal/testutil"
 )
 
 func TestMain(m *testing.M) {
@@ -47,17 +50,6 @@ func (tg *target) count() int {
 	return len(tg.got)
 }
 
-func eventually(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("not true within 10s: %s", what)
-		}
-		time.Sleep(2 * time.Millisecond)
-	}
-}
-
 // runWebhook starts w until the test ends.
 func runWebhook(t *testing.T, w *Webhook) {
 	t.Helper()
@@ -73,19 +65,27 @@ func TestWebhookSignsRetriesAndCoolsDown(t *testing.T) {
 	defer srv.Close()
 	var now atomic.Int64
 	clock := func() time.Time { return time.Unix(now.Load(), 0) }
-	var sleeps atomic.Int32
+	var sleepMu sync.Mutex
+	var sleeps []time.Duration
 	w := NewWebhook(WebhookOptions{
 		URL: srv.URL, Secret: []byte("key"), Cooldown: 30 * time.Minute, Retries: 3, Now: clock,
-		Sleep: func(context.Context, time.Duration) error { sleeps.Add(1); return nil },
+		Sleep: func(_ context.Context, d time.Duration) error {
+			sleepMu.Lock()
+			sleeps = append(sleeps, d)
+			sleepMu.Unlock()
+			return nil
+		},
 	}, nil)
 	runWebhook(t, w)
 
 	tg.status.Store(500) // fail until told otherwise
 	w.Notify(Payload{Model: "m", Route: "predict"})
-	eventually(t, "four attempts fail", func() bool { return w.failed.Load() == 1 })
-	if got := sleeps.Load(); got != 3 {
-		t.Errorf("backoff sleeps: got %d; want 3 (one per retry)", got)
+	testutil.Eventually(t, 10*time.Second, "four attempts fail", func() bool { return w.failed.Load() == 1 })
+	sleepMu.Lock()
+	if want := []time.Duration{time.Second, 2 * time.Second, 4 * time.Second}; !slices.Equal(sleeps, want) {
+		t.Errorf("backoff sleeps: got %v; want %v (one per retry, doubling)", sleeps, want)
 	}
+	sleepMu.Unlock()
 
 	tg.status.Store(200)
 	now.Add(int64(10 * time.Minute / time.Second))
@@ -94,11 +94,11 @@ func TestWebhookSignsRetriesAndCoolsDown(t *testing.T) {
 		t.Errorf("notification within the cooldown: suppressed %d; want 1", got)
 	}
 	w.Notify(Payload{Model: "m", Route: "other"})
-	eventually(t, "another route is not cooled down", func() bool { return tg.count() == 1 })
+	testutil.Eventually(t, 10*time.Second, "another route is not cooled down", func() bool { return tg.count() == 1 })
 
 	now.Add(int64(21 * time.Minute / time.Second))
 	w.Notify(Payload{Model: "m", Route: "predict"})
-	eventually(t, "after the cooldown the route is notified again", func() bool { return tg.count() == 2 })
+	testutil.Eventually(t, 10*time.Second, "after the cooldown the route is notified again", func() bool { return tg.count() == 2 })
 	tg.mu.Lock()
 	defer tg.mu.Unlock()
 	for i, s := range tg.sigs {
@@ -133,5 +133,5 @@ func TestWebhookDeadTargetIsBounded(t *testing.T) {
 	if growth := int64(after.HeapAlloc) - int64(before.HeapAlloc); growth > 1<<20 {
 		t.Errorf("heap grew %d KiB queueing for a dead target", growth>>10)
 	}
-	eventually(t, "the queued notifications fail", func() bool { return w.failed.Load() >= 1 })
+	testutil.Eventually(t, 10*time.Second, "the queued notifications fail", func() bool { return w.failed.Load() >= 1 })
 }

@@ -14,6 +14,7 @@ import (
 
 	"github.com/driftcar/driftcar/config"
 	"github.com/driftcar/driftcar/internal/testupstream"
+	"github.com/driftcar/driftcar/internal/testutil"
 )
 
 func startUpstream(tb testing.TB, h fasthttp.RequestHandler) string {
@@ -23,7 +24,7 @@ func startUpstream(tb testing.TB, h fasthttp.RequestHandler) string {
 
 func deadAddr(tb testing.TB) string {
 	tb.Helper()
-	return testupstream.Reserve(tb)
+	return testutil.FreePort(tb)
 }
 
 // recorded is what an upstream saw of one request.

@@ -10,7 +10,7 @@ import (
 
 	"github.com/valyala/fasthttp"
 
-	"github.com/driftcar/driftcar/internal/testupstream"
+	"github.com/driftcar/driftcar/internal/testutil"
 )
 
 // TestUpstreamPoolShrinksAfterABurst: a burst opens many upstream
@@ -75,7 +75,7 @@ routes:
 	// Sequential requests every 5 ms: each of the burst's connections
 	// would be reused well within 300 ms if the pool rotated through them.
 	hc := p.client()
-	testupstream.Eventually(t, 10*time.Second, "the idle upstream connections close", func() bool {
+	testutil.Eventually(t, 10*time.Second, "the idle upstream connections close", func() bool {
 		for range 20 {
 			p.do(t, hc, "GET", "/fast", nil)
 			time.Sleep(5 * time.Millisecond)

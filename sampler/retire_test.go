@@ -7,11 +7,11 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/testutil"
+	promtestutil "github.com/prometheus/client_golang/prometheus/testutil"
 	"github.com/valyala/fasthttp"
 
 	"github.com/driftcar/driftcar/internal/payload"
-	"github.com/driftcar/driftcar/internal/testupstream"
+	"github.com/driftcar/driftcar/internal/testutil"
 )
 
 // A config change that replaces the Set neither resets the route's
@@ -54,7 +54,7 @@ driftcar_sampler_dropped_total{reason="body_too_large",route="predict"} 0
 driftcar_sampler_dropped_total{reason="queue_full",route="predict"} %d
 driftcar_sampler_dropped_total{reason="reconfigured",route="predict"} %d
 `, rows, full, reconfigured)
-		if err := testutil.GatherAndCompare(reg, strings.NewReader(want),
+		if err := promtestutil.GatherAndCompare(reg, strings.NewReader(want),
 			"driftcar_sampler_rows_total", "driftcar_sampler_dropped_total"); err != nil {
 			t.Error(err)
 		}
@@ -75,7 +75,7 @@ driftcar_sampler_dropped_total{reason="reconfigured",route="predict"} %d
 	expect(0, 1, 5)
 
 	sample(b, 10)
-	testupstream.Eventually(t, 10*time.Second, "10 rows decoded", func() bool {
+	testutil.Eventually(t, 10*time.Second, "10 rows decoded", func() bool {
 		return b.Tap("predict").counts.rows.Load() == 10
 	})
 	expect(10, 1, 5)
@@ -88,7 +88,7 @@ driftcar_sampler_dropped_total{reason="reconfigured",route="predict"} %d
 	d.Stop()
 
 	c.Use(nil)
-	if n := testutil.CollectAndCount(c, "driftcar_sampler_rows_total"); n != 0 {
+	if n := promtestutil.CollectAndCount(c, "driftcar_sampler_rows_total"); n != 0 {
 		t.Errorf("with no Set, %d rows series are exported", n)
 	}
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/driftcar/driftcar/config"
 	"github.com/driftcar/driftcar/internal/payload"
 	"github.com/driftcar/driftcar/internal/testupstream"
+	"github.com/driftcar/driftcar/internal/testutil"
 	"github.com/driftcar/driftcar/proxy"
 	"github.com/driftcar/driftcar/sampler/sketch"
 )
@@ -85,7 +86,7 @@ func TestTapCountsRowsDropsAndInvalid(t *testing.T) {
 	for range 50 {
 		h.ServeOK(t)
 	}
-	testupstream.Eventually(t, 10*time.Second, "every queued copy is decoded", func() bool {
+	testutil.Eventually(t, 10*time.Second, "every queued copy is decoded", func() bool {
 		return tap.QueueLength() == 0 && tap.counts.rows.Load()+tap.counts.dropped[dropQueueFull].Load() >= 50
 	})
 	// With the queue empty, neither of these can be dropped as queue_full.
@@ -97,7 +98,7 @@ func TestTapCountsRowsDropsAndInvalid(t *testing.T) {
 	if rows+full != 50 || large != 1 {
 		t.Errorf("rows %d + dropped queue_full %d = %d; want 50; body_too_large %d, want 1", rows, full, rows+full, large)
 	}
-	testupstream.Eventually(t, 10*time.Second, "the malformed body is counted", func() bool {
+	testutil.Eventually(t, 10*time.Second, "the malformed body is counted", func() bool {
 		return tap.counts.invalid.Load()[payload.ReasonMalformedJSON] == 1
 	})
 	st := tap.State()
@@ -118,7 +119,7 @@ func TestFractionSamplesAShare(t *testing.T) {
 		h.ServeOK(t)
 	}
 	tap := set.Tap("predict")
-	testupstream.Eventually(t, 10*time.Second, "the queue drains", func() bool { return tap.QueueLength() == 0 })
+	testutil.Eventually(t, 10*time.Second, "the queue drains", func() bool { return tap.QueueLength() == 0 })
 	got := float64(tap.counts.rows.Load()) / n
 	if got < 0.18 || got > 0.22 {
 		t.Errorf("sampled share: got %.4f; want 0.2 ± 0.02 (about 7σ)", got)

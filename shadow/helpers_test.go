@@ -13,6 +13,7 @@ import (
 
 	"github.com/driftcar/driftcar/config"
 	"github.com/driftcar/driftcar/internal/testupstream"
+	"github.com/driftcar/driftcar/internal/testutil"
 	"github.com/driftcar/driftcar/proxy"
 )
 
@@ -140,7 +141,7 @@ func (e *env) counter(t testing.TB, name string, labels ...string) float64 {
 
 func (e *env) waitCounter(t testing.TB, want float64, name string, labels ...string) {
 	t.Helper()
-	testupstream.Eventually(t, 10*time.Second, fmt.Sprintf("%s%v reaches %v", name, labels, want), func() bool {
+	testutil.Eventually(t, 10*time.Second, fmt.Sprintf("%s%v reaches %v", name, labels, want), func() bool {
 		return e.counter(t, name, labels...) >= want
 	})
 	if got := e.counter(t, name, labels...); got != want {

@@ -15,6 +15,7 @@ import (
 	"github.com/valyala/fasthttp"
 
 	"github.com/driftcar/driftcar/internal/testupstream"
+	"github.com/driftcar/driftcar/internal/testutil"
 	"github.com/driftcar/driftcar/proxy"
 )
 
@@ -79,7 +80,7 @@ func TestBrokenShadows(t *testing.T) {
 		result  string // shadow_requests_total result
 		outcome string // comparisons_total outcome, if any
 	}{
-		{"dead", testupstream.Reserve(t), "error", ""},
+		{"dead", testutil.FreePort(t), "error", ""},
 		{"reset", testupstream.Resetter(t), "error", ""},
 		{"malformed JSON", testupstream.Start(t, testupstream.Answer("shadow", `{"predictions":[0.5`)), "ok", "undecodable"},
 		{"wrong shape", testupstream.Start(t, testupstream.Answer("shadow", `{"result":[0.5]}`)), "ok", "undecodable"},
@@ -97,7 +98,7 @@ func TestBrokenShadows(t *testing.T) {
 			if tc.outcome != "" {
 				e.waitCounter(t, 10, "driftcar_shadow_comparisons_total", "outcome", tc.outcome)
 				// The sample is stored just after the counters move.
-				testupstream.Eventually(t, 10*time.Second, "10 mismatch samples", func() bool { return len(e.ring.Snapshot()) == 10 })
+				testutil.Eventually(t, 10*time.Second, "10 mismatch samples", func() bool { return len(e.ring.Snapshot()) == 10 })
 			}
 			if got := e.counter(t, "driftcar_requests_total", "arm", "live", "code", "2xx"); got != 10 {
 				t.Errorf("live 2xx: got %v; want 10", got)
@@ -248,8 +249,8 @@ func TestQueueLengthAcrossARetiredMirror(t *testing.T) {
 		}
 		return total
 	}
-	testupstream.Eventually(t, 10*time.Second, "every request has a result", func() bool { return results() == 2*perConfig })
-	testupstream.Eventually(t, 10*time.Second, "the queue gauge back at 0", func() bool {
+	testutil.Eventually(t, 10*time.Second, "every request has a result", func() bool { return results() == 2*perConfig })
+	testutil.Eventually(t, 10*time.Second, "the queue gauge back at 0", func() bool {
 		return e.counter(t, "driftcar_shadow_queue_length") == 0 && e.counter(t, "driftcar_shadow_inflight") == 0
 	})
 }

@@ -20,6 +20,7 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/driftcar/driftcar/internal/testupstream"
+	"github.com/driftcar/driftcar/internal/testutil"
 )
 
 // binary is the driftcar binary built once for the tests that need a real
@@ -54,17 +55,29 @@ func TestValidate(t *testing.T) {
 	dir := t.TempDir()
 	good := filepath.Join(dir, "good.yaml")
 	bad := filepath.Join(dir, "bad.yaml")
-	writeFile(t, good, sidecarConfig("127.0.0.1:8501", "127.0.0.1:8502", 90, 10))
-	writeFile(t, bad, strings.Replace(sidecarConfig("127.0.0.1:8501", "127.0.0.1:8502", 90, 10), "weight: 10", "weight: -10", 1))
+	testutil.WriteFile(t, good, sidecarConfig("127.0.0.1:8501", "127.0.0.1:8502", 90, 10))
+	testutil.WriteFile(t, bad, strings.Replace(sidecarConfig("127.0.0.1:8501", "127.0.0.1:8502", 90, 10), "weight: 10", "weight: -10", 1))
 	unknown := filepath.Join(dir, "unknown.yaml")
-	writeFile(t, unknown, sidecarConfig("127.0.0.1:8501", "127.0.0.1:8502", 90, 10)+"bogus: 1\n")
+	testutil.WriteFile(t, unknown, sidecarConfig("127.0.0.1:8501", "127.0.0.1:8502", 90, 10)+"bogus: 1\n")
+
+	// The week unit the detector documents for false_alarm_rate.
+	week := filepath.Join(dir, "week.yaml")
+	testutil.WriteFile(t, week, sidecarConfig("127.0.0.1:8501", "127.0.0.1:8502", 90, 10)+`features:
+  - { name: age, type: numeric }
+reference: { file: reference.json }
+drift: { windows: [5m, 1h], false_alarm_rate: 1/1w }
+`)
 
 	var out, errOut bytes.Buffer
-	if code := runMain([]string{"validate", "--config", good}, &out, &errOut); code != 0 {
-		t.Fatalf("validate good: exit %d; stderr %s", code, errOut.String())
-	}
-	if lines := strings.Split(strings.TrimSpace(out.String()), "\n"); len(lines) != 1 || !strings.HasPrefix(lines[0], "ok: ") {
-		t.Errorf("validate good: got %q; want one line starting with \"ok: \"", out.String())
+	for _, path := range []string{good, week} {
+		out.Reset()
+		errOut.Reset()
+		if code := runMain([]string{"validate", "--config", path}, &out, &errOut); code != 0 {
+			t.Fatalf("validate %s: exit %d; stderr %s", path, code, errOut.String())
+		}
+		if lines := strings.Split(strings.TrimSpace(out.String()), "\n"); len(lines) != 1 || !strings.HasPrefix(lines[0], "ok: ") {
+			t.Errorf("validate %s: got %q; want one line starting with \"ok: \"", path, out.String())
+		}
 	}
 
 	for path, want := range map[string]string{
@@ -107,13 +120,6 @@ routes:
       - { upstream: canary, weight: %d }
     sticky: { header: x-user-id }
 `, live, canary, liveWeight, canaryWeight)
-}
-
-func writeFile(t *testing.T, path, content string) {
-	t.Helper()
-	if err := os.WriteFile(path, []byte(content), 0o600); err != nil {
-		t.Fatal(err)
-	}
 }
 
 // process is a running driftcar binary and the addresses it logged.
@@ -206,26 +212,26 @@ func TestSIGHUPReload(t *testing.T) {
 	live := testupstream.Start(t, testupstream.Answer("live", "{}"))
 	canary := testupstream.Start(t, testupstream.Answer("canary", "{}"))
 	path := filepath.Join(t.TempDir(), "driftcar.yaml")
-	writeFile(t, path, sidecarConfig(live, canary, 100, 0))
+	testutil.WriteFile(t, path, sidecarConfig(live, canary, 100, 0))
 	p := startBinary(t, path)
 	if got := p.served(t, "u1"); got != "live" {
 		t.Fatalf("before reload: served by %q; want live", got)
 	}
 
-	writeFile(t, path, sidecarConfig(live, canary, 0, 100))
+	testutil.WriteFile(t, path, sidecarConfig(live, canary, 0, 100))
 	if err := p.cmd.Process.Signal(syscall.SIGHUP); err != nil {
 		t.Fatal(err)
 	}
-	testupstream.Eventually(t, 10*time.Second, "SIGHUP applies the good file", func() bool {
+	testutil.Eventually(t, 10*time.Second, "SIGHUP applies the good file", func() bool {
 		return p.served(t, "u1") == "canary"
 	})
 
-	writeFile(t, path, "routes: [\n")
+	testutil.WriteFile(t, path, "routes: [\n")
 	if err := p.cmd.Process.Signal(syscall.SIGHUP); err != nil {
 		t.Fatal(err)
 	}
 	const okSeries = `driftcar_config_last_reload_successful{model="credit-risk"}`
-	testupstream.Eventually(t, 10*time.Second, "SIGHUP with a bad file sets reload_successful to 0", func() bool {
+	testutil.Eventually(t, 10*time.Second, "SIGHUP with a bad file sets reload_successful to 0", func() bool {
 		return p.metric(t, okSeries) == "0"
 	})
 	if got := p.served(t, "u1"); got != "canary" {
@@ -246,7 +252,7 @@ func TestSIGTERMDrains(t *testing.T) {
 		ctx.SetBodyString("done")
 	})
 	path := filepath.Join(t.TempDir(), "driftcar.yaml")
-	writeFile(t, path, sidecarConfig(live, live, 1, 0))
+	testutil.WriteFile(t, path, sidecarConfig(live, live, 1, 0))
 	p := startBinary(t, path)
 
 	result := make(chan string, 1)
@@ -255,7 +261,7 @@ func TestSIGTERMDrains(t *testing.T) {
 	if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
 	}
-	testupstream.Eventually(t, 10*time.Second, "driftcar logs draining", func() bool {
+	testutil.Eventually(t, 10*time.Second, "driftcar logs draining", func() bool {
 		return strings.Contains(p.logs.String(), `"msg":"draining"`)
 	})
 	select {

@@ -16,6 +16,7 @@ import (
 
 	"github.com/driftcar/driftcar/internal/controlplane"
 	"github.com/driftcar/driftcar/internal/testupstream"
+	"github.com/driftcar/driftcar/internal/testutil"
 )
 
 func fleetConfig(live, canary string, liveWeight, canaryWeight int) string {
@@ -41,7 +42,7 @@ func TestBinaryFollowsTheControlPlane(t *testing.T) {
 	live := testupstream.Start(t, testupstream.Answer("live", "{}"))
 	canary := testupstream.Start(t, testupstream.Answer("canary", "{}"))
 	fleet := t.TempDir()
-	writeFile(t, filepath.Join(fleet, "pod-a.yaml"), fleetConfig(live, canary, 100, 0))
+	testutil.WriteFile(t, filepath.Join(fleet, "pod-a.yaml"), fleetConfig(live, canary, 100, 0))
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	cp, err := controlplane.New(controlplane.Options{Listen: "127.0.0.1:0", Admin: "127.0.0.1:0", Dir: fleet, Logger: zap.NewNop(), PollInterval: 100 * time.Millisecond})
@@ -53,9 +54,9 @@ func TestBinaryFollowsTheControlPlane(t *testing.T) {
 	defer func() { cancel(); <-cpDone }()
 
 	base := filepath.Join(t.TempDir(), "base.yaml")
-	writeFile(t, base, "listen: 127.0.0.1:0\nadmin: 127.0.0.1:0\nmodel: credit-risk\n")
+	testutil.WriteFile(t, base, "listen: 127.0.0.1:0\nadmin: 127.0.0.1:0\nmodel: credit-risk\n")
 	p := startBinaryArgs(t, "run", "--config", base, "--xds", cp.Addr(), "--node-id", "pod-a", "--node-cluster", "fleet")
-	testupstream.Eventually(t, 10*time.Second, "ready after the first xDS config", func() bool {
+	testutil.Eventually(t, 10*time.Second, "ready after the first xDS config", func() bool {
 		resp, err := http.Get("http://" + p.admin + "/readyz")
 		if err != nil {
 			return false
@@ -71,14 +72,14 @@ func TestBinaryFollowsTheControlPlane(t *testing.T) {
 	}
 
 	pushed := time.Now()
-	writeFile(t, filepath.Join(fleet, "pod-a.yaml"), fleetConfig(live, canary, 0, 100))
-	testupstream.Eventually(t, 5*time.Second, "the pushed split is followed", func() bool { return p.served(t, "u1") == "canary" })
+	testutil.WriteFile(t, filepath.Join(fleet, "pod-a.yaml"), fleetConfig(live, canary, 0, 100))
+	testutil.Eventually(t, 5*time.Second, "the pushed split is followed", func() bool { return p.served(t, "u1") == "canary" })
 	if took := time.Since(pushed); took > 2*time.Second {
 		t.Errorf("the push took %s to reach traffic; want about a second", took)
 	}
 
-	writeFile(t, filepath.Join(fleet, "pod-a.yaml"), fleetConfig(live, canary, 0, 0))
-	testupstream.Eventually(t, 5*time.Second, "the control plane sees the invalid file", func() bool {
+	testutil.WriteFile(t, filepath.Join(fleet, "pod-a.yaml"), fleetConfig(live, canary, 0, 0))
+	testutil.Eventually(t, 5*time.Second, "the control plane sees the invalid file", func() bool {
 		files := cp.Files()
 		return len(files) == 1 && files[0].Error != ""
 	})
@@ -87,21 +88,21 @@ func TestBinaryFollowsTheControlPlane(t *testing.T) {
 	}
 
 	// SIGHUP re-reads the base file under the xDS state.
-	writeFile(t, base, "listen: 127.0.0.1:0\nadmin: 127.0.0.1:0\nmodel: credit-risk\ndrain_timeout: 7s\n")
+	testutil.WriteFile(t, base, "listen: 127.0.0.1:0\nadmin: 127.0.0.1:0\nmodel: credit-risk\ndrain_timeout: 7s\n")
 	if err := p.cmd.Process.Signal(syscall.SIGHUP); err != nil {
 		t.Fatal(err)
 	}
-	testupstream.Eventually(t, 5*time.Second, "SIGHUP applies the new base", func() bool {
+	testutil.Eventually(t, 5*time.Second, "SIGHUP applies the new base", func() bool {
 		return strings.Contains(p.get(t, "/api/config"), `"drain_timeout": "7s"`)
 	})
 	if got := p.served(t, "u1"); got != "canary" {
 		t.Errorf("after a base reload: served by %q; want canary (the xDS split kept)", got)
 	}
-	writeFile(t, base, "listen: 127.0.0.1:0\nadmin: 127.0.0.1:0\nmodel: credit-risk\ndrain_timeout: soon\n")
+	testutil.WriteFile(t, base, "listen: 127.0.0.1:0\nadmin: 127.0.0.1:0\nmodel: credit-risk\ndrain_timeout: soon\n")
 	if err := p.cmd.Process.Signal(syscall.SIGHUP); err != nil {
 		t.Fatal(err)
 	}
-	testupstream.Eventually(t, 5*time.Second, "an invalid base sets reload_successful to 0", func() bool {
+	testutil.Eventually(t, 5*time.Second, "an invalid base sets reload_successful to 0", func() bool {
 		return p.metric(t, `driftcar_config_last_reload_successful{model="credit-risk"}`) == "0"
 	})
 	if got, cfg := p.served(t, "u1"), p.get(t, "/api/config"); got != "canary" || !strings.Contains(cfg, `"drain_timeout": "7s"`) {
@@ -117,7 +118,7 @@ func TestBinaryFollowsTheControlPlane(t *testing.T) {
 
 func TestControlPlaneRender(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "pod.yaml")
-	writeFile(t, path, fleetConfig("127.0.0.1:8501", "127.0.0.1:8502", 90, 10))
+	testutil.WriteFile(t, path, fleetConfig("127.0.0.1:8501", "127.0.0.1:8502", 90, 10))
 	out, err := exec.Command(binary, "controlplane", "--render", path).Output()
 	if err != nil {
 		t.Fatal(err)

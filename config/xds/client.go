@@ -17,7 +17,7 @@ import (
 	"go.uber.org/zap"
 	statuspb "google.golang.org/genproto/googleapis/rpc/status"
 	"google.golang.org/grpc"
-	"google.golang.org/grpc/backoff"
+	grpcbackoff "google.golang.org/grpc/backoff"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials/insecure"
 
@@ -123,11 +123,11 @@ func (c *Client) Run(ctx context.Context) error {
 	dial := append([]grpc.DialOption{
 		grpc.WithTransportCredentials(insecure.NewCredentials()),
 		grpc.WithConnectParams(grpc.ConnectParams{
-			Backoff: backoff.Config{
-				BaseDelay:  defaultBackoffBase,
-				Multiplier: defaultBackoffFactor,
-				Jitter:     defaultBackoffJitter,
-				MaxDelay:   defaultBackoffMax,
+			Backoff: grpcbackoff.Config{
+				BaseDelay:  reconnectBackoff.Initial,
+				Multiplier: reconnectBackoff.Multiplier,
+				Jitter:     reconnectBackoff.Jitter,
+				MaxDelay:   reconnectBackoff.Max,
 			},
 			MinConnectTimeout: 5 * time.Second,
 		}),

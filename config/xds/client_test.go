@@ -11,12 +11,13 @@ import (
 	discoveryv3 "github.com/envoyproxy/go-control-plane/envoy/service/discovery/v3"
 	"github.com/envoyproxy/go-control-plane/pkg/cache/v3"
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/testutil"
+	promtestutil "github.com/prometheus/client_golang/prometheus/testutil"
 	"github.com/valyala/fasthttp"
 	"google.golang.org/protobuf/types/known/anypb"
 
 	"github.com/driftcar/driftcar/config"
 	"github.com/driftcar/driftcar/internal/testupstream"
+	"github.com/driftcar/driftcar/internal/testutil"
 	"github.com/driftcar/driftcar/proxy"
 )
 
@@ -197,7 +198,7 @@ func TestInitialSyncAndAck(t *testing.T) {
 	if got := metricValue(t, h.reg, "driftcar_xds_connected", nil); got != 1 {
 		t.Errorf("driftcar_xds_connected = %v; want 1", got)
 	}
-	if problems, err := testutil.GatherAndLint(h.reg); err != nil || len(problems) > 0 {
+	if problems, err := promtestutil.GatherAndLint(h.reg); err != nil || len(problems) > 0 {
 		t.Errorf("metric lint: %v %v", err, problems)
 	}
 }
@@ -499,7 +500,7 @@ func armsOf(specs []armSpec) []config.Arm {
 // received a response.
 func TestBackoff(t *testing.T) {
 	ups := upstreams(t, "primary", "canary")
-	addr := testupstream.Reserve(t)
+	addr := testutil.FreePort(t)
 	var mu sync.Mutex
 	var attempts []int
 	h := startClient(t, addr, func(o *Options) {

@@ -40,6 +40,7 @@ import (
 
 	"github.com/driftcar/driftcar/config"
 	"github.com/driftcar/driftcar/internal/testupstream"
+	"github.com/driftcar/driftcar/internal/testutil"
 )
 
 const nodeID = "sidecar-1"
@@ -158,20 +159,8 @@ type cp struct {
 
 func startCP(t *testing.T, addr string) *cp {
 	t.Helper()
-	var lis net.Listener
-	var err error
 	// A restarted control plane may need a moment for the port.
-	deadline := time.Now().Add(5 * time.Second)
-	for {
-		lis, err = net.Listen("tcp", addr)
-		if err == nil || time.Now().After(deadline) {
-			break
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	if err != nil {
-		t.Fatalf("cannot listen on %s: %v", addr, err)
-	}
+	lis := testutil.Listen(t, addr)
 	ctx, cancel := context.WithCancel(context.Background())
 	c := &cp{
 		t:      t,
@@ -476,16 +465,10 @@ func startClient(t *testing.T, addr string, tweak func(*Options)) *harness {
 	return h
 }
 
-// waitFor polls cond until it holds or the deadline passes.
+// waitFor is testutil.Eventually with this package's 10s deadline.
 func waitFor(t *testing.T, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+	testutil.Eventually(t, 10*time.Second, what, cond)
 }
 
 // weights returns the arms of the first route as "name=weight" strings.

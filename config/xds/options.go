@@ -3,7 +3,6 @@ package xds
 import (
 	"errors"
 	"fmt"
-	"math/rand/v2"
 	"time"
 
 	corev3 "github.com/envoyproxy/go-control-plane/envoy/config/core/v3"
@@ -12,6 +11,7 @@ import (
 	"google.golang.org/grpc"
 
 	"github.com/driftcar/driftcar/config"
+	"github.com/driftcar/driftcar/internal/backoff"
 )
 
 // ExtensionName is the name of the ECDS TypedExtensionConfig that carries
@@ -26,12 +26,13 @@ const ConfigTypeURL = "type.googleapis.com/driftcar.v1.Config"
 // Defaults of Options.
 const (
 	DefaultResourceTimeout = 15 * time.Second
-	defaultBackoffBase     = time.Second
-	defaultBackoffMax      = 30 * time.Second
-	defaultBackoffFactor   = 1.6
-	defaultBackoffJitter   = 0.2
-	defaultNackBase        = 100 * time.Millisecond
-	defaultNackMax         = 5 * time.Second
+)
+
+var (
+	// reconnectBackoff paces stream attempts and gRPC's own reconnects.
+	reconnectBackoff = backoff.Policy{Initial: time.Second, Max: 30 * time.Second, Multiplier: 1.6, Jitter: 0.2}
+	// nackBackoff paces repeated NACKs of one version.
+	nackBackoff = backoff.Policy{Initial: 100 * time.Millisecond, Max: 5 * time.Second, Multiplier: 2}
 )
 
 // Options configure a Client.
@@ -114,27 +115,13 @@ func (systemClock) AfterFunc(d time.Duration, f func()) func() bool {
 // DefaultBackoff is the pause before a stream attempt after attempt
 // failed attempts in a row: 1s·1.6^attempt, at most 30s, with ±20% jitter.
 // It is safe for concurrent use.
-func DefaultBackoff(attempt int) time.Duration {
-	d := float64(defaultBackoffBase)
-	for range attempt {
-		d *= defaultBackoffFactor
-		if d >= float64(defaultBackoffMax) {
-			d = float64(defaultBackoffMax)
-			break
-		}
-	}
-	d *= 1 + defaultBackoffJitter*(2*rand.Float64()-1)
-	return time.Duration(d)
-}
+func DefaultBackoff(attempt int) time.Duration { return reconnectBackoff.Delay(attempt) }
 
 func defaultNackDelay(repeat int) time.Duration {
 	if repeat <= 0 {
 		return 0
 	}
-	if repeat > 16 {
-		return defaultNackMax
-	}
-	return min(defaultNackBase<<(repeat-1), defaultNackMax)
+	return nackBackoff.Delay(repeat - 1)
 }
 
 // NodeFromEnv returns the node for Options.Node. An empty id or cluster

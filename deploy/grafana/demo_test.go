@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -14,18 +13,8 @@ import (
 	"time"
 
 	"github.com/driftcar/driftcar/internal/demo"
+	"github.com/driftcar/driftcar/internal/testutil"
 )
-
-func freePort(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	_ = ln.Close()
-	return addr
-}
 
 // TestDashboardAgainstDemo starts a real Prometheus (Debian package
 // prometheus) scraping a running demo, with driftcar's recording and
@@ -42,7 +31,7 @@ func TestDashboardAgainstDemo(t *testing.T) {
 		}
 		t.Skip("prometheus not installed")
 	}
-	admin := freePort(t)
+	admin := testutil.FreePort(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	demoDone := make(chan error, 1)
 	go func() {
@@ -74,7 +63,7 @@ scrape_configs:
 	if err := os.WriteFile(cfgPath, []byte(cfg), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	web := freePort(t)
+	web := testutil.FreePort(t)
 	cmd := exec.Command(prom, "--config.file="+cfgPath, "--storage.tsdb.path="+filepath.Join(dir, "data"),
 		"--web.listen-address="+web, "--log.level=warn")
 	var logs strings.Builder
@@ -94,24 +83,19 @@ scrape_configs:
 	client := &http.Client{Timeout: 5 * time.Second}
 	// Give the demo time to inject drift, the drift tests to confirm it and
 	// the rate windows to fill; then every query must have data.
-	deadline := time.Now().Add(90 * time.Second)
 	start := time.Now()
 	var missing []string
-	for {
+	if !testutil.Poll(90*time.Second, 2*time.Second, func() bool {
 		missing = missing[:0]
 		for _, q := range qs {
 			if n, err := instantQuery(client, base, q); err != nil || n == 0 {
 				missing = append(missing, fmt.Sprintf("%v: %s", err, q))
 			}
 		}
-		if len(missing) == 0 && time.Since(start) > 25*time.Second {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%d of %d dashboard queries return no data after 90s:\n%s\nprometheus log:\n%s",
-				len(missing), len(qs), strings.Join(missing, "\n"), logs.String())
-		}
-		time.Sleep(2 * time.Second)
+		return len(missing) == 0 && time.Since(start) > 25*time.Second
+	}) {
+		t.Fatalf("%d of %d dashboard queries return no data after 90s:\n%s\nprometheus log:\n%s",
+			len(missing), len(qs), strings.Join(missing, "\n"), logs.String())
 	}
 	t.Logf("all %d dashboard queries returned data", len(qs))
 }

@@ -22,7 +22,7 @@ import (
 	routev3 "github.com/envoyproxy/go-control-plane/envoy/config/route/v3"
 	typev3 "github.com/envoyproxy/go-control-plane/envoy/type/v3"
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/testutil"
+	promtestutil "github.com/prometheus/client_golang/prometheus/testutil"
 	"github.com/valyala/fasthttp"
 	"go.uber.org/goleak"
 	"go.uber.org/zap"
@@ -35,6 +35,7 @@ import (
 	"github.com/driftcar/driftcar/config"
 	"github.com/driftcar/driftcar/config/xds"
 	"github.com/driftcar/driftcar/internal/testupstream"
+	"github.com/driftcar/driftcar/internal/testutil"
 )
 
 func TestMain(m *testing.M) {
@@ -265,18 +266,6 @@ func serveDir(t *testing.T, dir string, poll time.Duration) *served {
 	return sv
 }
 
-// writeFile replaces path atomically, as an editor or a ConfigMap does.
-func writeFile(t *testing.T, path, content string) {
-	t.Helper()
-	tmp := filepath.Join(filepath.Dir(path), ".tmp-"+filepath.Base(path))
-	if err := os.WriteFile(tmp, []byte(content), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.Rename(tmp, path); err != nil {
-		t.Fatal(err)
-	}
-}
-
 type sidecar struct {
 	c    *xds.Client
 	mu   sync.Mutex
@@ -334,17 +323,6 @@ func startSidecar(t *testing.T, addr, id, cluster string) *sidecar {
 	return sc
 }
 
-func waitFor(t *testing.T, what string, within time.Duration, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(within)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("not within %v: %s", within, what)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-}
-
 func split(u xds.Update) string {
 	if u.Config == nil {
 		return ""
@@ -363,10 +341,10 @@ func TestRoundTrip(t *testing.T) {
 	live, canary, shadow := testupstream.Start(t, okModel), testupstream.Start(t, okModel), testupstream.Start(t, okModel)
 	file := fleetFile(live, canary, shadow, 90, 10)
 	dir := t.TempDir()
-	writeFile(t, filepath.Join(dir, "sidecar-1.yaml"), file)
+	testutil.ReplaceFile(t, filepath.Join(dir, "sidecar-1.yaml"), file)
 	sv := serveDir(t, dir, 0)
 	sc := startSidecar(t, sv.s.Addr(), "sidecar-1", "ml")
-	waitFor(t, "first config", 10*time.Second, func() bool { _, n := sc.get(); return n > 0 })
+	testutil.Eventually(t, 10*time.Second, "first config", func() bool { _, n := sc.get(); return n > 0 })
 
 	want, err := config.Parse([]byte(file))
 	if err != nil {
@@ -395,17 +373,17 @@ func TestFileChanges(t *testing.T) {
 			live, canary, shadow := testupstream.Start(t, okModel), testupstream.Start(t, okModel), testupstream.Start(t, okModel)
 			dir := t.TempDir()
 			clusterFile, nodeFile := filepath.Join(dir, "ml.yaml"), filepath.Join(dir, "sidecar-1.yml")
-			writeFile(t, clusterFile, fleetFile(live, canary, shadow, 90, 10))
-			writeFile(t, filepath.Join(dir, "README.txt"), "not a config")
+			testutil.ReplaceFile(t, clusterFile, fleetFile(live, canary, shadow, 90, 10))
+			testutil.ReplaceFile(t, filepath.Join(dir, "README.txt"), "not a config")
 			sv := serveDir(t, dir, mode.poll)
 			sc := startSidecar(t, sv.s.Addr(), "sidecar-1", "ml")
-			waitFor(t, "the cluster's file", 10*time.Second, func() bool { u, _ := sc.get(); return split(u) == "live=90,canary=10" })
+			testutil.Eventually(t, 10*time.Second, "the cluster's file", func() bool { u, _ := sc.get(); return split(u) == "live=90,canary=10" })
 
 			push := func(path, content, want string) {
 				t.Helper()
 				start := time.Now()
-				writeFile(t, path, content)
-				waitFor(t, "push of "+want, 5*time.Second, func() bool { u, _ := sc.get(); return split(u) == want })
+				testutil.ReplaceFile(t, path, content)
+				testutil.Eventually(t, 5*time.Second, "push of "+want, func() bool { u, _ := sc.get(); return split(u) == want })
 				if d := time.Since(start); d > time.Second {
 					t.Errorf("the change took %v; want at most 1s", d)
 				}
@@ -414,15 +392,15 @@ func TestFileChanges(t *testing.T) {
 			push(nodeFile, fleetFile(live, canary, shadow, 30, 70), "live=30,canary=70")
 
 			_, applies := sc.get()
-			writeFile(t, nodeFile, fleetFile(live, canary, shadow, 0, 0))
-			waitFor(t, "the error reported", 5*time.Second, func() bool {
-				return testutil.ToFloat64(sv.s.metrics.fileErrors) == 1
+			testutil.ReplaceFile(t, nodeFile, fleetFile(live, canary, shadow, 0, 0))
+			testutil.Eventually(t, 5*time.Second, "the error reported", func() bool {
+				return promtestutil.ToFloat64(sv.s.metrics.fileErrors) == 1
 			})
 			files := sv.s.Files()
 			if len(files) != 2 || files[1].File != "sidecar-1.yml" || !strings.Contains(files[1].Error, "weights must sum to more than 0") || files[1].Version == "" {
 				t.Errorf("got files %+v", files)
 			}
-			if got := testutil.ToFloat64(sv.s.metrics.fileValid.WithLabelValues("sidecar-1")); got != 0 {
+			if got := promtestutil.ToFloat64(sv.s.metrics.fileValid.WithLabelValues("sidecar-1")); got != 0 {
 				t.Errorf("file_valid = %v; want 0", got)
 			}
 			time.Sleep(300 * time.Millisecond)
@@ -433,7 +411,7 @@ func TestFileChanges(t *testing.T) {
 			if err := os.Remove(nodeFile); err != nil {
 				t.Fatal(err)
 			}
-			waitFor(t, "fallback to the cluster's file", 5*time.Second, func() bool { u, _ := sc.get(); return split(u) == "live=50,canary=50" })
+			testutil.Eventually(t, 5*time.Second, "fallback to the cluster's file", func() bool { u, _ := sc.get(); return split(u) == "live=50,canary=50" })
 		})
 	}
 }
@@ -443,21 +421,21 @@ func TestFileChanges(t *testing.T) {
 func TestNacksAndAdmin(t *testing.T) {
 	live, canary, shadow := testupstream.Start(t, okModel), testupstream.Start(t, okModel), testupstream.Start(t, okModel)
 	dir := t.TempDir()
-	writeFile(t, filepath.Join(dir, "sidecar-1.yaml"), fleetFile(live, canary, shadow, 90, 10))
+	testutil.ReplaceFile(t, filepath.Join(dir, "sidecar-1.yaml"), fleetFile(live, canary, shadow, 90, 10))
 	sv := serveDir(t, dir, 0)
 	sc := startSidecar(t, sv.s.Addr(), "sidecar-1", "")
-	waitFor(t, "first config", 10*time.Second, func() bool { _, n := sc.get(); return n > 0 })
-	if got := testutil.ToFloat64(sv.s.metrics.nodes); got != 1 {
+	testutil.Eventually(t, 10*time.Second, "first config", func() bool { _, n := sc.get(); return n > 0 })
+	if got := promtestutil.ToFloat64(sv.s.metrics.nodes); got != 1 {
 		t.Errorf("connected_nodes = %v; want 1", got)
 	}
 	sc.mu.Lock()
 	sc.hook = func(*config.Config) error { return fmt.Errorf("model: cannot change without a restart") }
 	sc.mu.Unlock()
-	writeFile(t, filepath.Join(dir, "sidecar-1.yaml"), fleetFile(live, canary, shadow, 60, 40))
-	waitFor(t, "a NACK counted", 5*time.Second, func() bool {
+	testutil.ReplaceFile(t, filepath.Join(dir, "sidecar-1.yaml"), fleetFile(live, canary, shadow, 60, 40))
+	testutil.Eventually(t, 5*time.Second, "a NACK counted", func() bool {
 		total := 0.0
 		for _, l := range []string{"cds", "eds", "lds", "rds", "ecds"} {
-			total += testutil.ToFloat64(sv.s.metrics.nacks.WithLabelValues(l))
+			total += promtestutil.ToFloat64(sv.s.metrics.nacks.WithLabelValues(l))
 		}
 		return total > 0
 	})
@@ -484,7 +462,7 @@ func TestNacksAndAdmin(t *testing.T) {
 	if err := json.Unmarshal([]byte(get("/api/files")), &files); err != nil || len(files) != 1 || files[0].File != "sidecar-1.yaml" {
 		t.Errorf("/api/files = %+v, %v", files, err)
 	}
-	if problems, err := testutil.GatherAndLint(sv.reg); err != nil || len(problems) > 0 {
+	if problems, err := promtestutil.GatherAndLint(sv.reg); err != nil || len(problems) > 0 {
 		t.Errorf("metric lint: %v %v", err, problems)
 	}
 }

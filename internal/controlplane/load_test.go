@@ -14,6 +14,7 @@ import (
 	"github.com/driftcar/driftcar/config"
 	driftcar "github.com/driftcar/driftcar/internal/sidecar"
 	"github.com/driftcar/driftcar/internal/testupstream"
+	"github.com/driftcar/driftcar/internal/testutil"
 )
 
 // named answers with its own name, so the load can see which arm served.
@@ -56,13 +57,13 @@ routes:
 	}
 	dir := t.TempDir()
 	path := filepath.Join(dir, "sidecar-1.yaml")
-	writeFile(t, path, file(0))
+	testutil.ReplaceFile(t, path, file(0))
 	sv := serveDir(t, dir, 0)
 
 	// The full sidecar (proxy, shadow taps, sampling wiring) applies what
 	// the xDS client receives.
 	base := filepath.Join(t.TempDir(), "base.yaml")
-	writeFile(t, base, "listen: 127.0.0.1:0\nadmin: 127.0.0.1:0\nmodel: m\n")
+	testutil.ReplaceFile(t, base, "listen: 127.0.0.1:0\nadmin: 127.0.0.1:0\nmodel: m\n")
 	side, err := driftcar.New(driftcar.Options{ConfigPath: base, XDS: true})
 	if err != nil {
 		t.Fatal(err)
@@ -153,21 +154,17 @@ routes:
 			want = "canary"
 		}
 		pushed := time.Now()
-		writeFile(t, path, file(i))
-		deadline := pushed.Add(time.Second)
-		for {
+		testutil.ReplaceFile(t, path, file(i))
+		var s *seen
+		if !testutil.Poll(time.Second, 2*time.Millisecond, func() bool {
 			cfg := appliedCfg.Load()
-			s := last.Load()
-			if applied.Load() > pushed.UnixNano() && cfg != nil && *cfg.Routes[0].Split[0].Weight == map[string]int{"live": 100, "canary": 0}[want] &&
-				s != nil && s.start > applied.Load() && s.arm == want {
-				break
-			}
-			if time.Now().After(deadline) {
-				stopLoad()
-				wg.Wait()
-				t.Fatalf("push %d: the traffic did not move to %s within 1s (last answer %+v)", i, want, s)
-			}
-			time.Sleep(2 * time.Millisecond)
+			s = last.Load()
+			return applied.Load() > pushed.UnixNano() && cfg != nil && *cfg.Routes[0].Split[0].Weight == map[string]int{"live": 100, "canary": 0}[want] &&
+				s != nil && s.start > applied.Load() && s.arm == want
+		}) {
+			stopLoad()
+			wg.Wait()
+			t.Fatalf("push %d: the traffic did not move to %s within 1s (last answer %+v)", i, want, s)
 		}
 		slowest = max(slowest, time.Since(pushed))
 	}

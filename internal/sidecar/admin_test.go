@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/driftcar/driftcar/internal/testupstream"
+	"github.com/driftcar/driftcar/internal/testutil"
 )
 
 func getAuth(t *testing.T, url, token string) (int, string) {
@@ -49,7 +50,7 @@ routes:
 		{"/healthz", "", http.StatusOK},
 		{"/readyz", "", http.StatusOK},
 	}
-	testupstream.Eventually(t, 5*time.Second, "ready", func() bool { c, _ := getAuth(t, admin+"/readyz", ""); return c == 200 })
+	testutil.Eventually(t, 5*time.Second, "ready", func() bool { c, _ := getAuth(t, admin+"/readyz", ""); return c == 200 })
 	for _, tc := range cases {
 		if code, body := getAuth(t, admin+tc.path, tc.token); code != tc.want {
 			t.Errorf("GET %s with token %q: got %d (%s); want %d", tc.path, tc.token, code, strings.TrimSpace(body), tc.want)

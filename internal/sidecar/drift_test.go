@@ -18,6 +18,7 @@ import (
 
 	"github.com/driftcar/driftcar/detector"
 	"github.com/driftcar/driftcar/internal/testupstream"
+	"github.com/driftcar/driftcar/internal/testutil"
 )
 
 // fakeClock is a settable clock shared by the sidecar's sketches and
@@ -66,7 +67,7 @@ drift:
   webhook: { url: %s, secret_env: TEST_WEBHOOK_SECRET, cooldown: 30m, retries: 3 }
 `, webhookURL)
 	path := filepath.Join(t.TempDir(), "driftcar.yaml")
-	writeFile(t, path, yaml)
+	testutil.WriteFile(t, path, yaml)
 	s, err := New(Options{ConfigPath: path, Now: clock.Now, CalibrationTicks: 20000, ManualTicks: true, WebhookBackoff: time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
@@ -103,7 +104,7 @@ func postAges(t *testing.T, r *running, i, offset int) {
 func waitRows(t *testing.T, r *running, want uint64) {
 	t.Helper()
 	tap := r.s.features.Current().Tap("predict")
-	testupstream.Eventually(t, 10*time.Second, fmt.Sprintf("%d rows decoded", want), func() bool {
+	testutil.Eventually(t, 10*time.Second, fmt.Sprintf("%d rows decoded", want), func() bool {
 		return tap.State() != nil && tap.State().Window(0, 10).N >= want
 	})
 }
@@ -170,7 +171,7 @@ func TestDriftDetectedAndWebhookCalled(t *testing.T) {
 			t.Errorf("%s: got drift; it did not change", f)
 		}
 	}
-	testupstream.Eventually(t, 10*time.Second, "the webhook receives the alert", func() bool { return rc.calls() == 1 })
+	testutil.Eventually(t, 10*time.Second, "the webhook receives the alert", func() bool { return rc.calls() == 1 })
 	rc.mu.Lock()
 	body, sig := rc.bodies[0], rc.sigs[0]
 	rc.mu.Unlock()
@@ -211,7 +212,7 @@ func TestDriftDetectedAndWebhookCalled(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	writeFile(t, r.path, strings.Replace(string(cfg), "retries: 3", "retries: 2", 1))
+	testutil.WriteFile(t, r.path, strings.Replace(string(cfg), "retries: 3", "retries: 2", 1))
 	if err := r.s.Reload(); err != nil {
 		t.Fatal(err)
 	}
@@ -229,7 +230,7 @@ func TestDriftDetectedAndWebhookCalled(t *testing.T) {
 	if want := `driftcar_webhook_notifications_total{model="credit-risk",result="sent"} 1`; !strings.Contains(metrics, want) || rc.calls() != 1 {
 		t.Errorf("after the reload: /metrics lacks %s or the webhook was called again (%d calls)", want, rc.calls())
 	}
-	testupstream.Eventually(t, 5*time.Second, "driftcar_webhook_pending 0", func() bool {
+	testutil.Eventually(t, 5*time.Second, "driftcar_webhook_pending 0", func() bool {
 		_, metrics, _ := get(t, "http://"+r.s.AdminAddr()+"/metrics")
 		return strings.Contains(metrics, `driftcar_webhook_pending{model="credit-risk"} 0`)
 	})
@@ -252,7 +253,7 @@ func uniformPredictions() fasthttp.RequestHandler {
 
 func httpServer(t *testing.T, h http.Handler) string {
 	t.Helper()
-	ln := listenOn(t, "127.0.0.1:0")
+	ln := testutil.Listen(t, "127.0.0.1:0")
 	srv := &http.Server{Handler: h, ReadHeaderTimeout: 5 * time.Second}
 	go func() { _ = srv.Serve(ln) }()
 	t.Cleanup(func() { _ = srv.Close() })

@@ -13,6 +13,7 @@ import (
 	"github.com/valyala/fasthttp"
 
 	"github.com/driftcar/driftcar/internal/testupstream"
+	"github.com/driftcar/driftcar/internal/testutil"
 )
 
 // startGuarded runs a sidecar splitting 50/50 between live and canary,
@@ -42,7 +43,7 @@ drift: { windows: [5m], min_samples: 100 }
 canary_guard: { min_requests: 200, window: 1m }
 `, live, canary, ref)
 	path := filepath.Join(t.TempDir(), "driftcar.yaml")
-	writeFile(t, path, yaml)
+	testutil.WriteFile(t, path, yaml)
 	s, err := New(Options{ConfigPath: path, Now: clock.Now, CalibrationTicks: 20000, ManualTicks: true})
 	if err != nil {
 		t.Fatal(err)
@@ -194,7 +195,7 @@ func TestCanaryGuardKeepsAHealthyCanary(t *testing.T) {
 func waitSampled(t *testing.T, r *running) {
 	t.Helper()
 	tap := r.s.features.Current().Tap("predict")
-	testupstream.Eventually(t, 10*time.Second, "the sample queue drains", func() bool { return tap.QueueLength() == 0 })
+	testutil.Eventually(t, 10*time.Second, "the sample queue drains", func() bool { return tap.QueueLength() == 0 })
 }
 
 // TestCanaryGuardRejudgesAfterAConfigChange: a rollback holds until the
@@ -213,7 +214,7 @@ func TestCanaryGuardRejudgesAfterAConfigChange(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	writeFile(t, r.path, strings.Replace(string(cfg), "{ upstream: canary, weight: 50 }", "{ upstream: canary, weight: 40 }", 1))
+	testutil.WriteFile(t, r.path, strings.Replace(string(cfg), "{ upstream: canary, weight: 50 }", "{ upstream: canary, weight: 40 }", 1))
 	if err := r.s.Reload(); err != nil {
 		t.Fatal(err)
 	}

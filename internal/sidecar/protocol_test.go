@@ -10,6 +10,7 @@ import (
 
 	"github.com/driftcar/driftcar/internal/payload"
 	"github.com/driftcar/driftcar/internal/testupstream"
+	"github.com/driftcar/driftcar/internal/testutil"
 )
 
 // columnsTest is a protocol that exists only in this test: requests hold
@@ -103,7 +104,7 @@ reference: { file: %s }
 		`driftcar_shadow_comparisons_total{model="credit-risk",outcome="match",route="predict"} 15`,
 		`driftcar_shadow_comparisons_total{model="credit-risk",outcome="mismatch",route="predict"} 5`,
 	}
-	testupstream.Eventually(t, 10*time.Second, "sampling and the shadow count every row", func() bool {
+	testutil.Eventually(t, 10*time.Second, "sampling and the shadow count every row", func() bool {
 		_, body, _ := get(t, admin+"/metrics")
 		for _, w := range want {
 			if !strings.Contains(body, w) {

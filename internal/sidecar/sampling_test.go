@@ -12,6 +12,7 @@ import (
 
 	"github.com/driftcar/driftcar/internal/payload"
 	"github.com/driftcar/driftcar/internal/testupstream"
+	"github.com/driftcar/driftcar/internal/testutil"
 	"github.com/driftcar/driftcar/sampler/sketch"
 )
 
@@ -89,7 +90,7 @@ func TestSamplingEndToEnd(t *testing.T) {
 		postInstances(t, r.s.ProxyAddr(), 2, "NL")
 	}
 	admin := "http://" + r.s.AdminAddr()
-	testupstream.Eventually(t, 10*time.Second, "20 rows are sampled", func() bool {
+	testutil.Eventually(t, 10*time.Second, "20 rows are sampled", func() bool {
 		_, body, _ := get(t, admin+"/metrics")
 		return strings.Contains(body, `driftcar_sampler_rows_total{model="credit-risk",route="predict"} 20`)
 	})
@@ -165,7 +166,7 @@ func TestSamplingLearnsAndReusesReference(t *testing.T) {
 	for range 12 {
 		postInstances(t, r.s.ProxyAddr(), 10, "DE")
 	}
-	testupstream.Eventually(t, 10*time.Second, "the learned reference is written", func() bool {
+	testutil.Eventually(t, 10*time.Second, "the learned reference is written", func() bool {
 		_, err := os.Stat(ref)
 		return err == nil
 	})
@@ -176,7 +177,7 @@ func TestSamplingLearnsAndReusesReference(t *testing.T) {
 	if learned.Rows != 100 {
 		t.Errorf("learned rows: got %d; want 100", learned.Rows)
 	}
-	testupstream.Eventually(t, 10*time.Second, "sampling switches to the learned reference", func() bool {
+	testutil.Eventually(t, 10*time.Second, "sampling switches to the learned reference", func() bool {
 		_, body, _ := get(t, admin+"/metrics")
 		return strings.Contains(body, `driftcar_reference_info{hash="`+learned.Hash+`"`)
 	})
@@ -192,7 +193,7 @@ func TestSamplingLearnsAndReusesReference(t *testing.T) {
 func TestBadReferenceIsAStartupError(t *testing.T) {
 	dir := t.TempDir()
 	corrupt := filepath.Join(dir, "corrupt.json")
-	writeFile(t, corrupt, `{"format":"driftcar-reference","version":1,"features":[{"name":"age"`)
+	testutil.WriteFile(t, corrupt, `{"format":"driftcar-reference","version":1,"features":[{"name":"age"`)
 	cases := []struct{ name, ref, want string }{
 		{"missing", filepath.Join(dir, "absent.json"), "no such file"},
 		{"corrupt", corrupt, "corrupt.json"},
@@ -200,7 +201,7 @@ func TestBadReferenceIsAStartupError(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			path := filepath.Join(t.TempDir(), "driftcar.yaml")
-			writeFile(t, path, samplingConfig("127.0.0.1:1", "{ file: "+tc.ref+" }"))
+			testutil.WriteFile(t, path, samplingConfig("127.0.0.1:1", "{ file: "+tc.ref+" }"))
 			_, err := New(Options{ConfigPath: path})
 			if err == nil || !strings.Contains(err.Error(), tc.want) || !strings.Contains(err.Error(), "reference") {
 				t.Errorf("New: got %v; want an error about the reference naming %q", err, tc.want)
@@ -226,10 +227,10 @@ func TestReloadRebuildsSamplingWhenFeaturesChange(t *testing.T) {
 		}
 	}
 	postInstances(t, r.s.ProxyAddr(), 10, "DE")
-	testupstream.Eventually(t, 10*time.Second, "10 rows are sampled", rowsAre(10))
+	testutil.Eventually(t, 10*time.Second, "10 rows are sampled", rowsAre(10))
 
 	before := r.s.features.Current()
-	writeFile(t, r.path, strings.Replace(yaml, "  - { name: income, type: numeric }\n", "", 1))
+	testutil.WriteFile(t, r.path, strings.Replace(yaml, "  - { name: income, type: numeric }\n", "", 1))
 	if err := r.s.Reload(); err != nil {
 		t.Fatal(err)
 	}
@@ -245,7 +246,7 @@ func TestReloadRebuildsSamplingWhenFeaturesChange(t *testing.T) {
 		t.Error("driftcar_sampler_rows_total is not 10 right after the reload")
 	}
 	postInstances(t, r.s.ProxyAddr(), 5, "DE")
-	testupstream.Eventually(t, 10*time.Second, "15 rows counted after the reload", rowsAre(15))
+	testutil.Eventually(t, 10*time.Second, "15 rows counted after the reload", rowsAre(15))
 }
 
 // TestReferenceReplacedAtRuntime: a reload picks up a new reference file
@@ -284,7 +285,7 @@ func TestReferenceReplacedAtRuntime(t *testing.T) {
 		t.Errorf("after replacing the reference: hash %s; want %s", hash(), second.Hash)
 	}
 
-	writeFile(t, ref, `{"format":"driftcar-reference","version":1,"features":[`)
+	testutil.WriteFile(t, ref, `{"format":"driftcar-reference","version":1,"features":[`)
 	err = r.s.Reload()
 	if err == nil || !strings.Contains(err.Error(), "reference") {
 		t.Errorf("reload with a corrupt reference: got %v; want an error about the reference", err)

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/driftcar/driftcar/internal/testupstream"
+	"github.com/driftcar/driftcar/internal/testutil"
 )
 
 func TestShadowEndToEnd(t *testing.T) {
@@ -39,7 +40,7 @@ shadow_samples: { keep: 3, max_body: 16B }
 	}
 	admin := "http://" + r.s.AdminAddr()
 	metricLine := `driftcar_shadow_comparisons_total{model="credit-risk",outcome="mismatch",route="predict"} 5`
-	testupstream.Eventually(t, 10*time.Second, "5 mismatches are counted", func() bool {
+	testutil.Eventually(t, 10*time.Second, "5 mismatches are counted", func() bool {
 		_, body, _ := get(t, admin+"/metrics")
 		return strings.Contains(body, metricLine)
 	})

@@ -14,11 +14,12 @@ import (
 	"testing"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus/testutil"
+	promtestutil "github.com/prometheus/client_golang/prometheus/testutil"
 	"github.com/valyala/fasthttp"
 	"go.uber.org/goleak"
 
 	"github.com/driftcar/driftcar/internal/testupstream"
+	"github.com/driftcar/driftcar/internal/testutil"
 )
 
 func TestMain(m *testing.M) {
@@ -54,7 +55,7 @@ type running struct {
 func start(t *testing.T, yaml string) *running {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), "driftcar.yaml")
-	writeFile(t, path, yaml)
+	testutil.WriteFile(t, path, yaml)
 	s, err := New(Options{ConfigPath: path, ProbeInterval: 10 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
@@ -69,13 +70,6 @@ func start(t *testing.T, yaml string) *running {
 		}
 	})
 	return r
-}
-
-func writeFile(t *testing.T, path, content string) {
-	t.Helper()
-	if err := os.WriteFile(path, []byte(content), 0o600); err != nil {
-		t.Fatal(err)
-	}
 }
 
 func get(t *testing.T, url string, header ...string) (int, string, http.Header) {
@@ -104,21 +98,21 @@ func TestReloadGoodAndBad(t *testing.T) {
 		t.Fatalf("before reload: served by %q; want live", h.Get("X-Upstream"))
 	}
 
-	writeFile(t, r.path, configYAML(live, canary, 0, 100))
+	testutil.WriteFile(t, r.path, configYAML(live, canary, 0, 100))
 	r.reload <- struct{}{}
-	testupstream.Eventually(t, 5*time.Second, "good reload takes effect", func() bool {
+	testutil.Eventually(t, 5*time.Second, "good reload takes effect", func() bool {
 		_, _, h := get(t, url, "X-User-Id", "u1")
 		return h.Get("X-Upstream") == "canary"
 	})
-	if got := testutil.ToFloat64(r.s.reloadOK); got != 1 {
+	if got := promtestutil.ToFloat64(r.s.reloadOK); got != 1 {
 		t.Errorf("config_last_reload_successful after good reload: got %v; want 1", got)
 	}
 
 	bad := strings.Replace(configYAML(live, canary, 0, 100), "weight: 100", "weight: -1", 1)
-	writeFile(t, r.path, bad)
+	testutil.WriteFile(t, r.path, bad)
 	r.reload <- struct{}{}
-	testupstream.Eventually(t, 5*time.Second, "bad reload is recorded", func() bool {
-		return testutil.ToFloat64(r.s.reloadOK) == 0
+	testutil.Eventually(t, 5*time.Second, "bad reload is recorded", func() bool {
+		return promtestutil.ToFloat64(r.s.reloadOK) == 0
 	})
 	if _, _, h := get(t, url, "X-User-Id", "u1"); h.Get("X-Upstream") != "canary" {
 		t.Errorf("after bad reload: served by %q; want canary (last good config)", h.Get("X-Upstream"))
@@ -133,19 +127,19 @@ func TestReloadGoodAndBad(t *testing.T) {
 	}
 
 	restart := strings.Replace(configYAML(live, canary, 1, 1), "model: credit-risk", "model: other", 1)
-	writeFile(t, r.path, restart)
+	testutil.WriteFile(t, r.path, restart)
 	if err := r.s.Reload(); err == nil || !strings.Contains(err.Error(), "model: cannot change without a restart") {
 		t.Errorf("reload changing model: got %v; want a restart error", err)
 	}
 }
 
 func TestReadyz(t *testing.T) {
-	liveAddr := testupstream.Reserve(t)
+	liveAddr := testutil.FreePort(t)
 	canary := testupstream.Start(t, testupstream.Answer("canary", "{}"))
 	r := start(t, configYAML(liveAddr, canary, 90, 10))
 	readyz := "http://" + r.s.AdminAddr() + "/readyz"
 
-	testupstream.Eventually(t, 5*time.Second, "readyz names the unreachable live upstream", func() bool {
+	testutil.Eventually(t, 5*time.Second, "readyz names the unreachable live upstream", func() bool {
 		code, body, _ := get(t, readyz)
 		if code != http.StatusServiceUnavailable {
 			t.Fatalf("readyz with live down: got %d %q; want 503", code, body)
@@ -157,10 +151,10 @@ func TestReadyz(t *testing.T) {
 	}
 
 	srv := &fasthttp.Server{Handler: testupstream.Answer("live", "{}")}
-	ln := listenOn(t, liveAddr)
+	ln := testutil.Listen(t, liveAddr)
 	go func() { _ = srv.Serve(ln) }()
 	defer func() { _ = srv.Shutdown() }()
-	testupstream.Eventually(t, 5*time.Second, "readyz turns 200 once live accepts", func() bool {
+	testutil.Eventually(t, 5*time.Second, "readyz turns 200 once live accepts", func() bool {
 		code, _, _ := get(t, readyz)
 		return code == 200
 	})
@@ -175,7 +169,7 @@ func TestDrainInFlight(t *testing.T) {
 		ctx.SetBodyString("finished")
 	})
 	path := filepath.Join(t.TempDir(), "driftcar.yaml")
-	writeFile(t, path, configYAML(live, live, 1, 0))
+	testutil.WriteFile(t, path, configYAML(live, live, 1, 0))
 	s, err := New(Options{ConfigPath: path})
 	if err != nil {
 		t.Fatal(err)
@@ -219,7 +213,7 @@ func TestDrainInFlight(t *testing.T) {
 
 func TestMetricsPassPromtool(t *testing.T) {
 	live := testupstream.Start(t, testupstream.Answer("live", "{}"))
-	r := start(t, configYAML(live, testupstream.Reserve(t), 50, 50))
+	r := start(t, configYAML(live, testutil.FreePort(t), 50, 50))
 	for i := range 20 {
 		get(t, "http://"+r.s.ProxyAddr()+"/v1/models/credit:predict", "X-User-Id", fmt.Sprint(i))
 	}

@@ -51,18 +51,6 @@ func Start(tb testing.TB, h fasthttp.RequestHandler) string {
 	return ln.Addr().String()
 }
 
-// Reserve returns a loopback address that nothing listens on now.
-func Reserve(tb testing.TB) string {
-	tb.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		tb.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	_ = ln.Close()
-	return addr
-}
-
 // Answer returns a handler that replies body as JSON with the given name in
 // the X-Upstream header, so tests can see which arm served a request.
 func Answer(name, body string) fasthttp.RequestHandler {
@@ -70,17 +58,5 @@ func Answer(name, body string) fasthttp.RequestHandler {
 		ctx.Response.Header.Set("X-Upstream", name)
 		ctx.SetContentType("application/json")
 		ctx.SetBodyString(body)
-	}
-}
-
-// Eventually polls cond until it holds or the deadline passes.
-func Eventually(tb testing.TB, within time.Duration, what string, cond func() bool) {
-	tb.Helper()
-	deadline := time.Now().Add(within)
-	for !cond() {
-		if time.Now().After(deadline) {
-			tb.Fatalf("not true within %s: %s", within, what)
-		}
-		time.Sleep(5 * time.Millisecond)
 	}
 }

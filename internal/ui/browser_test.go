@@ -24,6 +24,7 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/driftcar/driftcar/internal/demo"
+	"github.com/driftcar/driftcar/internal/testutil"
 	"github.com/driftcar/driftcar/internal/ui"
 )
 
@@ -165,8 +166,8 @@ var adminLine = regexp.MustCompile(`admin page\s+(http://[^/\s]+)`)
 func waitAdmin(t *testing.T, ctx context.Context, out *syncBuffer, done <-chan error) string {
 	t.Helper()
 	client := &http.Client{Timeout: time.Second, Transport: &http.Transport{DisableKeepAlives: true}}
-	deadline := time.Now().Add(90 * time.Second)
-	for time.Now().Before(deadline) {
+	var admin string
+	if !testutil.Poll(90*time.Second, 200*time.Millisecond, func() bool {
 		select {
 		case err := <-done:
 			t.Fatalf("demo ended before it was ready: %v\n%s", err, out)
@@ -174,22 +175,21 @@ func waitAdmin(t *testing.T, ctx context.Context, out *syncBuffer, done <-chan e
 		}
 		m := adminLine.FindStringSubmatch(out.String())
 		if m == nil {
-			time.Sleep(200 * time.Millisecond)
-			continue
+			return false
 		}
-		admin := m[1]
-		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, admin+"/readyz", nil)
-		if res, err := client.Do(req); err == nil {
-			_, _ = io.Copy(io.Discard, res.Body)
-			_ = res.Body.Close()
-			if res.StatusCode == http.StatusOK {
-				return admin
-			}
+		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, m[1]+"/readyz", nil)
+		res, err := client.Do(req)
+		if err != nil {
+			return false
 		}
-		time.Sleep(200 * time.Millisecond)
+		_, _ = io.Copy(io.Discard, res.Body)
+		_ = res.Body.Close()
+		admin = m[1]
+		return res.StatusCode == http.StatusOK
+	}) {
+		t.Fatalf("the demo's admin server was not ready in 90s:\n%s", out)
 	}
-	t.Fatalf("the demo's admin server was not ready in 90s:\n%s", out)
-	return ""
+	return admin
 }
 
 func eval[T any](t *testing.T, tab context.Context, expr string) T {
@@ -236,13 +236,9 @@ func TestPageAgainstDemo(t *testing.T) {
 	// Wait for the injected drift to be detected on both drifted features.
 	detected := `document.querySelector('[data-feature="age"][data-state="drift"]') !== null &&
 		document.querySelector('[data-feature="country"][data-state="drift"]') !== null`
-	deadline := time.Now().Add(45 * time.Second)
-	for !eval[bool](t, tab, detected) {
-		if time.Now().After(deadline) {
-			states := eval[string](t, tab, `[...document.querySelectorAll('[data-feature]')].map(e => e.dataset.feature + '=' + e.dataset.state).join(' ')`)
-			t.Fatalf("drift on age and country not shown in 45s; states: %s", states)
-		}
-		time.Sleep(500 * time.Millisecond)
+	if !testutil.Poll(45*time.Second, 500*time.Millisecond, func() bool { return eval[bool](t, tab, detected) }) {
+		states := eval[string](t, tab, `[...document.querySelectorAll('[data-feature]')].map(e => e.dataset.feature + '=' + e.dataset.state).join(' ')`)
+		t.Fatalf("drift on age and country not shown in 45s; states: %s", states)
 	}
 	// A few more polls, so the charts show the change over time.
 	time.Sleep(12 * time.Second)

@@ -59,29 +59,6 @@ func (o *StateOptions) defaults() {
 	}
 }
 
-// Cell offsets after the bins of a numeric feature (Counts.Cells[Bins+x])
-// and after the dictionary of a categorical feature
-// (Counts.Cells[len(Categories)+x]).
-const (
-	// NumericBelowMin counts values below the reference minimum.
-	NumericBelowMin = 0
-	// NumericAboveMax counts values above the reference maximum.
-	NumericAboveMax = 1
-	// NumericMissing counts absent or null values.
-	NumericMissing = 2
-	// NumericInvalid counts values of the wrong type, NaN or ±Inf.
-	NumericInvalid = 3
-
-	// CategoricalOther counts reference values outside the dictionary.
-	CategoricalOther = 0
-	// CategoricalUnseen counts values not in the reference.
-	CategoricalUnseen = 1
-	// CategoricalMissing counts absent or null values.
-	CategoricalMissing = 2
-	// CategoricalInvalid counts values of the wrong type.
-	CategoricalInvalid = 3
-)
-
 // State is the live, fixed-memory distribution state of one route: per
 // feature (and the prediction), exact integer counts per reference cell in
 // a ring of time slices, plus per-slice count, sum and sum of squares for
@@ -112,7 +89,8 @@ type State struct {
 type fstate struct {
 	name    string
 	typ     payload.FeatureType
-	ncells  int
+	lay     Layout
+	ncells  int // lay.Len()
 	stride  int
 	cells   []atomic.Uint64
 	old     []uint64 // retired counts (cumulative since start)
@@ -123,12 +101,10 @@ type fstate struct {
 	// numeric
 	edges    []float64
 	min, max float64
-	nbins    int
 
 	// categorical
 	dict   map[string]uint16
 	tail   *bloom
-	ndict  int
 	mu     sync.Mutex // guards hll and top
 	hll    []*hyperloglog.Sketch
 	top    *spaceSaving
@@ -188,7 +164,7 @@ func NewState(p *Profile, features []payload.FeatureSpec, pred *payload.Predicti
 }
 
 func (s *State) newFState(fp *FeatureProfile) *fstate {
-	f := &fstate{name: fp.Name, prof: fp}
+	f := &fstate{name: fp.Name, prof: fp, lay: fp.Layout()}
 	if fp.Type == "numeric" {
 		f.typ = payload.Numeric
 		f.edges = fp.Edges
@@ -197,18 +173,16 @@ func (s *State) newFState(fp *FeatureProfile) *fstate {
 			// No reference values: everything is out of range.
 			f.min, f.max = math.Inf(1), math.Inf(-1)
 		}
-		f.nbins = len(fp.Edges) + 1
-		f.ncells = f.nbins + 4
+		f.ncells = f.lay.Len()
 		f.stride = f.ncells + 2
 	} else {
 		f.typ = payload.Categorical
-		f.ndict = len(fp.Categories)
-		f.dict = make(map[string]uint16, f.ndict)
+		f.dict = make(map[string]uint16, len(fp.Categories))
 		for i, c := range fp.Categories {
 			f.dict[c.Value] = uint16(i)
 		}
 		f.tail = s.profile.tail(fp.Name)
-		f.ncells = f.ndict + 4
+		f.ncells = f.lay.Len()
 		f.stride = f.ncells
 		f.groups = s.groups
 		f.hll = make([]*hyperloglog.Sketch, f.groups)
@@ -310,7 +284,7 @@ func (s *State) Observe(b *payload.Batch) {
 			if r < len(b.Predictions) {
 				p.observe(slot, gi, &b.Predictions[r])
 			} else {
-				p.cells[slot*p.stride+p.ncells-4+NumericMissing].Add(1)
+				p.cells[slot*p.stride+p.lay.Missing()].Add(1)
 			}
 		}
 	}
@@ -328,34 +302,32 @@ func (s *State) slotOf(ep int64) (slot, group int) {
 	return int(ep % int64(s.ring)), int((ep / int64(s.opts.HLLGroupSlices)) % int64(s.groups))
 }
 
-// The four cells after the bins or dictionary have the same order for
-// both types (below/other, above/unseen, missing, invalid).
+// observe counts v in its cell of f.lay.
 func (f *fstate) observe(slot, gi int, v *payload.Value) {
 	base := slot * f.stride
-	extra := base + f.ncells - 4
 	switch v.Kind {
 	case payload.ValueMissing:
-		f.cells[extra+NumericMissing].Add(1)
+		f.cells[base+f.lay.Missing()].Add(1)
 		return
 	case payload.ValueInvalid:
-		f.cells[extra+NumericInvalid].Add(1)
+		f.cells[base+f.lay.Invalid()].Add(1)
 		return
 	}
 	if f.typ == payload.Numeric {
 		if v.Kind != payload.ValueNumber {
-			f.cells[extra+NumericInvalid].Add(1)
+			f.cells[base+f.lay.Invalid()].Add(1)
 			return
 		}
 		x := v.Num
 		switch {
 		case x < f.min:
-			f.cells[extra+NumericBelowMin].Add(1)
+			f.cells[base+f.lay.BelowMin()].Add(1)
 		case x > f.max:
-			f.cells[extra+NumericAboveMax].Add(1)
+			f.cells[base+f.lay.AboveMax()].Add(1)
 		case x == x:
 			f.cells[base+cellOf(f.edges, x)].Add(1)
 		default: // NaN
-			f.cells[extra+NumericInvalid].Add(1)
+			f.cells[base+f.lay.Invalid()].Add(1)
 			return
 		}
 		addFloat(&f.cells[base+f.ncells], x)
@@ -375,9 +347,9 @@ func (f *fstate) observe(slot, gi int, v *payload.Value) {
 	if i, ok := f.dict[string(str)]; ok {
 		f.cells[base+int(i)].Add(1)
 	} else if f.tail.has(h) {
-		f.cells[extra+CategoricalOther].Add(1)
+		f.cells[base+f.lay.Other()].Add(1)
 	} else {
-		f.cells[extra+CategoricalUnseen].Add(1)
+		f.cells[base+f.lay.Unseen()].Add(1)
 		unseen = true
 	}
 	f.mu.Lock()
@@ -393,9 +365,9 @@ type Counts struct {
 	// Slices is the number of slices summed (at most the number asked,
 	// fewer right after the start).
 	Slices int
-	// Cells are the counts per cell, in the order of State.CellNames:
-	// numeric bins then below-min, above-max, missing, invalid;
-	// categorical dictionary then other, unseen, missing, invalid.
+	// Cells are the counts per cell, in the order of State.Layout and
+	// State.CellNames: numeric bins then below-min, above-max, missing,
+	// invalid; categorical dictionary then other, unseen, missing, invalid.
 	Cells []uint64
 	// N is the number of observations (the sum of Cells).
 	N uint64
@@ -484,7 +456,7 @@ func (s *State) WindowInto(dst *Counts, i, k int) {
 	}
 	for c, n := range dst.Cells {
 		dst.N += n
-		if c < f.ncells-2 {
+		if c < f.lay.Missing() {
 			dst.Valid += n
 		}
 	}
@@ -586,23 +558,22 @@ func (s *State) Snapshot() Snapshot {
 			}
 		}
 		fs := FeatureSnapshot{Name: f.name, Type: f.typ}
-		extra := cells[f.ncells-4:]
-		fs.Missing, fs.Invalid = extra[NumericMissing], extra[NumericInvalid]
+		fs.Missing, fs.Invalid = cells[f.lay.Missing()], cells[f.lay.Invalid()]
 		if f.typ == payload.Numeric {
 			fs.Edges = f.edges
-			fs.BelowMin, fs.AboveMax = extra[NumericBelowMin], extra[NumericAboveMax]
+			fs.BelowMin, fs.AboveMax = cells[f.lay.BelowMin()], cells[f.lay.AboveMax()]
 			fs.Buckets = make([]uint64, len(f.edges))
 			run := fs.BelowMin
 			for j := range f.edges {
 				run += cells[j]
 				fs.Buckets[j] = run
 			}
-			fs.Count = run + cells[f.nbins-1] + fs.AboveMax
+			fs.Count = run + cells[f.lay.Values()-1] + fs.AboveMax
 			fs.Sum = sum
 		} else {
 			fs.Categories = s.CellNames(i)
 			fs.CategoryCounts = cells
-			for _, n := range cells[:f.ncells-2] {
+			for _, n := range cells[:f.lay.Missing()] {
 				fs.Count += n
 			}
 			fs.Distinct, _ = s.distinct(f, now, s.opts.Slices)

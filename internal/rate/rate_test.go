@@ -1,4 +1,4 @@
-package stat
+package rate
 
 import (
 	"errors"
@@ -6,7 +6,7 @@ import (
 	"time"
 )
 
-func TestParseRate(t *testing.T) {
+func TestParse(t *testing.T) {
 	const day = 24 * time.Hour
 	for _, tc := range []struct {
 		in   string
@@ -23,7 +23,7 @@ func TestParseRate(t *testing.T) {
 		{"1/h", Rate{1, time.Hour}, "1/1h0m0s"},
 	} {
 		t.Run(tc.in, func(t *testing.T) {
-			got, err := ParseRate(tc.in)
+			got, err := Parse(tc.in)
 			if err != nil {
 				t.Fatalf("got error %v", err)
 			}
@@ -35,12 +35,12 @@ func TestParseRate(t *testing.T) {
 			}
 		})
 	}
-	if got, _ := ParseRate("1/30d"); got.PerSecond() != 1/(30*86400.0) {
+	if got, _ := Parse("1/30d"); got.PerSecond() != 1/(30*86400.0) {
 		t.Errorf("got %v per second", got.PerSecond())
 	}
 	for _, in := range []string{"", "1", "x/1d", "0/1d", "-1/1d", "1/", "1/0s", "1/xd", "1/2d1w", "1/5q", "NaN/1d"} {
 		t.Run("bad "+in, func(t *testing.T) {
-			if _, err := ParseRate(in); !errors.Is(err, ErrBadRate) {
+			if _, err := Parse(in); !errors.Is(err, ErrBadRate) {
 				t.Fatalf("got %v; want ErrBadRate", err)
 			}
 		})
