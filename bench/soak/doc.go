@@ -1,4 +1,4 @@
-// Package soak is `driftcar bench soak` (make soak): it runs the driftcar
+// Package soak is `driftcar-bench soak` (make soak): it runs the driftcar
 // binary for a long time at a fixed rate with every feature on and every
 // dependency misbehaving at once, and checks that it stays flat and loses
 // nothing.
