@@ -21,7 +21,7 @@
 // latency added over direct at the same rate, failures, the proxy
 // process's CPU seconds per 1,000 requests (utime+stime from /proc) and its
 // peak RSS (VmHWM), driftcar's own counters (shadow, sampler, drift), and
-// the ratios that issue 7 sets targets for.
+// the ratios that have targets.
 //
 // Run it:
 //

@@ -24,7 +24,7 @@
 //
 // It then stops the traffic, lets the queues drain, reconciles every
 // count (client, proxy, stubs, shadow, sampler, webhook, control plane)
-// and judges the pass criteria of issue 9: no client-visible error caused
+// and judges the pass criteria: no client-visible error caused
 // by driftcar, RSS and goroutines flat (under 5% growth between the second
 // and the last quarter), no panic, every drop counted. Report.Markdown,
 // Report.JSON and Report.PlotSVG write the results.
