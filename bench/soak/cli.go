@@ -15,11 +15,11 @@ import (
 // Usage is the help text of `driftcar-bench soak`.
 const Usage = `usage: driftcar-bench soak [flags]
 
-Runs driftcar (this binary, or --driftcar-bin) for --duration at --rate
-requests/s with every feature on and every dependency misbehaving, samples
-its RSS, heap, goroutines, fds and queues, reconciles every count, and
-writes <out>/<date>-soak.{md,json,svg}. It exits 1 if a pass criterion
-fails.
+Runs driftcar (the one next to this binary, or --driftcar-bin) for
+--duration at --rate requests/s with every feature on and every dependency
+misbehaving, samples its RSS, heap, goroutines, fds and queues, reconciles
+every count, and writes <out>/<date>-soak.{md,json,svg}. It exits 1 if a
+pass criterion fails.
 
 `
 
