@@ -5,6 +5,7 @@ VERSION       ?= $(shell git describe --tags --always --dirty 2>/dev/null || ech
 LDFLAGS       := -s -w -X github.com/driftcar/driftcar/internal/buildinfo.Version=$(VERSION)
 FUZZTIME      ?= 30s
 BIN           := bin/driftcar
+BENCH_BIN     := bin/driftcar-bench
 SOAK_DURATION ?= 10m
 SOAK_WARMUP   ?= 1m
 SOAK_RATE     ?= 5000
@@ -14,8 +15,10 @@ SOAK_OUT      ?= bench/results
 
 all: build
 
+# The sidecar, and the benchmarks in a binary of their own.
 build:
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/driftcar
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BENCH_BIN) ./cmd/driftcar-bench
 
 demo: build
 	./$(BIN) demo
@@ -35,15 +38,15 @@ fmt:
 # against the direct path and the peers that are installed (< 3 minutes).
 bench: build
 	$(GO) test -run '^$$' -bench . -benchmem -benchtime 200ms -count 1 ./...
-	./$(BIN) bench proxy --short --driftcar-bin $(BIN)
+	./$(BENCH_BIN) proxy --short --driftcar-bin $(BIN)
 
 # The full sweep (about 1.5 hours on 2 cores); writes bench/results/<date>-<host>.*
 bench-full: build
-	./$(BIN) bench proxy --driftcar-bin $(BIN)
+	./$(BENCH_BIN) proxy --driftcar-bin $(BIN)
 
 # Regenerate the README's performance section from the latest results.
 bench-readme: build
-	./$(BIN) bench readme
+	./$(BENCH_BIN) readme
 
 # The wrk-based comparison with nginx (needs nginx and wrk).
 bench-peers: build
@@ -53,7 +56,7 @@ bench-peers: build
 # everywhere; writes SOAK_OUT/<date>-soak.{md,json,svg} and fails on any
 # pass criterion. CI runs SOAK_DURATION=60s SOAK_WARMUP=45s.
 soak: build
-	./$(BIN) bench soak --duration $(SOAK_DURATION) --warmup $(SOAK_WARMUP) --rate $(SOAK_RATE) --out $(SOAK_OUT)
+	./$(BENCH_BIN) soak --driftcar-bin $(BIN) --duration $(SOAK_DURATION) --warmup $(SOAK_WARMUP) --rate $(SOAK_RATE) --out $(SOAK_OUT)
 
 # Each native fuzz target in turn, FUZZTIME each; a crasher is written to
 # the package's testdata/fuzz and then runs as a seed in every make test.

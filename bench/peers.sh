@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # bench/peers.sh (make bench-peers) — driftcar against nginx, a bare fasthttp
 # pass-through and the direct path, with wrk, in one run: the closed-loop
-# method of the proxy issue. `driftcar bench proxy` (bench/harness) measures
+# method of the proxy issue. `driftcar-bench proxy` (bench/harness) measures
 # the same scenarios open loop, latency against offered rate.
 #
 # Starts fasthttp stub models (bench/stubmodel): live on 127.0.0.1:18081, a

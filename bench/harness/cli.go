@@ -12,8 +12,8 @@ import (
 	"github.com/driftcar/driftcar/bench/modelstub"
 )
 
-// ProxyUsage is the help text of `driftcar bench proxy`.
-const ProxyUsage = `usage: driftcar bench proxy [--short] [flags]
+// ProxyUsage is the help text of `driftcar-bench proxy`.
+const ProxyUsage = `usage: driftcar-bench proxy [--short] [flags]
 
 Measures driftcar against the direct path and its peers (nginx and Go's
 httputil.ReverseProxy, when installed) in one run: closed-loop maximum
@@ -23,7 +23,7 @@ bench/results/<date>-<host>.md, .json and a plot.
 
 `
 
-// RunProxy runs `driftcar bench proxy` with args (the flags after
+// RunProxy runs `driftcar-bench proxy` with args (the flags after
 // "proxy") and returns the exit code: 0 when the benchmark ran (missed
 // targets included), 1 when it failed, 2 for bad flags.
 func RunProxy(ctx context.Context, args []string, stdout, stderr io.Writer) int {
@@ -63,7 +63,7 @@ func RunProxy(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		return 2
 	}
 	if fs.NArg() > 0 {
-		fmt.Fprintf(stderr, "driftcar bench proxy: unexpected argument %q\n", fs.Arg(0))
+		fmt.Fprintf(stderr, "driftcar-bench proxy: unexpected argument %q\n", fs.Arg(0))
 		return 2
 	}
 	o := DefaultOptions(*short)
@@ -120,20 +120,20 @@ func RunProxy(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	o.Command = commandLine(args)
 	o.Progress = stderr
 	if err := errors.Join(append(errs, o.validate())...); err != nil {
-		fmt.Fprintf(stderr, "driftcar bench proxy: %v\n", err)
+		fmt.Fprintf(stderr, "driftcar-bench proxy: %v\n", err)
 		return 2
 	}
 
 	rep, err := Run(ctx, o)
 	if err != nil {
-		fmt.Fprintf(stderr, "driftcar bench proxy: %v\n", err)
+		fmt.Fprintf(stderr, "driftcar-bench proxy: %v\n", err)
 		return 1
 	}
 	fmt.Fprint(stdout, rep.Text())
 	if o.OutDir != "" {
 		paths, err := rep.Write(o.OutDir, o.PlotFormat)
 		if err != nil {
-			fmt.Fprintf(stderr, "driftcar bench proxy: cannot write results: %v\n", err)
+			fmt.Fprintf(stderr, "driftcar-bench proxy: cannot write results: %v\n", err)
 			return 1
 		}
 		fmt.Fprintf(stdout, "\nwrote %s\n", strings.Join(paths, ", "))
@@ -165,7 +165,7 @@ func contains(list []string, s string) bool {
 
 // commandLine is how the report names the command that produced it.
 func commandLine(args []string) string {
-	parts := []string{"driftcar", "bench", "proxy"}
+	parts := []string{"driftcar-bench", "proxy"}
 	for _, a := range args {
 		if a == "" || strings.ContainsAny(a, " \t\"'$\\*?;&|<>()") {
 			a = strconv.Quote(a)
@@ -175,15 +175,15 @@ func commandLine(args []string) string {
 	return strings.Join(parts, " ")
 }
 
-// ReadmeUsage is the help text of `driftcar bench readme`.
-const ReadmeUsage = `usage: driftcar bench readme [--readme README.md] [--results bench/results] [--check]
+// ReadmeUsage is the help text of `driftcar-bench readme`.
+const ReadmeUsage = `usage: driftcar-bench readme [--readme README.md] [--results bench/results] [--check]
 
 Rewrites the "## Performance" section of the README from the newest
 full run's results JSON (a --short run's only when there is no full one);
 --check only reports whether it is up to date.
 `
 
-// RunReadme runs `driftcar bench readme` with args and returns the exit
+// RunReadme runs `driftcar-bench readme` with args and returns the exit
 // code: 0 done (or up to date), 1 failed or, with --check, out of date,
 // 2 bad flags.
 func RunReadme(_ context.Context, args []string, stdout, stderr io.Writer) int {
@@ -204,7 +204,7 @@ func RunReadme(_ context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	changed, err := UpdateReadme(*readme, *results, *check)
 	if err != nil {
-		fmt.Fprintf(stderr, "driftcar bench readme: %v\n", err)
+		fmt.Fprintf(stderr, "driftcar-bench readme: %v\n", err)
 		return 1
 	}
 	switch {

@@ -1,4 +1,4 @@
-// Package harness is `driftcar bench proxy`: it measures what driftcar
+// Package harness is `driftcar-bench proxy`: it measures what driftcar
 // costs in front of a model server, next to the direct path and to nginx
 // and Go's httputil.ReverseProxy, in one run, and writes the results under
 // bench/results.
@@ -21,15 +21,15 @@
 // latency added over direct at the same rate, failures, the proxy
 // process's CPU seconds per 1,000 requests (utime+stime from /proc) and its
 // peak RSS (VmHWM), driftcar's own counters (shadow, sampler, drift), and
-// the ratios that issue 7 sets targets for.
+// the ratios that have targets.
 //
 // Run it:
 //
-//	go run ./cmd/driftcar bench proxy --short     # make bench: under 3 minutes
-//	go run ./cmd/driftcar bench proxy             # make bench-full: the whole sweep, ~20 minutes
-//	go run ./cmd/driftcar bench proxy --scenarios direct,driftcar,nginx --rates 2000,10000
-//	go run ./cmd/driftcar bench proxy --profile   # also CPU profiles of every driftcar scenario
-//	go run ./cmd/driftcar bench readme            # README "Performance" from the newest full run
+//	go run ./cmd/driftcar-bench proxy --short     # make bench: under 3 minutes
+//	go run ./cmd/driftcar-bench proxy             # make bench-full: the whole sweep, ~20 minutes
+//	go run ./cmd/driftcar-bench proxy --scenarios direct,driftcar,nginx --rates 2000,10000
+//	go run ./cmd/driftcar-bench proxy --profile   # also CPU profiles of every driftcar scenario
+//	go run ./cmd/driftcar-bench readme            # README "Performance" from the newest full run
 //
 // Concurrency: Run, RunProxy and RunReadme may be called from any
 // goroutine; a Report is a plain value and not safe for concurrent

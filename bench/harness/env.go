@@ -187,7 +187,8 @@ func (e *env) close() {
 }
 
 // findDriftcar uses opts.DriftcarBin, or builds ./cmd/driftcar of the
-// module around the working directory.
+// module around the working directory, or takes the driftcar next to this
+// binary.
 func (e *env) findDriftcar(ctx context.Context) error {
 	if e.opts.DriftcarBin != "" {
 		if _, err := os.Stat(e.opts.DriftcarBin); err != nil {
@@ -210,10 +211,12 @@ func (e *env) findDriftcar(ctx context.Context) error {
 			return nil
 		}
 	}
-	if exe, xerr := os.Executable(); xerr == nil && strings.HasPrefix(filepath.Base(exe), "driftcar") {
-		e.notes = append(e.notes, fmt.Sprintf("driftcar was not built from source (%v); the running binary %s was measured", err, exe))
-		e.driftcarBin = exe
-		return nil
+	if exe, xerr := os.Executable(); xerr == nil {
+		if sib := filepath.Join(filepath.Dir(exe), "driftcar"); isFile(sib) {
+			e.notes = append(e.notes, fmt.Sprintf("driftcar was not built from source (%v); %s, next to this binary, was measured", err, sib))
+			e.driftcarBin = sib
+			return nil
+		}
 	}
 	return fmt.Errorf("cannot build driftcar (%w); pass --driftcar-bin or --mode inprocess", err)
 }
@@ -505,4 +508,10 @@ func (c *child) logTail() string {
 		return s
 	}
 	return "(no output)"
+}
+
+// isFile reports whether path names an existing file.
+func isFile(path string) bool {
+	st, err := os.Stat(path)
+	return err == nil && !st.IsDir()
 }

@@ -47,7 +47,7 @@ func scenarioStyle(name string) (color.Color, []vg.Length, draw.GlyphDrawer) {
 // is "svg" or "png".
 func (rep *Report) PlotImage(format string) ([]byte, error) {
 	p := plot.New()
-	p.Title.Text = "driftcar bench proxy: p99 latency vs offered load"
+	p.Title.Text = "driftcar-bench proxy: p99 latency vs offered load"
 	p.X.Label.Text = "offered rate (requests/s, open loop)"
 	p.Y.Label.Text = "p99 latency (ms, from intended send time)"
 	p.Y.Scale = plot.LogScale{}

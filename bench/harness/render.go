@@ -254,7 +254,7 @@ func (rep *Report) summaryCaption() string {
 // Markdown renders the report as bench/results/<date>-<host>.md.
 func (rep *Report) Markdown() string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "# driftcar bench proxy — %s\n\n", rep.Started.UTC().Format("2006-01-02 15:04 MST"))
+	fmt.Fprintf(&b, "# driftcar-bench proxy — %s\n\n", rep.Started.UTC().Format("2006-01-02 15:04 MST"))
 	fmt.Fprintf(&b, "**Machine:** %s. The load generator, the model stubs and the proxies share these CPUs.\n\n", rep.machineLine())
 	fmt.Fprintf(&b, "**Command:** `%s` — %s\n\n", rep.Command, rep.settingsLine())
 	b.WriteString("## Summary\n\n")
@@ -308,7 +308,7 @@ func (rep *Report) runTable() *table {
 // Text renders the report for a terminal.
 func (rep *Report) Text() string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "driftcar bench proxy — %s\n%s\n%s\n\n", rep.Started.UTC().Format("2006-01-02 15:04 MST"), rep.machineLine(), rep.Command)
+	fmt.Fprintf(&b, "driftcar-bench proxy — %s\n%s\n%s\n\n", rep.Started.UTC().Format("2006-01-02 15:04 MST"), rep.machineLine(), rep.Command)
 	fmt.Fprintf(&b, "At %g req/s open loop (latency in ms from the intended send time); max req/s closed loop, %d connections:\n\n",
 		rep.Settings.TableRate, rep.Settings.Conns)
 	rep.summaryTable().text(&b)

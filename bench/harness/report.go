@@ -364,7 +364,7 @@ func (s *ScenarioResult) at(rate float64) *Point {
 // ran reports whether the scenario ran.
 func (s *ScenarioResult) ran() bool { return s != nil && s.Skipped == "" }
 
-// ratios are the comparisons issue 7 sets targets for, then some for
+// ratios are the comparisons that have targets, then some for
 // information.
 func ratios(rep *Report) []Ratio {
 	rate := rep.Settings.TableRate

@@ -326,7 +326,7 @@ func TestWriteAndReadme(t *testing.T) {
 	b, _ := os.ReadFile(readme)
 	got := string(b)
 	for _, want := range []string{"# driftcar\n\nIntro.\n\n## Performance\n\n<!-- Generated", "bench/results/2026-11-30-vm-short.json",
-		"](bench/results/2026-11-30-vm-short.svg)", "\n## License\n\nMIT\n", "driftcar bench proxy --short"} {
+		"](bench/results/2026-11-30-vm-short.svg)", "\n## License\n\nMIT\n", "driftcar-bench proxy --short"} {
 		if !strings.Contains(got, want) {
 			t.Errorf("README lacks %q:\n%s", want, got)
 		}
@@ -424,7 +424,7 @@ go_goroutines 42
 }
 
 func TestCommandLine(t *testing.T) {
-	if got := commandLine([]string{"--short", "--scenarios", "direct,driftcar", "--out", "my dir"}); got != `driftcar bench proxy --short --scenarios direct,driftcar --out "my dir"` {
+	if got := commandLine([]string{"--short", "--scenarios", "direct,driftcar", "--out", "my dir"}); got != `driftcar-bench proxy --short --scenarios direct,driftcar --out "my dir"` {
 		t.Errorf("got %s", got)
 	}
 }

@@ -102,7 +102,7 @@ func DefaultOptions(short bool) Options {
 		Settle:      200 * time.Millisecond,
 		OutDir:      filepath.Join("bench", "results"),
 		PlotFormat:  "svg",
-		Command:     "driftcar bench proxy",
+		Command:     "driftcar-bench proxy",
 	}
 	if short {
 		o.Rates = []float64{5000, 15000}
@@ -110,7 +110,7 @@ func DefaultOptions(short bool) Options {
 		o.Warmup = 500 * time.Millisecond
 		o.Settle = 100 * time.Millisecond
 		o.Rounds = 2
-		o.Command = "driftcar bench proxy --short"
+		o.Command = "driftcar-bench proxy --short"
 	}
 	return o
 }

@@ -115,7 +115,7 @@ func TestRunProxyCLI(t *testing.T) {
 		code int
 		err  string
 	}{
-		{"help", []string{"--help"}, 0, "usage: driftcar bench proxy"},
+		{"help", []string{"--help"}, 0, "usage: driftcar-bench proxy"},
 		{"bad flag", []string{"--nope"}, 2, "flag provided but not defined"},
 		{"argument", []string{"extra"}, 2, "unexpected argument"},
 		{"unknown scenario", []string{"--scenarios", "direct,envoy"}, 2, `unknown scenario "envoy"`},
@@ -143,7 +143,7 @@ func TestRunProxyCLI(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, stderr.String())
 	}
-	for _, want := range []string{"driftcar bench proxy --scenarios direct", "direct", "300/s p50 / p99 ms"} {
+	for _, want := range []string{"driftcar-bench proxy --scenarios direct", "direct", "300/s p50 / p99 ms"} {
 		if !strings.Contains(stdout.String(), want) {
 			t.Errorf("stdout lacks %q:\n%s", want, stdout.String())
 		}

@@ -1,4 +1,4 @@
-// Package soak is `driftcar bench soak` (make soak): it runs the driftcar
+// Package soak is `driftcar-bench soak` (make soak): it runs the driftcar
 // binary for a long time at a fixed rate with every feature on and every
 // dependency misbehaving at once, and checks that it stays flat and loses
 // nothing.
@@ -24,7 +24,7 @@
 //
 // It then stops the traffic, lets the queues drain, reconciles every
 // count (client, proxy, stubs, shadow, sampler, webhook, control plane)
-// and judges the pass criteria of issue 9: no client-visible error caused
+// and judges the pass criteria: no client-visible error caused
 // by driftcar, RSS and goroutines flat (under 5% growth between the second
 // and the last quarter), no panic, every drop counted. Report.Markdown,
 // Report.JSON and Report.PlotSVG write the results.

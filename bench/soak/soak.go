@@ -391,7 +391,7 @@ func (s *soak) fleetYAML(variant int) string {
 	if variant == 1 {
 		canary, fraction = 20, 0.5
 	}
-	return fmt.Sprintf(`# driftcar bench soak: routing pushed over xDS (variant %d)
+	return fmt.Sprintf(`# driftcar-bench soak: routing pushed over xDS (variant %d)
 upstreams:
   live:   { address: %s }
   canary: { address: %s }
@@ -422,7 +422,7 @@ func (s *soak) baseYAML(variant int) string {
 	if variant == 1 {
 		timeout, increase = "2s", 0.03
 	}
-	return fmt.Sprintf(`# driftcar bench soak: the base file, reloaded with SIGHUP (variant %d)
+	return fmt.Sprintf(`# driftcar-bench soak: the base file, reloaded with SIGHUP (variant %d)
 listen: 127.0.0.1:0
 admin: 127.0.0.1:0
 model: soak

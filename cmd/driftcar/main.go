@@ -16,14 +16,11 @@ import (
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
 
-	"github.com/driftcar/driftcar/bench/harness"
-	"github.com/driftcar/driftcar/bench/soak"
 	"github.com/driftcar/driftcar/config"
 	"github.com/driftcar/driftcar/config/xds"
 	"github.com/driftcar/driftcar/internal/buildinfo"
 	"github.com/driftcar/driftcar/internal/controlplane"
 	"github.com/driftcar/driftcar/internal/demo"
-	"github.com/driftcar/driftcar/internal/driftbench"
 	"github.com/driftcar/driftcar/internal/refbuild"
 	"github.com/driftcar/driftcar/internal/sidecar"
 )
@@ -38,10 +35,6 @@ commands:
   validate  --config FILE   check a config file and exit
   reference build --input F --config C --out R
                             build a reference profile from training data
-  bench proxy [--short]     load benchmark: driftcar vs direct, nginx and httputil
-  bench drift [--short]     detection benchmark on a simulated clock
-  bench soak [--duration]   soak: everything on, faults everywhere, checked for leaks and losses
-  bench readme [--check]    regenerate the README performance section
   demo [--rate N] [--duration D] [--drift-at D] [--seed N] [--open]
                             run the built-in demo
   version                   print the version
@@ -71,7 +64,8 @@ func runMain(args []string, stdout, stderr io.Writer) int {
 		}
 		return refbuild.Run(rest[1:], stdout, stderr)
 	case "bench":
-		return cmdBench(rest, stdout, stderr)
+		fmt.Fprintln(stderr, "driftcar: the benchmarks moved to driftcar-bench (make build puts it in bin/driftcar-bench)")
+		return 2
 	case "demo":
 		return cmdDemo(rest, stdout, stderr)
 	case "version", "--version", "-version":
@@ -82,27 +76,6 @@ func runMain(args []string, stdout, stderr io.Writer) int {
 		return 0
 	}
 	fmt.Fprintf(stderr, "driftcar: unknown command %q\n\n%s", cmd, usage)
-	return 2
-}
-
-func cmdBench(args []string, stdout, stderr io.Writer) int {
-	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
-	defer stop()
-	what := ""
-	if len(args) > 0 {
-		what, args = args[0], args[1:]
-	}
-	switch what {
-	case "proxy":
-		return harness.RunProxy(ctx, args, stdout, stderr)
-	case "drift":
-		return driftbench.Run(args, stdout, stderr)
-	case "readme":
-		return harness.RunReadme(ctx, args, stdout, stderr)
-	case "soak":
-		return soak.RunCLI(ctx, args, stdout, stderr)
-	}
-	fmt.Fprint(stderr, "usage: driftcar bench proxy [--short] [flags] | bench drift [flags] | bench soak [flags] | bench readme [--check]\n")
 	return 2
 }
 

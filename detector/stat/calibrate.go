@@ -174,9 +174,9 @@ func (c *Calibrator) simulate(numeric bool, cells int) (Calibration, error) {
 
 	ks := make([]int, len(o.Windows))
 	for i := range ks {
-		ks[i] = o.windowSlices(i)
+		ks[i] = o.WindowSlices(i)
 	}
-	tps := o.ticksPerSlice()
+	tps := o.TicksPerSlice()
 	rows := o.Calibration.Rows
 	if rows == 0 {
 		rows = int(math.Ceil(2 * float64(o.MinSamples) / float64(ks[0]*tps)))
@@ -187,7 +187,7 @@ func (c *Calibrator) simulate(numeric bool, cells int) (Calibration, error) {
 	ticks := min(o.Calibration.Ticks, max(need, 1000))
 	warm := ks[len(ks)-1] * tps
 
-	ring := newSliceRing(cells, ks)
+	ring := NewSliceRing(cells, ks)
 	stream := newNullStream(&ref, probe.props)
 	rng := rand.New(rand.NewPCG(o.Calibration.Seed, 0x64726966746361))
 	// One state machine per level α_j, fed the signal the detector would
@@ -201,10 +201,10 @@ func (c *Calibrator) simulate(numeric bool, cells int) (Calibration, error) {
 		alphas[j] = levelAlpha(j)
 	}
 	for t := range warm + ticks {
-		stream.rows(rng, ring, rows)
-		ring.flush()
+		stream.Rows(rng, ring, rows)
+		ring.Flush()
 		if t >= warm {
-			probe.score(ring.windows())
+			probe.score(ring.Windows())
 			m := probe.eval.MinP
 			for j, a := range &alphas {
 				st, changed := mach[j].Step(time.Time{}, levelSignal(m, a, &o))
@@ -214,7 +214,7 @@ func (c *Calibrator) simulate(numeric bool, cells int) (Calibration, error) {
 			}
 		}
 		if (t+1)%tps == 0 {
-			ring.rotate()
+			ring.Rotate()
 		}
 	}
 	cal.Ticks = ticks

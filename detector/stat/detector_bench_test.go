@@ -1,6 +1,7 @@
 package stat
 
 import (
+	"math"
 	"math/rand/v2"
 	"sync/atomic"
 	"testing"
@@ -23,8 +24,7 @@ func newTickSet(tb testing.TB, lazy bool) *tickSet {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	num, _ := benchNumericReference(1, 100000, 20)
-	cat := benchCategoricalReference(10, 100000)
+	num, cat := tickReferences()
 	rng := rand.New(rand.NewPCG(1, 1))
 	s := &tickSet{}
 	for i := range 20 {
@@ -36,17 +36,17 @@ func newTickSet(tb testing.TB, lazy bool) *tickSet {
 		if err != nil {
 			tb.Fatal(err)
 		}
-		ring := newSliceRing(len(ref.Proportions), []int{5, 60})
+		ring := NewSliceRing(len(ref.Proportions), []int{5, 60})
 		stream := newNullStream(ref, f.props)
 		for t := range 360 {
-			stream.rows(rng, ring, 500)
-			ring.flush()
+			stream.Rows(rng, ring, 500)
+			ring.Flush()
 			if (t+1)%6 == 0 {
-				ring.rotate()
+				ring.Rotate()
 			}
 		}
 		var ws []Window
-		for _, w := range ring.windows() {
+		for _, w := range ring.Windows() {
 			w.Cells = append([]uint64(nil), w.Cells...)
 			ws = append(ws, w)
 		}
@@ -54,6 +54,18 @@ func newTickSet(tb testing.TB, lazy bool) *tickSet {
 		s.windows = append(s.windows, ws)
 	}
 	return s
+}
+
+// tickReferences returns a numeric reference of N(0, 1) in 20 equiprobable
+// bins and a Zipf categorical one of 10 values and OTHER.
+func tickReferences() (num, cat Reference) {
+	num = canonicalReference(true, 20)
+	num.Edges = make([]float64, 19)
+	for i := range num.Edges {
+		num.Edges[i] = math.Sqrt2 * math.Erfinv(2*float64(i+1)/20-1)
+	}
+	num.Min, num.Max, num.Std = -4.5, 4.5, 1
+	return num, canonicalReference(false, 11)
 }
 
 func (s *tickSet) tick(now time.Time) uint64 {

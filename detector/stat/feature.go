@@ -66,7 +66,7 @@ func newLevels(alpha float64, cells int, ks *ksTail) levels {
 	alpha = min(alpha, 1)
 	lv := levels{alpha: alpha, chi2: make([]float64, cells)}
 	for df := 1; df < cells; df++ {
-		lv.chi2[df] = chi2ISF(df, alpha)
+		lv.chi2[df] = Chi2ISF(df, alpha)
 	}
 	lv.psiQ = lv.chi2[cells-1]
 	if ks.sig != nil {

@@ -226,8 +226,8 @@ func (o Options) withDefaults() (Options, error) {
 	return o, nil
 }
 
-// ticksPerSlice returns Slice/Every.
-func (o *Options) ticksPerSlice() int { return int(o.Slice / o.Every) }
+// TicksPerSlice returns Slice/Every.
+func (o *Options) TicksPerSlice() int { return int(o.Slice / o.Every) }
 
-// windowSlices returns the length of window i in slices.
-func (o *Options) windowSlices(i int) int { return int(o.Windows[i] / o.Slice) }
+// WindowSlices returns the length of window i in slices.
+func (o *Options) WindowSlices(i int) int { return int(o.Windows[i] / o.Slice) }

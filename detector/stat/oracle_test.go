@@ -132,9 +132,9 @@ func oracleCases() []oracleCase {
 					ref[i] = p[i] / sp * mref
 				}
 				cur := make([]float64, cells)
-				tab := newAlias(q)
+				tab := NewAlias(q)
 				for range n {
-					cur[tab.draw(rng)]++
+					cur[tab.Draw(rng)]++
 				}
 				if cells > 3 { // one column empty in both rows
 					ref[1], cur[1] = 0, 0

@@ -4,19 +4,22 @@ import (
 	"math/rand/v2"
 )
 
-// This file holds the simulation primitives shared by the calibration and
-// the detection benchmark: an alias sampler, a ring of time slices that
-// sums windows the way the sampler does, and a stationary row generator.
+// This file holds the simulation primitives of the calibration, exported
+// for the detection benchmark (bench/drift): an alias sampler, a ring of
+// time slices that sums windows as sampler/sketch.State does (ring_test.go
+// proves it on the same input), and a stationary row generator.
 
-// aliasTable draws cell indices with given proportions in O(1) (Vose).
-type aliasTable struct {
+// Alias draws cell indices with given proportions in O(1) (Vose). It is
+// immutable and safe for concurrent use with distinct generators.
+type Alias struct {
 	prob  []float64
 	alias []int32
 }
 
-func newAlias(p []float64) aliasTable {
+// NewAlias returns the table of proportions p (not necessarily normalised).
+func NewAlias(p []float64) Alias {
 	n := len(p)
-	a := aliasTable{prob: make([]float64, n), alias: make([]int32, n)}
+	a := Alias{prob: make([]float64, n), alias: make([]int32, n)}
 	var sum float64
 	for _, v := range p {
 		sum += v
@@ -50,7 +53,8 @@ func newAlias(p []float64) aliasTable {
 	return a
 }
 
-func (a *aliasTable) draw(r *rand.Rand) int {
+// Draw returns a cell index drawn from r.
+func (a *Alias) Draw(r *rand.Rand) int {
 	u := r.Float64() * float64(len(a.prob))
 	i := int(u)
 	if i >= len(a.prob) {
@@ -62,20 +66,22 @@ func (a *aliasTable) draw(r *rand.Rand) int {
 	return int(a.alias[i])
 }
 
-// Extra counters after the cells of a slice.
+// Offsets of the extra counters after the cells of a SliceRing's tick
+// buffer.
 const (
-	xBelow = iota
-	xAbove
-	xUnseen
-	xMissing
-	xInvalid
-	numExtra
+	ExtraBelow = iota
+	ExtraAbove
+	ExtraUnseen
+	ExtraMissing
+	ExtraInvalid
+	NumExtra
 )
 
-// sliceRing is a ring of time slices of counts (cells, then the extras)
+// SliceRing is a ring of time slices of counts (cells, then the extras)
 // with running window sums. Window k (of ks[k] slices) sums the current
-// slice and the ks[k]−1 before it, like sampler.State.Window.
-type sliceRing struct {
+// slice and the ks[k]−1 before it, like sketch.State.Window. It is owned by
+// one goroutine.
+type SliceRing struct {
 	cells, width int
 	slices       [][]uint64
 	cur          int
@@ -85,12 +91,14 @@ type sliceRing struct {
 	wins         []Window
 }
 
-func newSliceRing(cells int, ks []int) *sliceRing {
+// NewSliceRing returns an empty ring of windows of ks slices over cells
+// cells.
+func NewSliceRing(cells int, ks []int) *SliceRing {
 	s := 0
 	for _, k := range ks {
 		s = max(s, k)
 	}
-	r := &sliceRing{cells: cells, width: cells + numExtra, ks: ks, cur: 0}
+	r := &SliceRing{cells: cells, width: cells + NumExtra, ks: ks, cur: 0}
 	r.slices = make([][]uint64, s)
 	for i := range r.slices {
 		r.slices[i] = make([]uint64, r.width)
@@ -104,8 +112,12 @@ func newSliceRing(cells int, ks []int) *sliceRing {
 	return r
 }
 
-// flush adds the tick buffer to the current slice and the windows.
-func (r *sliceRing) flush() {
+// Tick returns the counts of the current tick, not yet in the windows:
+// the cells, then the extras at cells+ExtraBelow and so on.
+func (r *SliceRing) Tick() []uint64 { return r.tick }
+
+// Flush adds the tick buffer to the current slice and the windows.
+func (r *SliceRing) Flush() {
 	sl := r.slices[r.cur]
 	for j, v := range r.tick {
 		if v == 0 {
@@ -119,8 +131,8 @@ func (r *sliceRing) flush() {
 	}
 }
 
-// rotate starts a new slice: each window drops its oldest slice.
-func (r *sliceRing) rotate() {
+// Rotate starts a new slice: each window drops its oldest slice.
+func (r *SliceRing) Rotate() {
 	n := len(r.slices)
 	for i, k := range r.ks {
 		old := r.slices[(r.cur-(k-1)+n*k)%n]
@@ -133,36 +145,47 @@ func (r *sliceRing) rotate() {
 	clear(r.slices[r.cur])
 }
 
-// windows returns the current windows; they alias the ring's sums.
-func (r *sliceRing) windows() []Window {
+// Windows returns the current windows; they alias the ring's sums.
+func (r *SliceRing) Windows() []Window {
 	for i, s := range r.sums {
 		w := &r.wins[i]
 		w.Cells = s[:r.cells]
 		x := s[r.cells:]
-		w.Below, w.Above, w.Unseen, w.Missing, w.Invalid = x[xBelow], x[xAbove], x[xUnseen], x[xMissing], x[xInvalid]
+		w.Below, w.Above, w.Unseen, w.Missing, w.Invalid = x[ExtraBelow], x[ExtraAbove], x[ExtraUnseen], x[ExtraMissing], x[ExtraInvalid]
 	}
 	return r.wins
 }
 
-// bytes returns the memory of the counters.
-func (r *sliceRing) bytes() int { return 8 * r.width * (len(r.slices) + len(r.sums) + 1) }
+// Bytes returns the memory of the counters.
+func (r *SliceRing) Bytes() int { return 8 * r.width * (len(r.slices) + len(r.sums) + 1) }
 
-// nullStream draws rows of a stationary feature: cells with the reference
+// NullStream draws rows of a stationary feature: cells with the reference
 // proportions, and missing, invalid, out-of-range and unseen values at the
-// reference rates, so that the folded cells stay multinomial.
-type nullStream struct {
+// reference rates, so that the folded cells stay multinomial. It is
+// immutable; Rows writes only to the ring it is given.
+type NullStream struct {
 	numeric              bool
 	cells                int
-	table                aliasTable
+	table                Alias
 	pEdge0, pEdge1       float64 // numeric: P(out of range | first/last cell)
 	pOther               float64 // categorical: P(unseen | other cell)
 	other                int
 	missingAt, invalidAt float64
 }
 
-func newNullStream(ref *Reference, props []float64) nullStream {
+// NewNullStream returns the stationary stream of ref.
+func NewNullStream(ref Reference) (NullStream, error) {
+	props, err := ref.validate()
+	if err != nil {
+		return NullStream{}, err
+	}
+	return newNullStream(&ref, props), nil
+}
+
+// newNullStream is NewNullStream with the normalised proportions props.
+func newNullStream(ref *Reference, props []float64) NullStream {
 	c := len(props)
-	s := nullStream{numeric: ref.Numeric, cells: c, table: newAlias(props), other: ref.OtherCell}
+	s := NullStream{numeric: ref.Numeric, cells: c, table: NewAlias(props), other: ref.OtherCell}
 	s.missingAt = ref.MissingRate
 	s.invalidAt = ref.MissingRate + ref.InvalidRate
 	if ref.Numeric {
@@ -178,28 +201,28 @@ func newNullStream(ref *Reference, props []float64) nullStream {
 	return s
 }
 
-// rows draws n rows into the ring's tick buffer.
-func (s *nullStream) rows(r *rand.Rand, ring *sliceRing, n int) {
+// Rows draws n rows from r into the ring's tick buffer.
+func (s *NullStream) Rows(r *rand.Rand, ring *SliceRing, n int) {
 	t := ring.tick
 	c := s.cells
 	for range n {
 		u := r.Float64()
 		switch {
 		case u < s.missingAt:
-			t[c+xMissing]++
+			t[c+ExtraMissing]++
 			continue
 		case u < s.invalidAt:
-			t[c+xInvalid]++
+			t[c+ExtraInvalid]++
 			continue
 		}
-		i := s.table.draw(r)
+		i := s.table.Draw(r)
 		switch {
 		case s.numeric && i == 0 && s.pEdge0 > 0 && r.Float64() < s.pEdge0:
-			t[c+xBelow]++
+			t[c+ExtraBelow]++
 		case s.numeric && i == c-1 && s.pEdge1 > 0 && r.Float64() < s.pEdge1:
-			t[c+xAbove]++
+			t[c+ExtraAbove]++
 		case !s.numeric && i == s.other && s.pOther > 0 && r.Float64() < s.pOther:
-			t[c+xUnseen]++
+			t[c+ExtraUnseen]++
 		default:
 			t[i]++
 		}

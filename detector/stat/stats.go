@@ -263,14 +263,14 @@ func KolmogorovSF(lambda float64) float64 {
 	return min(1, max(0, 2*s))
 }
 
-// kolmogorovISF returns λ with KolmogorovSF(λ) = alpha.
-func kolmogorovISF(alpha float64) float64 {
+// KolmogorovISF returns λ with KolmogorovSF(λ) = alpha.
+func KolmogorovISF(alpha float64) float64 {
 	return bisect(0.2, 40, func(x float64) bool { return KolmogorovSF(x) > alpha })
 }
 
-// chi2ISF returns x with P(χ²_df > x) = alpha, by bisection on gonum's
+// Chi2ISF returns x with P(χ²_df > x) = alpha, by bisection on gonum's
 // survival function (accurate far in the tail, unlike 1 − CDF).
-func chi2ISF(df int, alpha float64) float64 {
+func Chi2ISF(df int, alpha float64) float64 {
 	d := distuv.ChiSquared{K: float64(df)}
 	hi := float64(df) + 10
 	for d.Survival(hi) > alpha && hi < 1e9 {

@@ -140,17 +140,17 @@ func TestKolmogorov(t *testing.T) {
 			t.Errorf("KolmogorovSF(%v) got %v; want %v", tc.x, got, tc.want)
 		}
 	}
-	if x := kolmogorovISF(0.05); math.Abs(KolmogorovSF(x)-0.05) > 1e-10 {
-		t.Errorf("kolmogorovISF(0.05) = %v does not invert", x)
+	if x := KolmogorovISF(0.05); math.Abs(KolmogorovSF(x)-0.05) > 1e-10 {
+		t.Errorf("KolmogorovISF(0.05) = %v does not invert", x)
 	}
 }
 
 func TestChi2ISF(t *testing.T) {
 	for _, df := range []int{1, 4, 19, 200} {
 		for _, a := range []float64{0.05, 1e-4, 1e-9, 1e-14} {
-			x := chi2ISF(df, a)
+			x := Chi2ISF(df, a)
 			if p := ContingencyPValue(x, df); !relClose(p, a, 1e-8) {
-				t.Errorf("chi2ISF(%d, %v) = %v has tail %v", df, a, x, p)
+				t.Errorf("Chi2ISF(%d, %v) = %v has tail %v", df, a, x, p)
 			}
 		}
 	}

@@ -1,6 +1,3 @@
-// Command httputil is the net/http/httputil peer of driftcar bench proxy:
-// Go's standard reverse proxy with a keep-alive pool as large as the other
-// proxies'. The harness embeds this file and builds it on its own.
 package main
 
 import (

@@ -1,8 +1,4 @@
-// Package driftbench implements `driftcar bench drift`: the detection
-// benchmark of the detector on a simulated clock, printed as a table next
-// to an exact, unbounded-memory KS test on the same windows. It runs on
-// the caller's goroutine.
-package driftbench
+package drift
 
 import (
 	"flag"
@@ -14,9 +10,9 @@ import (
 	"github.com/driftcar/driftcar/detector/stat"
 )
 
-// Run runs `driftcar bench drift` with args and returns the exit code.
-func Run(args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("bench drift", flag.ContinueOnError)
+// RunCLI runs `driftcar-bench drift` with args and returns the exit code.
+func RunCLI(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("drift", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	rate := fs.String("false-alarm-rate", "1/30d", "configured false-alarm rate per feature")
 	rows := fs.Float64("rows-per-second", 50, "sampled rows per second per feature")
@@ -30,10 +26,10 @@ func Run(args []string, stdout, stderr io.Writer) int {
 	}
 	r, err := stat.ParseRate(*rate)
 	if err != nil {
-		fmt.Fprintf(stderr, "driftcar bench drift: --false-alarm-rate: %v\n", err)
+		fmt.Fprintf(stderr, "driftcar-bench drift: --false-alarm-rate: %v\n", err)
 		return 2
 	}
-	cfg := stat.BenchConfig{
+	cfg := Config{
 		RowsPerSecond: *rows, Features: *features, Days: *days, Trials: *trials, Exact: true, Seed: *seed,
 	}
 	cfg.Options = stat.DefaultOptions()
@@ -43,9 +39,9 @@ func Run(args []string, stdout, stderr io.Writer) int {
 	}
 	fmt.Fprintf(stderr, "simulating %d features × %.2g days and %d trials per shift at %.0f rows/s ...\n",
 		cfg.Features, cfg.Days, cfg.Trials, cfg.RowsPerSecond)
-	res, err := stat.RunBench(cfg)
+	res, err := Simulate(cfg)
 	if err != nil {
-		fmt.Fprintf(stderr, "driftcar bench drift: %v\n", err)
+		fmt.Fprintf(stderr, "driftcar-bench drift: %v\n", err)
 		return 1
 	}
 	Print(stdout, res)
@@ -53,10 +49,10 @@ func Run(args []string, stdout, stderr io.Writer) int {
 }
 
 // Print writes the result as tables.
-func Print(w io.Writer, res *stat.BenchResult) {
+func Print(w io.Writer, res *Result) {
 	fa := res.FalseAlarms
 	o := res.Config.Options
-	fmt.Fprintf(w, "driftcar bench drift — windows %v, tick %s, false_alarm_rate %s, %.0f rows/s per feature (simulated clock, %s wall)\n\n",
+	fmt.Fprintf(w, "driftcar-bench drift — windows %v, tick %s, false_alarm_rate %s, %.0f rows/s per feature (simulated clock, %s wall)\n\n",
 		o.Windows, o.Every, o.FalseAlarmRate, res.Config.RowsPerSecond, res.Elapsed.Round(time.Millisecond))
 	fmt.Fprintf(w, "false alarms: %d in %.0f feature-days = %.4f per feature-day (95%% CI %.4f–%.4f); configured %.4f; upper bound / configured = %.2f\n\n",
 		fa.Alarms, fa.FeatureDays, fa.PerFeatureDay, fa.Low, fa.High, fa.Configured, fa.High/fa.Configured)

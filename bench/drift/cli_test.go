@@ -1,4 +1,4 @@
-package driftbench
+package drift
 
 import (
 	"bytes"
@@ -11,7 +11,7 @@ func TestShortRunPrintsTheTables(t *testing.T) {
 		t.Skip("simulates hours of traffic")
 	}
 	var out, errOut bytes.Buffer
-	if code := Run([]string{"--short", "--trials", "3"}, &out, &errOut); code != 0 {
+	if code := RunCLI([]string{"--short", "--trials", "3"}, &out, &errOut); code != 0 {
 		t.Fatalf("exit %d: %s", code, errOut.String())
 	}
 	text := out.String()
@@ -20,7 +20,7 @@ func TestShortRunPrintsTheTables(t *testing.T) {
 			t.Errorf("output lacks %q:\n%s", want, text)
 		}
 	}
-	if code := Run([]string{"--false-alarm-rate", "often"}, &out, &errOut); code != 2 {
+	if code := RunCLI([]string{"--false-alarm-rate", "often"}, &out, &errOut); code != 2 {
 		t.Errorf("bad rate: exit %d; want 2", code)
 	}
 }

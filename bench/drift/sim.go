@@ -1,4 +1,4 @@
-package stat
+package drift
 
 import (
 	"fmt"
@@ -7,6 +7,8 @@ import (
 	"slices"
 	"sort"
 	"time"
+
+	"github.com/driftcar/driftcar/detector/stat"
 )
 
 // Shift is a standard distribution change of the detection benchmark.
@@ -23,7 +25,7 @@ type Shift struct {
 	New float64
 }
 
-// StandardShifts returns the shifts of issue 5: mean +0.25σ and +0.5σ,
+// StandardShifts returns the standard shifts: mean +0.25σ and +0.5σ,
 // scale ×1.5, a 10% category-mix change and a 5% new category.
 func StandardShifts() []Shift {
 	return []Shift{
@@ -35,10 +37,10 @@ func StandardShifts() []Shift {
 	}
 }
 
-// BenchConfig configures RunBench. Zero fields take the defaults shown.
-type BenchConfig struct {
+// Config configures Simulate. Zero fields take the defaults shown.
+type Config struct {
 	// Options are the detector options (DefaultOptions when zero).
-	Options Options
+	Options stat.Options
 	// RowsPerSecond is the sampled rate of each feature; default 50.
 	RowsPerSecond float64
 	// Bins is B for the numeric features; default 20.
@@ -63,10 +65,10 @@ type BenchConfig struct {
 	Seed uint64
 }
 
-// BenchResult is the outcome of RunBench.
-type BenchResult struct {
-	Config       BenchConfig
-	Calibrations []Calibration
+// Result is the outcome of Simulate.
+type Result struct {
+	Config       Config
+	Calibrations []stat.Calibration
 	FalseAlarms  FalseAlarms
 	Shifts       []ShiftResult
 	Memory       Memory
@@ -112,7 +114,7 @@ type Memory struct {
 	Ratio float64
 }
 
-func (c BenchConfig) withDefaults() BenchConfig {
+func (c Config) withDefaults() Config {
 	if c.RowsPerSecond == 0 {
 		c.RowsPerSecond = 50
 	}
@@ -143,30 +145,30 @@ func (c BenchConfig) withDefaults() BenchConfig {
 	return c
 }
 
-// RunBench runs the detection benchmark on a virtual clock: stationary
+// Simulate runs the detection benchmark on a virtual clock: stationary
 // streams for the false-alarm rate, then each shift for the detection delay,
 // side by side with the exact KS baseline when enabled.
-func RunBench(cfg BenchConfig) (*BenchResult, error) {
+func Simulate(cfg Config) (*Result, error) {
 	start := time.Now()
 	cfg = cfg.withDefaults()
 	if cfg.RowsPerSecond <= 0 || cfg.Bins < 2 || cfg.ReferenceSize < cfg.Bins || cfg.Categories < 1 || cfg.Features < 1 || cfg.Days < 0 || cfg.Trials < 0 {
-		return nil, fmt.Errorf("cannot run benchmark with %+v: %w", cfg, ErrBadOptions)
+		return nil, fmt.Errorf("cannot run benchmark with %+v: %w", cfg, stat.ErrBadOptions)
 	}
-	cal, err := NewCalibrator(cfg.Options)
+	o := cfg.Options
+	o.LazyPValues = true
+	cal, err := stat.NewCalibrator(o)
 	if err != nil {
 		return nil, fmt.Errorf("cannot run benchmark: %w", err)
 	}
 	b := &bench{cfg: cfg, cal: cal, opts: cal.Options()}
-	b.opts.LazyPValues = true
-	cal.opts.LazyPValues = true
-	b.tps = b.opts.ticksPerSlice()
+	b.tps = b.opts.TicksPerSlice()
 	for i := range b.opts.Windows {
-		b.ks = append(b.ks, b.opts.windowSlices(i))
+		b.ks = append(b.ks, b.opts.WindowSlices(i))
 	}
 	b.numRef, b.numRaw = benchNumericReference(cfg.Seed, cfg.ReferenceSize, cfg.Bins)
 	b.catRef = benchCategoricalReference(cfg.Categories, uint64(cfg.ReferenceSize))
-	res := &BenchResult{Config: cfg}
-	for _, ref := range []*Reference{&b.numRef, &b.catRef} {
+	res := &Result{Config: cfg}
+	for _, ref := range []*stat.Reference{&b.numRef, &b.catRef} {
 		c, err := cal.Calibration(ref.Numeric, len(ref.Proportions))
 		if err != nil {
 			return nil, fmt.Errorf("cannot run benchmark: %w", err)
@@ -189,8 +191,8 @@ func RunBench(cfg BenchConfig) (*BenchResult, error) {
 		}
 		res.Shifts = append(res.Shifts, r)
 	}
-	ring := newSliceRing(len(b.numRef.Proportions), b.ks)
-	res.Memory.BinnedBytes = int64(ring.bytes() + 8*(2*len(b.numRef.Proportions)-1))
+	ring := stat.NewSliceRing(len(b.numRef.Proportions), b.ks)
+	res.Memory.BinnedBytes = int64(ring.Bytes() + 8*(2*len(b.numRef.Proportions)-1))
 	res.Memory.ExactBytes = int64(8 * (b.peakRaw + len(b.numRaw)))
 	if res.Memory.ExactBytes > 0 && b.peakRaw > 0 {
 		res.Memory.Ratio = float64(res.Memory.BinnedBytes) / float64(res.Memory.ExactBytes)
@@ -200,14 +202,14 @@ func RunBench(cfg BenchConfig) (*BenchResult, error) {
 }
 
 type bench struct {
-	cfg        BenchConfig
-	cal        *Calibrator
-	opts       Options
+	cfg        Config
+	cal        *stat.Calibrator
+	opts       stat.Options
 	tps        int
 	ks         []int
-	numRef     Reference
+	numRef     stat.Reference
 	numRaw     []float64 // sorted raw reference
-	catRef     Reference
+	catRef     stat.Reference
 	exactAlpha float64
 	peakRaw    int
 }
@@ -216,7 +218,7 @@ var benchEpoch = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 
 // benchNumericReference draws M values of N(0, 1) and bins them at their
 // quantiles i/B, so that every cell holds M/B values (±1).
-func benchNumericReference(seed uint64, m, bins int) (Reference, []float64) {
+func benchNumericReference(seed uint64, m, bins int) (stat.Reference, []float64) {
 	rng := rand.New(rand.NewPCG(seed, 0x726566))
 	raw := make([]float64, m)
 	var sum, sq float64
@@ -244,7 +246,7 @@ func benchNumericReference(seed uint64, m, bins int) (Reference, []float64) {
 		props[i] = float64(k-prev) / float64(m)
 		prev = k
 	}
-	return Reference{
+	return stat.Reference{
 		Numeric: true, Proportions: props, M: uint64(m), Edges: edges,
 		Min: raw[0], Max: raw[m-1], Mean: mean, Std: math.Sqrt(sq / float64(m)),
 		MissingRate: 0.01, InvalidRate: 0.001, OtherCell: -1,
@@ -253,7 +255,7 @@ func benchNumericReference(seed uint64, m, bins int) (Reference, []float64) {
 
 // benchCategoricalReference has Zipf(1) categories holding 95% of the mass
 // and an OTHER cell with 5%, of which a tenth is unseen live.
-func benchCategoricalReference(cats int, m uint64) Reference {
+func benchCategoricalReference(cats int, m uint64) stat.Reference {
 	p := make([]float64, cats+1)
 	var h float64
 	for i := range cats {
@@ -263,7 +265,7 @@ func benchCategoricalReference(cats int, m uint64) Reference {
 		p[i] = 0.95 / float64(i+1) / h
 	}
 	p[cats] = 0.05
-	return Reference{Proportions: p, M: m, MissingRate: 0.01, InvalidRate: 0.001, UnseenRate: 0.005, OtherCell: cats}
+	return stat.Reference{Proportions: p, M: m, MissingRate: 0.01, InvalidRate: 0.001, UnseenRate: 0.005, OtherCell: cats}
 }
 
 // rowsPerTick spreads a fractional rate over ticks.
@@ -292,19 +294,22 @@ func (b *bench) stationary() (FalseAlarms, error) {
 		if err != nil {
 			return fa, fmt.Errorf("cannot run benchmark: %w", err)
 		}
-		ring := newSliceRing(len(ref.Proportions), b.ks)
-		stream := newNullStream(ref, f.props)
+		ring := stat.NewSliceRing(len(ref.Proportions), b.ks)
+		stream, err := stat.NewNullStream(*ref)
+		if err != nil {
+			return fa, fmt.Errorf("cannot run benchmark: %w", err)
+		}
 		rng := rand.New(rand.NewPCG(cfg.Seed, uint64(i)+0x73746174))
 		rows := rowsPerTick{rate: cfg.RowsPerSecond * tau.Seconds()}
 		for t := range warm + ticks {
-			stream.rows(rng, ring, rows.next())
-			ring.flush()
-			_, ev, changed := f.Evaluate(benchEpoch.Add(time.Duration(t+1)*tau), ring.windows())
-			if changed && ev.To == StateDrift && t >= warm {
+			stream.Rows(rng, ring, rows.next())
+			ring.Flush()
+			_, ev, changed := f.Evaluate(benchEpoch.Add(time.Duration(t+1)*tau), ring.Windows())
+			if changed && ev.To == stat.StateDrift && t >= warm {
 				fa.Alarms++
 			}
 			if (t+1)%b.tps == 0 {
-				ring.rotate()
+				ring.Rotate()
 			}
 		}
 	}
@@ -322,9 +327,9 @@ func (b *bench) stationary() (FalseAlarms, error) {
 // after k events.
 func poissonInterval(k int) (lo, hi float64) {
 	if k > 0 {
-		lo = chi2ISF(2*k, 0.975) / 2
+		lo = stat.Chi2ISF(2*k, 0.975) / 2
 	}
-	return lo, chi2ISF(2*k+2, 0.025) / 2
+	return lo, stat.Chi2ISF(2*k+2, 0.025) / 2
 }
 
 // shift runs the trials of one shift.
@@ -387,9 +392,9 @@ func (d *Delay) summarise(ds []time.Duration) {
 
 // trial warms both detectors on stationary rows, starts the shift at a
 // random phase of a tick, and returns each detector's delay to drift.
-func (b *bench) trial(f *Feature, gen *shiftGen, ex *exactKS, rng *rand.Rand) (time.Duration, bool, time.Duration, bool) {
+func (b *bench) trial(f *stat.Feature, gen *shiftGen, ex *exactKS, rng *rand.Rand) (time.Duration, bool, time.Duration, bool) {
 	tau := b.opts.Every
-	ring := newSliceRing(len(gen.ref.Proportions), b.ks)
+	ring := stat.NewSliceRing(len(gen.ref.Proportions), b.ks)
 	f.Reset()
 	if ex != nil {
 		ex.reset()
@@ -401,22 +406,22 @@ func (b *bench) trial(f *Feature, gen *shiftGen, ex *exactKS, rng *rand.Rand) (t
 	step := func(pre, post int) {
 		gen.rows(rng, ring, ex, pre, false)
 		gen.rows(rng, ring, ex, post, true)
-		ring.flush()
+		ring.Flush()
 		t++
 		now = benchEpoch.Add(time.Duration(t) * tau)
 	}
 	rotate := func() {
 		if t%b.tps == 0 {
-			ring.rotate()
+			ring.Rotate()
 			if ex != nil {
-				ex.rotate()
+				ex.Rotate()
 			}
 		}
 	}
 	for t < warm {
 		step(rows.next(), 0)
 		if t > warm-b.tps {
-			f.Evaluate(now, ring.windows())
+			f.Evaluate(now, ring.Windows())
 			if ex != nil {
 				ex.evaluate(now)
 			}
@@ -432,12 +437,12 @@ func (b *bench) trial(f *Feature, gen *shiftGen, ex *exactKS, rng *rand.Rand) (t
 	ok1, ok2 := false, ex == nil
 	for {
 		if !ok1 {
-			if _, ev, ch := f.Evaluate(now, ring.windows()); ch && ev.To == StateDrift {
+			if _, ev, ch := f.Evaluate(now, ring.Windows()); ch && ev.To == stat.StateDrift {
 				d1, ok1 = now.Sub(onset), true
 			}
 		}
 		if !ok2 {
-			if ex.evaluate(now) == StateDrift {
+			if ex.evaluate(now) == stat.StateDrift {
 				d2, ok2 = now.Sub(onset), true
 			}
 		}
@@ -455,19 +460,19 @@ func (b *bench) trial(f *Feature, gen *shiftGen, ex *exactKS, rng *rand.Rand) (t
 
 // shiftGen draws the rows of a feature before and after its shift.
 type shiftGen struct {
-	ref          *Reference
+	ref          *stat.Reference
 	sh           Shift
-	before, shft aliasTable
+	before, shft stat.Alias
 	pOther       float64
 }
 
-func newShiftGen(ref *Reference, sh Shift) *shiftGen {
+func newShiftGen(ref *stat.Reference, sh Shift) *shiftGen {
 	g := &shiftGen{ref: ref, sh: sh}
 	if ref.Numeric {
 		return g
 	}
 	p := slices.Clone(ref.Proportions)
-	g.before = newAlias(p)
+	g.before = stat.NewAlias(p)
 	if sh.Mix > 0 {
 		hi, lo := 0, 0
 		for i := range ref.OtherCell {
@@ -482,24 +487,24 @@ func newShiftGen(ref *Reference, sh Shift) *shiftGen {
 		p[hi] -= mv
 		p[lo] += mv
 	}
-	g.shft = newAlias(p)
+	g.shft = stat.NewAlias(p)
 	g.pOther = ref.UnseenRate / ref.Proportions[ref.OtherCell]
 	return g
 }
 
 // rows draws n rows into the ring (and the exact baseline's raw slices).
-func (g *shiftGen) rows(rng *rand.Rand, ring *sliceRing, ex *exactKS, n int, shifted bool) {
-	t := ring.tick
+func (g *shiftGen) rows(rng *rand.Rand, ring *stat.SliceRing, ex *exactKS, n int, shifted bool) {
+	t := ring.Tick()
 	c := len(g.ref.Proportions)
 	r := g.ref
 	for range n {
 		u := rng.Float64()
 		switch {
 		case u < r.MissingRate:
-			t[c+xMissing]++
+			t[c+stat.ExtraMissing]++
 			continue
 		case u < r.MissingRate+r.InvalidRate:
-			t[c+xInvalid]++
+			t[c+stat.ExtraInvalid]++
 			continue
 		}
 		if r.Numeric {
@@ -509,9 +514,9 @@ func (g *shiftGen) rows(rng *rand.Rand, ring *sliceRing, ex *exactKS, n int, shi
 			}
 			switch {
 			case x < r.Min:
-				t[c+xBelow]++
+				t[c+stat.ExtraBelow]++
 			case x > r.Max:
-				t[c+xAbove]++
+				t[c+stat.ExtraAbove]++
 			default:
 				t[sort.SearchFloat64s(r.Edges, x)]++
 			}
@@ -521,16 +526,16 @@ func (g *shiftGen) rows(rng *rand.Rand, ring *sliceRing, ex *exactKS, n int, shi
 			continue
 		}
 		if shifted && g.sh.New > 0 && rng.Float64() < g.sh.New {
-			t[c+xUnseen]++
+			t[c+stat.ExtraUnseen]++
 			continue
 		}
 		tab := &g.before
 		if shifted {
 			tab = &g.shft
 		}
-		i := tab.draw(rng)
+		i := tab.Draw(rng)
 		if i == r.OtherCell && rng.Float64() < g.pOther {
-			t[c+xUnseen]++
+			t[c+stat.ExtraUnseen]++
 		} else {
 			t[i]++
 		}
@@ -546,18 +551,19 @@ type exactKS struct {
 	cur                        int
 	ks                         []int
 	buf                        []float64
-	mach                       Machine
+	h                          stat.Hysteresis
+	mach                       stat.Machine
 	minN                       uint64
 	lamBreach, lamWarn, lamStr float64
 	peak                       int
 }
 
-func newExactKS(ref []float64, ks []int, o *Options, alpha float64) *exactKS {
-	e := &exactKS{ref: ref, ks: ks, minN: o.MinSamples, mach: NewMachine(o.Hysteresis)}
+func newExactKS(ref []float64, ks []int, o *stat.Options, alpha float64) *exactKS {
+	e := &exactKS{ref: ref, ks: ks, minN: o.MinSamples, h: o.Hysteresis, mach: stat.NewMachine(o.Hysteresis)}
 	e.slices = make([][]float64, ks[len(ks)-1])
-	e.lamBreach = kolmogorovISF(alpha)
-	e.lamWarn = kolmogorovISF(min(alpha*o.WarnRatio, 0.5))
-	e.lamStr = kolmogorovISF(alpha * o.StrongRatio)
+	e.lamBreach = stat.KolmogorovISF(alpha)
+	e.lamWarn = stat.KolmogorovISF(min(alpha*o.WarnRatio, 0.5))
+	e.lamStr = stat.KolmogorovISF(alpha * o.StrongRatio)
 	return e
 }
 
@@ -566,19 +572,19 @@ func (e *exactKS) reset() {
 		e.slices[i] = e.slices[i][:0]
 	}
 	e.cur = 0
-	e.mach = NewMachine(e.mach.h)
+	e.mach = stat.NewMachine(e.h)
 }
 
 func (e *exactKS) add(x float64) { e.slices[e.cur] = append(e.slices[e.cur], x) }
 
-func (e *exactKS) rotate() {
+func (e *exactKS) Rotate() {
 	e.cur = (e.cur + 1) % len(e.slices)
 	e.slices[e.cur] = e.slices[e.cur][:0]
 }
 
 // evaluate runs the test on every window and steps the state machine.
-func (e *exactKS) evaluate(now time.Time) State {
-	sig := SignalClean
+func (e *exactKS) evaluate(now time.Time) stat.State {
+	sig := stat.SignalClean
 	held := 0
 	for _, s := range e.slices {
 		held += len(s)
@@ -591,8 +597,8 @@ func (e *exactKS) evaluate(now time.Time) State {
 		}
 		n := len(e.buf)
 		if uint64(n) < e.minN {
-			if sig == SignalClean {
-				sig = SignalInsufficient
+			if sig == stat.SignalClean {
+				sig = stat.SignalInsufficient
 			}
 			continue
 		}
@@ -602,11 +608,11 @@ func (e *exactKS) evaluate(now time.Time) State {
 		lam := d * math.Sqrt(ne)
 		switch {
 		case lam > e.lamStr:
-			sig = max(sig, SignalStrong)
+			sig = max(sig, stat.SignalStrong)
 		case lam > e.lamBreach:
-			sig = max(sig, SignalBreach)
+			sig = max(sig, stat.SignalBreach)
 		case lam > e.lamWarn:
-			sig = max(sig, SignalNear)
+			sig = max(sig, stat.SignalNear)
 		}
 	}
 	st, _ := e.mach.Step(now, sig)
