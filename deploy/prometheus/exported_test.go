@@ -221,4 +221,3 @@ func writeReference(t *testing.T, path string) {
 		t.Fatal(err)
 	}
 }
-
