@@ -143,6 +143,11 @@ func scrape(t *testing.T, admin string) map[string]string {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// A collector that sends a metric it did not describe fails the
+	// gather, and /metrics answers 500.
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("/metrics: got %s: %s", resp.Status, body)
+	}
 	p := expfmt.NewTextParser(model.UTF8Validation)
 	mfs, err := p.TextToMetricFamilies(strings.NewReader(string(body)))
 	if err != nil {
