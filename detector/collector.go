@@ -5,6 +5,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/driftcar/driftcar/detector/guard"
 	"github.com/driftcar/driftcar/detector/stat"
 )
 
@@ -37,9 +38,16 @@ func NewCollector(current func() *Monitor) *Collector {
 	}
 }
 
-// Describe sends nothing: the collector is unchecked (its label values
-// come from the reference and the config).
-func (c *Collector) Describe(chan<- *prometheus.Desc) {}
+// Describe sends the fixed descriptors, the guard's included.
+func (c *Collector) Describe(ch chan<- *prometheus.Desc) {
+	for _, d := range []*prometheus.Desc{
+		c.state, c.statistic, c.threshold, c.pvalue,
+		c.samples, c.dataset, c.share, c.evaluations,
+	} {
+		ch <- d
+	}
+	guard.Describe(ch)
+}
 
 // Collect exports the monitor's last evaluations.
 func (c *Collector) Collect(ch chan<- prometheus.Metric) {
@@ -82,6 +90,6 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 		}
 	}
 	if g := m.guard.Load(); g != nil {
-		g.collect(ch)
+		g.Collect(ch)
 	}
 }

@@ -1,14 +1,13 @@
 // Package detector runs the detector on the sampler's live state: a Monitor
 // evaluates every sampled feature on a ticker, off the request path, keeps
 // the alarm states and their history, calls the retraining webhook when
-// drift begins, and guards canaries (error rate, p99 latency and
-// prediction distribution against the live arm), rolling a bad one back.
+// drift begins, and ticks the canary guard (package detector/guard).
 //
 // Concurrency: Tick runs on one goroutine at a time (Run's ticker, or a
 // test calling it directly); it holds the Monitor's mutex while it
 // evaluates. Collect, View, SetGuard, the webhook sender and
-// Webhook.Reconfigure may run concurrently with it. A Webhook and its
-// RollbackCounts outlive Monitors and Guards: a config change replaces
+// Webhook.Reconfigure may run concurrently with it. A Webhook (and the
+// guard's RollbackCounts) outlive Monitors and Guards: a config change replaces
 // the guard (and the monitor only when what it tests changed) without
 // losing queued notifications or resetting counters. Nothing here is
 // called from the request path.

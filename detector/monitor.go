@@ -11,6 +11,7 @@ import (
 
 	"go.uber.org/zap"
 
+	"github.com/driftcar/driftcar/detector/guard"
 	"github.com/driftcar/driftcar/detector/stat"
 	"github.com/driftcar/driftcar/sampler"
 	"github.com/driftcar/driftcar/sampler/sketch"
@@ -30,7 +31,7 @@ type Options struct {
 	// not block) when a route's features begin to drift.
 	Notify func(Alert)
 	// Guard, when set, guards the canaries; SetGuard replaces it.
-	Guard *Guard
+	Guard *guard.Guard
 	// HistorySize bounds the kept state changes. Default 256.
 	HistorySize int
 }
@@ -48,7 +49,7 @@ type Monitor struct {
 	log     *zap.Logger
 	set     *sampler.Set
 	windows []int // in slices
-	guard   atomic.Pointer[Guard]
+	guard   atomic.Pointer[guard.Guard]
 
 	mu      sync.Mutex // guards everything below
 	routes  []*routeMon
@@ -127,7 +128,7 @@ func New(set *sampler.Set, opts Options) (*Monitor, error) {
 
 // SetGuard replaces the canary guard (nil removes it), for a config
 // change that keeps the monitor: the new guard judges from scratch.
-func (m *Monitor) SetGuard(g *Guard) { m.guard.Store(g) }
+func (m *Monitor) SetGuard(g *guard.Guard) { m.guard.Store(g) }
 
 // Run ticks every Options.Calibrator.Options().Every until ctx ends.
 func (m *Monitor) Run(ctx context.Context) {
@@ -204,7 +205,7 @@ func (m *Monitor) Tick(now time.Time) {
 		}
 	}
 	if g := m.guard.Load(); g != nil {
-		g.tick(now, m.set)
+		g.Tick(now, m.set)
 	}
 }
 

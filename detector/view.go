@@ -4,6 +4,7 @@ import (
 	"math"
 	"time"
 
+	"github.com/driftcar/driftcar/detector/guard"
 	"github.com/driftcar/driftcar/detector/stat"
 )
 
@@ -52,9 +53,9 @@ type DatasetView struct {
 // View is /api/drift: the current states and the recent changes, newest
 // first.
 type View struct {
-	Routes  []RouteView `json:"routes"`
-	History []Change    `json:"history"`
-	Canary  []GuardView `json:"canary,omitempty"`
+	Routes  []RouteView  `json:"routes"`
+	History []Change     `json:"history"`
+	Canary  []guard.View `json:"canary,omitempty"`
 }
 
 // View returns the current state.
@@ -76,7 +77,7 @@ func (m *Monitor) View() View {
 		v.Routes = append(v.Routes, rv)
 	}
 	if g := m.guard.Load(); g != nil {
-		v.Canary = g.view()
+		v.Canary = g.View()
 	}
 	return v
 }

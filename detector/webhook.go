@@ -96,8 +96,8 @@ func NewWebhook(opts WebhookOptions, log *zap.Logger) *Webhook {
 	w := &Webhook{
 		log: log, queue: make(chan Payload, opts.Queue), last: map[string]time.Time{},
 		client:  &http.Client{}, // each attempt is bounded by its context
-		desc:    prometheus.NewDesc("driftcar_webhook_notifications_total", "Drift webhook notifications by result.", []string{"result"}, nil),
-		pending: prometheus.NewDesc("driftcar_webhook_pending", "Drift webhook notifications queued or being delivered.", nil, nil),
+		desc:    webhookNotifications,
+		pending: webhookPending,
 	}
 	w.opts.Store(&opts)
 	return w
@@ -232,8 +232,21 @@ func sleepCtx(ctx context.Context, d time.Duration) error {
 	}
 }
 
-// Describe sends nothing (unchecked collector).
-func (w *Webhook) Describe(chan<- *prometheus.Desc) {}
+// The webhook's descriptors, fixed for every Webhook.
+var (
+	webhookNotifications = prometheus.NewDesc("driftcar_webhook_notifications_total", "Drift webhook notifications by result.", []string{"result"}, nil)
+	webhookPending       = prometheus.NewDesc("driftcar_webhook_pending", "Drift webhook notifications queued or being delivered.", nil, nil)
+)
+
+// DescribeWebhook sends the descriptors every Webhook collects, for a
+// collector that forwards to a Webhook created later.
+func DescribeWebhook(ch chan<- *prometheus.Desc) {
+	ch <- webhookNotifications
+	ch <- webhookPending
+}
+
+// Describe sends the webhook's descriptors.
+func (w *Webhook) Describe(ch chan<- *prometheus.Desc) { DescribeWebhook(ch) }
 
 // Collect exports the notification counts.
 func (w *Webhook) Collect(ch chan<- prometheus.Metric) {

@@ -1,6 +1,9 @@
 package proxy
 
 import (
+	"sync"
+	"time"
+
 	"github.com/prometheus/client_golang/prometheus"
 )
 
@@ -9,7 +12,7 @@ const namespace = "driftcar"
 // latencyBuckets cover a sidecar's sub-millisecond overhead up to slow
 // model calls, about 1.6x apart so that p99 ratios between arms can be
 // estimated from them.
-var latencyBuckets = []float64{
+var latencyBuckets = [...]float64{
 	0.0001, 0.00015, 0.00025, 0.0004, 0.0006, 0.001, 0.0015, 0.0025, 0.004, 0.006,
 	0.01, 0.015, 0.025, 0.04, 0.06, 0.1, 0.15, 0.25, 0.4, 0.6,
 	1, 1.5, 2.5, 4, 6, 10, 30,
@@ -18,8 +21,7 @@ var latencyBuckets = []float64{
 // Metrics are the proxy's collectors. Create them once with NewMetrics and
 // pass them to every Server built on the same registry.
 type Metrics struct {
-	requests       *prometheus.CounterVec
-	duration       *prometheus.HistogramVec
+	arms           *armSet // driftcar_requests_total, driftcar_request_duration_seconds
 	upstreamDur    *prometheus.HistogramVec
 	upstreamErrors *prometheus.CounterVec
 	fallbacks      *prometheus.CounterVec
@@ -28,22 +30,12 @@ type Metrics struct {
 // NewMetrics registers the proxy's collectors with reg.
 func NewMetrics(reg prometheus.Registerer) *Metrics {
 	m := &Metrics{
-		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Namespace: namespace,
-			Name:      "requests_total",
-			Help:      "Client requests by route, arm and status class.",
-		}, []string{"route", "arm", "code"}),
-		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
-			Namespace: namespace,
-			Name:      "request_duration_seconds",
-			Help:      "Time from reading a client request to handing its response to the server, by route and arm.",
-			Buckets:   latencyBuckets,
-		}, []string{"route", "arm"}),
+		arms: newArmSet(),
 		upstreamDur: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Namespace: namespace,
 			Name:      "upstream_duration_seconds",
 			Help:      "Duration of upstream calls by route and arm.",
-			Buckets:   latencyBuckets,
+			Buckets:   latencyBuckets[:],
 		}, []string{"route", "arm"}),
 		upstreamErrors: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Namespace: namespace,
@@ -56,7 +48,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Help:      "Requests retried on the fallback arm after their arm failed, by route and failed arm.",
 		}, []string{"route", "arm"}),
 	}
-	reg.MustRegister(m.requests, m.duration, m.upstreamDur, m.upstreamErrors, m.fallbacks)
+	reg.MustRegister(m.arms, m.upstreamDur, m.upstreamErrors, m.fallbacks)
 	return m
 }
 
@@ -73,8 +65,7 @@ func statusClass(status int) int {
 // armMetrics are the children of one (route, arm), resolved once per table
 // so the request path does no label lookups.
 type armMetrics struct {
-	requests [len(statusClasses)]prometheus.Counter
-	duration prometheus.Observer
+	stats    *armStats
 	upstream prometheus.Observer
 	errors   [numFailures]prometheus.Counter
 	fallback prometheus.Counter
@@ -82,12 +73,9 @@ type armMetrics struct {
 
 func (m *Metrics) forArm(route, arm string) *armMetrics {
 	am := &armMetrics{
-		duration: m.duration.WithLabelValues(route, arm),
+		stats:    m.arms.get(route, arm),
 		upstream: m.upstreamDur.WithLabelValues(route, arm),
 		fallback: m.fallbacks.WithLabelValues(route, arm),
-	}
-	for i, class := range statusClasses {
-		am.requests[i] = m.requests.WithLabelValues(route, arm, class)
 	}
 	for f := range numFailures {
 		am.errors[f] = m.upstreamErrors.WithLabelValues(route, arm, f.String())
@@ -99,8 +87,7 @@ func (m *Metrics) forArm(route, arm string) *armMetrics {
 // label sets stay bounded by the config.
 func (m *Metrics) forget(route, arm string) {
 	labels := prometheus.Labels{"route": route, "arm": arm}
-	m.requests.DeletePartialMatch(labels)
-	m.duration.DeletePartialMatch(labels)
+	m.arms.forget(route, arm)
 	m.upstreamDur.DeletePartialMatch(labels)
 	m.upstreamErrors.DeletePartialMatch(labels)
 	m.fallbacks.DeletePartialMatch(labels)
@@ -110,3 +97,70 @@ func (m *Metrics) forget(route, arm string) {
 // packages that call upstreams of their own (the shadow) to record next to
 // live and canary.
 func (m *Metrics) UpstreamDuration() *prometheus.HistogramVec { return m.upstreamDur }
+
+// armSet holds the armStats of every (route, arm) and exports them as
+// driftcar_requests_total and driftcar_request_duration_seconds.
+type armSet struct {
+	mu       sync.Mutex
+	arms     map[[2]string]*armStats
+	requests *prometheus.Desc
+	duration *prometheus.Desc
+}
+
+var _ prometheus.Collector = (*armSet)(nil)
+
+func newArmSet() *armSet {
+	return &armSet{
+		arms: map[[2]string]*armStats{},
+		requests: prometheus.NewDesc(namespace+"_requests_total",
+			"Client requests by route, arm and status class.", []string{"route", "arm", "code"}, nil),
+		duration: prometheus.NewDesc(namespace+"_request_duration_seconds",
+			"Time from reading a client request to handing its response to the server, by route and arm.",
+			[]string{"route", "arm"}, nil),
+	}
+}
+
+// get returns the stats of (route, arm), created on first use; a table
+// that keeps an arm keeps counting on the same stats.
+func (s *armSet) get(route, arm string) *armStats {
+	k := [2]string{route, arm}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if a := s.arms[k]; a != nil {
+		return a
+	}
+	a := &armStats{created: time.Now()}
+	s.arms[k] = a
+	return a
+}
+
+func (s *armSet) forget(route, arm string) {
+	s.mu.Lock()
+	delete(s.arms, [2]string{route, arm})
+	s.mu.Unlock()
+}
+
+// Describe sends the two fixed descriptors.
+func (s *armSet) Describe(ch chan<- *prometheus.Desc) {
+	ch <- s.requests
+	ch <- s.duration
+}
+
+// Collect exports a snapshot of every arm's stats.
+func (s *armSet) Collect(ch chan<- prometheus.Metric) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for k, a := range s.arms {
+		for class, name := range statusClasses {
+			ch <- prometheus.MustNewConstMetricWithCreatedTimestamp(s.requests, prometheus.CounterValue,
+				float64(a.requests[class].Load()), a.created, k[0], k[1], name)
+		}
+		st := a.snapshot()
+		buckets := make(map[float64]uint64, len(latencyBuckets))
+		for i, b := range latencyBuckets {
+			buckets[b] = st.Buckets[i]
+		}
+		ch <- prometheus.MustNewConstHistogramWithCreatedTimestamp(s.duration, st.count, st.sum, buckets,
+			a.created, k[0], k[1])
+	}
+}

@@ -190,14 +190,14 @@ func (s *Server) serve(ctx *fasthttp.RequestCtx) {
 	if status, msg := reject(&ctx.Request); status != 0 {
 		writeError(ctx, status, msg, "", "")
 		ctx.SetConnectionClose()
-		s.unmatched.requests[statusClass(status)].Inc()
+		s.unmatched.stats.requests[statusClass(status)].Add(1)
 		return
 	}
 	t := s.table.Load()
 	r := t.match(ctx.Path())
 	if r == nil {
 		writeError(ctx, fasthttp.StatusNotFound, "no route matches the request path", "", "")
-		s.unmatched.requests[statusClass(fasthttp.StatusNotFound)].Inc()
+		s.unmatched.stats.requests[statusClass(fasthttp.StatusNotFound)].Add(1)
 		return
 	}
 
@@ -252,9 +252,8 @@ func (s *Server) serve(ctx *fasthttp.RequestCtx) {
 	if clientClose {
 		req.Header.SetConnectionClose()
 	}
-	a.metrics.requests[statusClass(ctx.Response.StatusCode())].Inc()
 	// The server read the clock when it called the handler; reuse it.
-	a.metrics.duration.Observe(end.Sub(ctx.Time()).Seconds())
+	a.metrics.stats.observe(statusClass(ctx.Response.StatusCode()), end.Sub(ctx.Time()))
 }
 
 // call sends req to the arm's upstream and returns when the call ended.
@@ -322,7 +321,7 @@ func (s *Server) serveError(ctx *fasthttp.RequestCtx, err error) {
 		status, msg = fasthttp.StatusRequestTimeout, "request not received in time"
 	}
 	writeError(ctx, status, msg, "", "")
-	s.unmatched.requests[statusClass(status)].Inc()
+	s.unmatched.stats.requests[statusClass(status)].Add(1)
 }
 
 // zapPrintf adapts zap to fasthttp's Logger.

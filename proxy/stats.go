@@ -3,18 +3,77 @@ package proxy
 import (
 	"fmt"
 	"math"
-
-	dto "github.com/prometheus/client_model/go"
+	"sync/atomic"
+	"time"
 )
 
-// ArmStats are the cumulative counts of one arm of a route, read from its
-// metrics, for the canary guard.
+// armStats are the request counts and durations of one (route, arm), kept
+// with atomics: the request path adds to them without locks or
+// allocations; the canary guard, the admin API and /metrics read
+// snapshots. It must not be copied.
+type armStats struct {
+	requests [len(statusClasses)]atomic.Uint64
+	// buckets count durations per bucket (not cumulative); the last is
+	// +Inf.
+	buckets [len(latencyBuckets) + 1]atomic.Uint64
+	nanos   atomic.Int64 // sum of durations
+	created time.Time
+}
+
+// latencyBounds are latencyBuckets as durations, for the request path.
+var latencyBounds = func() (out [len(latencyBuckets)]time.Duration) {
+	for i, b := range latencyBuckets {
+		out[i] = time.Duration(math.Round(b * float64(time.Second)))
+	}
+	return out
+}()
+
+// observe records one answered request.
+func (a *armStats) observe(class int, d time.Duration) {
+	a.requests[class].Add(1)
+	i := 0
+	for i < len(latencyBounds) && d > latencyBounds[i] {
+		i++
+	}
+	a.buckets[i].Add(1)
+	a.nanos.Add(int64(d))
+}
+
+// armSnapshot is a read of armStats with cumulative buckets.
+type armSnapshot struct {
+	ArmStats
+	count uint64
+	sum   float64 // seconds
+}
+
+func (a *armStats) snapshot() armSnapshot {
+	var st armSnapshot
+	for class := range a.requests {
+		n := a.requests[class].Load()
+		st.Requests += n
+		if class == 5 {
+			st.Errors += n
+		}
+	}
+	st.Bounds = latencyBuckets[:]
+	st.Buckets = make([]uint64, len(latencyBuckets))
+	for i := range a.buckets {
+		st.count += a.buckets[i].Load()
+		if i < len(st.Buckets) {
+			st.Buckets[i] = st.count
+		}
+	}
+	st.sum = time.Duration(a.nanos.Load()).Seconds()
+	return st
+}
+
+// ArmStats are the cumulative counts of one arm of a route.
 type ArmStats struct {
 	Arm string
 	// Requests counts answered requests; Errors those answered 5xx.
 	Requests, Errors uint64
 	// Buckets are cumulative request-duration counts at the upper bounds
-	// in Bounds (the last bucket is +Inf, which is Requests).
+	// in Bounds; the +Inf count is Requests.
 	Buckets []uint64
 	Bounds  []float64
 }
@@ -29,34 +88,30 @@ func (s *Server) Stats(route string) []ArmStats {
 		}
 		out := make([]ArmStats, 0, len(r.arms))
 		for _, a := range r.arms {
-			out = append(out, a.metrics.stats(a.name))
+			st := a.metrics.stats.snapshot().ArmStats
+			st.Arm = a.name
+			out = append(out, st)
 		}
 		return out
 	}
 	return nil
 }
 
-func (am *armMetrics) stats(arm string) ArmStats {
-	st := ArmStats{Arm: arm, Bounds: latencyBuckets}
-	var m dto.Metric
-	for class, c := range am.requests {
-		m.Reset()
-		if err := c.Write(&m); err != nil {
+// ArmStats returns the cumulative stats of one arm of route; ok is false
+// if no such arm serves.
+func (s *Server) ArmStats(route, arm string) (st ArmStats, ok bool) {
+	t := s.table.Load()
+	for _, r := range t.routes {
+		if r.name != route {
 			continue
 		}
-		n := uint64(m.GetCounter().GetValue())
-		st.Requests += n
-		if class == 5 {
-			st.Errors += n
+		if i := r.armByName([]byte(arm)); i >= 0 {
+			st = r.arms[i].metrics.stats.snapshot().ArmStats
+			st.Arm = arm
+			return st, true
 		}
 	}
-	m.Reset()
-	if h, ok := am.duration.(interface{ Write(*dto.Metric) error }); ok && h.Write(&m) == nil {
-		for _, b := range m.GetHistogram().GetBucket() {
-			st.Buckets = append(st.Buckets, b.GetCumulativeCount())
-		}
-	}
-	return st
+	return ArmStats{}, false
 }
 
 // SetWeight overrides the weight of one arm of route in the table now
@@ -100,36 +155,4 @@ func (s *Server) SetWeight(routeName, arm string, weight int) error {
 	}
 	s.table.Store(next)
 	return nil
-}
-
-// Quantile estimates the q-quantile of the arm's request durations by
-// linear interpolation within a bucket, as PromQL's histogram_quantile
-// does; NaN without requests.
-func (a ArmStats) Quantile(q float64) float64 {
-	return BucketQuantile(a.Bounds, a.Buckets, q)
-}
-
-// BucketQuantile estimates the q-quantile of a histogram from its upper
-// bounds and cumulative counts (the last count is taken as the total).
-func BucketQuantile(bounds []float64, cumulative []uint64, q float64) float64 {
-	if len(cumulative) == 0 || cumulative[len(cumulative)-1] == 0 {
-		return math.NaN()
-	}
-	rank := q * float64(cumulative[len(cumulative)-1])
-	var lower float64
-	var prev uint64
-	for i, c := range cumulative {
-		if i >= len(bounds) {
-			break
-		}
-		if float64(c) >= rank {
-			in := float64(c - prev)
-			if in == 0 {
-				return bounds[i]
-			}
-			return lower + (bounds[i]-lower)*(rank-float64(prev))/in
-		}
-		prev, lower = c, bounds[i]
-	}
-	return lower
 }

@@ -104,9 +104,18 @@ func (c *Collector) totals(t *Tap, route string) totals {
 	return tot
 }
 
-// Describe sends nothing: the collector is unchecked, because its label
-// values come from the reference.
-func (c *Collector) Describe(chan<- *prometheus.Desc) {}
+// Describe sends the fixed descriptors; label values may come from the
+// reference, the names do not.
+func (c *Collector) Describe(ch chan<- *prometheus.Desc) {
+	for _, d := range []*prometheus.Desc{
+		c.rows, c.dropped, c.queue, c.invalid,
+		c.value, c.category, c.distinct, c.outOfRange,
+		c.excluded, c.refHist, c.refInfo, c.learning,
+		c.bin, c.refBin,
+	} {
+		ch <- d
+	}
+}
 
 // Collect exports the current Set.
 func (c *Collector) Collect(ch chan<- prometheus.Metric) {

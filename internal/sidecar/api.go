@@ -4,7 +4,7 @@ import (
 	"math"
 	"time"
 
-	"github.com/driftcar/driftcar/proxy"
+	"github.com/driftcar/driftcar/detector/stat"
 )
 
 // featureWindows are the live windows /api/features shows, in slices.
@@ -78,7 +78,7 @@ func (s *Sidecar) routesAPI() any {
 		rs := RouteStats{Route: r.Name, Arms: []ArmStatsView{}}
 		for i, a := range s.proxy.Stats(r.Name) {
 			v := ArmStatsView{Arm: a.Arm, Requests: a.Requests, Errors: a.Errors,
-				P50: finite(a.Quantile(0.5)), P99: finite(a.Quantile(0.99))}
+				P50: finite(stat.BucketQuantile(a.Bounds, a.Buckets, 0.5)), P99: finite(stat.BucketQuantile(a.Bounds, a.Buckets, 0.99))}
 			if i < len(r.Split) && r.Split[i].Weight != nil {
 				v.Weight = *r.Split[i].Weight
 			}
@@ -96,8 +96,8 @@ func (s *Sidecar) shadowStats(route, upstream string) *ShadowStats {
 	st := s.shadowMetrics.Stats(route)
 	return &ShadowStats{
 		Upstream: upstream, Requests: st.Results, Comparisons: st.Outcomes,
-		P50: finite(proxy.BucketQuantile(st.Bounds, st.Buckets, 0.5)),
-		P99: finite(proxy.BucketQuantile(st.Bounds, st.Buckets, 0.99)),
+		P50: finite(stat.BucketQuantile(st.Bounds, st.Buckets, 0.5)),
+		P99: finite(stat.BucketQuantile(st.Bounds, st.Buckets, 0.99)),
 	}
 }
 

@@ -13,8 +13,10 @@ import (
 
 	"github.com/driftcar/driftcar/config"
 	"github.com/driftcar/driftcar/detector"
+	"github.com/driftcar/driftcar/detector/guard"
 	"github.com/driftcar/driftcar/detector/stat"
 	"github.com/driftcar/driftcar/internal/buildinfo"
+	"github.com/driftcar/driftcar/proxy"
 	"github.com/driftcar/driftcar/sampler"
 )
 
@@ -156,7 +158,7 @@ func (s *Sidecar) configureWebhook(cfg *config.Config) {
 
 // newGuard returns a fresh canary guard for cfg, or nil; the rollback
 // totals carry over.
-func (s *Sidecar) newGuard(cfg *config.Config) *detector.Guard {
+func (s *Sidecar) newGuard(cfg *config.Config) *guard.Guard {
 	g := cfg.CanaryGuard
 	if g == nil {
 		return nil
@@ -168,7 +170,7 @@ func (s *Sidecar) newGuard(cfg *config.Config) *detector.Guard {
 		}
 		order = append(order, r.Name)
 	}
-	return detector.NewGuard(detector.GuardOptions{
+	return guard.New(guard.Options{
 		Rollback:             *g.Rollback,
 		MinRequests:          uint64(g.MinRequests),
 		MaxErrorRateIncrease: *g.MaxErrorRateIncrease,
@@ -177,7 +179,21 @@ func (s *Sidecar) newGuard(cfg *config.Config) *detector.Guard {
 		Window:               time.Duration(g.Window),
 		Slice:                time.Duration(cfg.Sketch.SliceDuration),
 		Counts:               s.rollbacks,
-	}, s.proxy, routes, order, s.log.Named("canary"))
+	}, guardArms{s.proxy}, routes, order, s.log.Named("canary"))
+}
+
+// guardArms are the proxy's arms as the guard sees them.
+type guardArms struct{ p *proxy.Server }
+
+var _ guard.Arms = guardArms{}
+
+func (a guardArms) ArmStats(route, arm string) (guard.Stats, bool) {
+	st, ok := a.p.ArmStats(route, arm)
+	return guard.Stats{Requests: st.Requests, Errors: st.Errors, Buckets: st.Buckets, Bounds: st.Bounds}, ok
+}
+
+func (a guardArms) SetWeight(route, arm string, weight int) error {
+	return a.p.SetWeight(route, arm, weight)
 }
 
 func (s *Sidecar) notifier(cfg *config.Config, set *sampler.Set, wh *detector.Webhook) func(detector.Alert) {
@@ -206,10 +222,14 @@ func (s *Sidecar) currentMonitor() *detector.Monitor {
 	return nil
 }
 
-// delegate is a collector that forwards to whatever get returns now.
-type delegate struct{ get func() prometheus.Collector }
+// delegate is a collector that forwards to whatever get returns now;
+// describe sends the descriptors of everything get may return.
+type delegate struct {
+	describe func(chan<- *prometheus.Desc)
+	get      func() prometheus.Collector
+}
 
-func (d delegate) Describe(chan<- *prometheus.Desc) {}
+func (d delegate) Describe(ch chan<- *prometheus.Desc) { d.describe(ch) }
 
 func (d delegate) Collect(ch chan<- prometheus.Metric) {
 	if c := d.get(); c != nil {

@@ -20,6 +20,7 @@ import (
 
 	"github.com/driftcar/driftcar/config"
 	"github.com/driftcar/driftcar/detector"
+	"github.com/driftcar/driftcar/detector/guard"
 	"github.com/driftcar/driftcar/detector/stat"
 	"github.com/driftcar/driftcar/internal/admin"
 	"github.com/driftcar/driftcar/internal/buildinfo"
@@ -80,7 +81,7 @@ type Sidecar struct {
 	bgCancel      context.CancelFunc
 	bgDone        sync.WaitGroup // goroutines on bg
 	webhook       atomic.Pointer[detector.Webhook]
-	rollbacks     *detector.RollbackCounts
+	rollbacks     *guard.RollbackCounts
 	admin         *admin.Server
 	proxyLn       net.Listener
 	adminLn       net.Listener
@@ -117,7 +118,7 @@ func New(opts Options) (*Sidecar, error) {
 	}
 	s := &Sidecar{opts: opts, log: opts.Logger, registry: prometheus.NewRegistry(), raw: raw}
 	s.bg, s.bgCancel = context.WithCancel(context.Background())
-	s.rollbacks = detector.NewRollbackCounts()
+	s.rollbacks = guard.NewRollbackCounts()
 	s.cfg.Store(cfg)
 	s.ready.Store(&errNotProbed)
 
@@ -146,7 +147,7 @@ func New(opts Options) (*Sidecar, error) {
 		Ring:    s.ring,
 	})
 	s.features = sampler.NewCollector()
-	reg.MustRegister(s.features, detector.NewCollector(s.currentMonitor), delegate{func() prometheus.Collector {
+	reg.MustRegister(s.features, detector.NewCollector(s.currentMonitor), delegate{detector.DescribeWebhook, func() prometheus.Collector {
 		if w := s.webhook.Load(); w != nil {
 			return w
 		}

@@ -1,4 +1,4 @@
-package detector
+package guard
 
 import (
 	"math"
@@ -9,12 +9,37 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/driftcar/driftcar/detector/stat"
-	"github.com/driftcar/driftcar/proxy"
+	"github.com/driftcar/driftcar/internal/payload"
 	"github.com/driftcar/driftcar/sampler"
 )
 
-// GuardOptions configure the canary guard.
-type GuardOptions struct {
+// Stats are the cumulative counts of one arm of a route.
+type Stats struct {
+	// Requests counts answered requests; Errors those answered 5xx.
+	Requests, Errors uint64
+	// Buckets are cumulative request-duration counts (seconds) at the
+	// upper bounds in Bounds; the +Inf count is Requests.
+	Buckets []uint64
+	Bounds  []float64
+}
+
+// Quantile estimates the q-quantile of the arm's request durations; NaN
+// without requests.
+func (s Stats) Quantile(q float64) float64 { return stat.BucketQuantile(s.Bounds, s.Buckets, q) }
+
+// Arms are the arms the guard judges and steers. Implementations must be
+// safe for concurrent use.
+type Arms interface {
+	// ArmStats returns the cumulative stats of one arm of route; ok is
+	// false if no such arm serves.
+	ArmStats(route, arm string) (st Stats, ok bool)
+	// SetWeight sets the weight of one arm of route until the config
+	// changes.
+	SetWeight(route, arm string, weight int) error
+}
+
+// Options configure the canary guard.
+type Options struct {
 	// Rollback sets a breaching canary's weight to 0.
 	Rollback bool
 	// MinRequests each arm needs in the window.
@@ -87,14 +112,12 @@ const (
 
 // Guard compares each route's canary arms with its first (live) arm.
 type Guard struct {
-	opts   GuardOptions
-	proxy  *proxy.Server
+	opts   Options
+	arms   Arms
 	log    *zap.Logger
 	mu     sync.Mutex
 	routes map[string]*guardRoute
 	order  []string
-
-	rollbacks, state *prometheus.Desc
 }
 
 type guardRoute struct {
@@ -103,16 +126,16 @@ type guardRoute struct {
 	state   int
 	streak  map[string]int
 	reasons map[string]string // rolled-back arm → reason
-	last    map[string]GuardCheck
+	last    map[string]Check
 }
 
 type statsAt struct {
 	at    time.Time
-	stats []proxy.ArmStats
+	stats []Stats
 }
 
-// GuardCheck is the last comparison of one canary arm.
-type GuardCheck struct {
+// Check is the last comparison of one canary arm.
+type Check struct {
 	Arm            string   `json:"arm"`
 	Requests       uint64   `json:"requests"`
 	LiveRequests   uint64   `json:"live_requests"`
@@ -126,16 +149,16 @@ type GuardCheck struct {
 	RollbackReason string   `json:"rollback_reason,omitempty"`
 }
 
-// GuardView is /api/drift's canary section for one route.
-type GuardView struct {
-	Route  string       `json:"route"`
-	State  string       `json:"state"`
-	Checks []GuardCheck `json:"checks"`
+// View is /api/drift's canary section for one route.
+type View struct {
+	Route  string  `json:"route"`
+	State  string  `json:"state"`
+	Checks []Check `json:"checks"`
 }
 
-// NewGuard guards the routes (name → split arms, live first) that have a
+// New guards the routes (name → split arms, live first) that have a
 // canary.
-func NewGuard(opts GuardOptions, srv *proxy.Server, routes map[string][]string, order []string, log *zap.Logger) *Guard {
+func New(opts Options, arms Arms, routes map[string][]string, order []string, log *zap.Logger) *Guard {
 	if opts.Alpha <= 0 {
 		opts.Alpha = 1e-6
 	}
@@ -149,9 +172,7 @@ func NewGuard(opts GuardOptions, srv *proxy.Server, routes map[string][]string, 
 		log = zap.NewNop()
 	}
 	g := &Guard{
-		opts: opts, proxy: srv, log: log, routes: map[string]*guardRoute{},
-		rollbacks: prometheus.NewDesc("driftcar_canary_rollback_total", "Canary rollbacks by reason.", []string{"route", "reason"}, nil),
-		state:     prometheus.NewDesc("driftcar_canary_state", "Canary guard state: 0 ok, 1 insufficient_data, 2 rolled_back.", []string{"route"}, nil),
+		opts: opts, arms: arms, log: log, routes: map[string]*guardRoute{},
 	}
 	for _, name := range order {
 		arms := routes[name]
@@ -161,19 +182,21 @@ func NewGuard(opts GuardOptions, srv *proxy.Server, routes map[string][]string, 
 		g.order = append(g.order, name)
 		g.routes[name] = &guardRoute{
 			arms: arms, state: canaryInsufficient, streak: map[string]int{}, reasons: map[string]string{},
-			last: map[string]GuardCheck{},
+			last: map[string]Check{},
 		}
 	}
 	return g
 }
 
-func (g *Guard) tick(now time.Time, set *sampler.Set) {
+// Tick judges every guarded route at now; set, when not nil, holds the
+// per-arm predictions.
+func (g *Guard) Tick(now time.Time, set *sampler.Set) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	for _, name := range g.order {
 		r := g.routes[name]
-		stats := g.proxy.Stats(name)
-		if len(stats) != len(r.arms) {
+		stats, ok := g.read(name, r.arms)
+		if !ok {
 			continue
 		}
 		r.ring = append(r.ring, statsAt{at: now, stats: stats})
@@ -212,12 +235,26 @@ func (g *Guard) tick(now time.Time, set *sampler.Set) {
 	}
 }
 
+// read returns the stats of every arm of route, or false if one does not
+// serve.
+func (g *Guard) read(route string, arms []string) ([]Stats, bool) {
+	out := make([]Stats, len(arms))
+	for i, arm := range arms {
+		st, ok := g.arms.ArmStats(route, arm)
+		if !ok {
+			return nil, false
+		}
+		out[i] = st
+	}
+	return out, true
+}
+
 func (g *Guard) rollback(route string, r *guardRoute, arm, reason string) {
 	r.reasons[arm] = reason
 	g.opts.Counts.add(route, reason)
 	action := "reported (rollback: false)"
 	if g.opts.Rollback {
-		if err := g.proxy.SetWeight(route, arm, 0); err != nil {
+		if err := g.arms.SetWeight(route, arm, 0); err != nil {
 			g.log.Error("cannot roll the canary back", zap.String("route", route), zap.String("arm", arm), zap.Error(err))
 			return
 		}
@@ -229,8 +266,8 @@ func (g *Guard) rollback(route string, r *guardRoute, arm, reason string) {
 
 // check compares one canary arm with the live arm over the window; ok
 // reports whether both had enough requests to be judged.
-func (g *Guard) check(route string, set *sampler.Set, live, canary proxy.ArmStats, arm string) (GuardCheck, bool) {
-	c := GuardCheck{Arm: arm, Requests: canary.Requests, LiveRequests: live.Requests}
+func (g *Guard) check(route string, set *sampler.Set, live, canary Stats, arm string) (Check, bool) {
+	c := Check{Arm: arm, Requests: canary.Requests, LiveRequests: live.Requests}
 	if canary.Requests < g.opts.MinRequests || live.Requests < g.opts.MinRequests {
 		return c, false
 	}
@@ -273,8 +310,13 @@ func (g *Guard) predictions(route string, set *sampler.Set, arm string) (stat.Tw
 		return stat.TwoSampleResult{}, false
 	}
 	ref := liveSt.Reference(0)
-	_, cells := reference(ref, 0)
-	return stat.CompareCounts(lw.Cells[:cells], cw.Cells[:cells], ref.Type == "numeric", g.opts.Alpha), true
+	numeric := ref.Type == payload.Numeric.String()
+	// The tested cells: numeric bins, or the dictionary and OTHER.
+	cells := len(ref.Categories) + 1
+	if numeric {
+		cells = len(ref.Proportions)
+	}
+	return stat.CompareCounts(lw.Cells[:cells], cw.Cells[:cells], numeric, g.opts.Alpha), true
 }
 
 // slowerThan tests whether significantly more than 1% of the arm's
@@ -282,7 +324,7 @@ func (g *Guard) predictions(route string, set *sampler.Set, arm string) (stat.Tw
 // at most 1% would. It guards the p99 ratio, estimated from buckets about
 // 1.6x apart, against noise: it counts only requests in buckets wholly
 // above limit.
-func slowerThan(s proxy.ArmStats, limit, alpha float64) bool {
+func slowerThan(s Stats, limit, alpha float64) bool {
 	if s.Requests == 0 || math.IsNaN(limit) {
 		return false
 	}
@@ -298,8 +340,8 @@ func slowerThan(s proxy.ArmStats, limit, alpha float64) bool {
 }
 
 // delta is the stats of a window: now minus then.
-func delta(now, then proxy.ArmStats) proxy.ArmStats {
-	d := proxy.ArmStats{Arm: now.Arm, Requests: now.Requests - then.Requests, Errors: now.Errors - then.Errors, Bounds: now.Bounds}
+func delta(now, then Stats) Stats {
+	d := Stats{Requests: now.Requests - then.Requests, Errors: now.Errors - then.Errors, Bounds: now.Bounds}
 	d.Buckets = make([]uint64, len(now.Buckets))
 	for i := range now.Buckets {
 		d.Buckets[i] = now.Buckets[i]
@@ -310,13 +352,14 @@ func delta(now, then proxy.ArmStats) proxy.ArmStats {
 	return d
 }
 
-func (g *Guard) view() []GuardView {
+// View returns the last checks of every guarded route.
+func (g *Guard) View() []View {
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	var out []GuardView
+	var out []View
 	for _, name := range g.order {
 		r := g.routes[name]
-		v := GuardView{Route: name, State: canaryStateNames[r.state]}
+		v := View{Route: name, State: canaryStateNames[r.state]}
 		for _, arm := range r.arms[1:] {
 			if c, ok := r.last[arm]; ok {
 				v.Checks = append(v.Checks, c)
@@ -327,15 +370,36 @@ func (g *Guard) view() []GuardView {
 	return out
 }
 
-func (g *Guard) collect(ch chan<- prometheus.Metric) {
+// The descriptors of Collect, fixed for every Guard.
+var (
+	rollbackDesc = prometheus.NewDesc("driftcar_canary_rollback_total", "Canary rollbacks by reason.", []string{"route", "reason"}, nil)
+	stateDesc    = prometheus.NewDesc("driftcar_canary_state", "Canary guard state: 0 ok, 1 insufficient_data, 2 rolled_back.", []string{"route"}, nil)
+)
+
+// Describe sends the guard's descriptors; they are the same for every
+// Guard.
+func Describe(ch chan<- *prometheus.Desc) {
+	ch <- rollbackDesc
+	ch <- stateDesc
+}
+
+// Collect exports the guard's states and rollback totals.
+func (g *Guard) Collect(ch chan<- prometheus.Metric) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	for _, name := range g.order {
 		r := g.routes[name]
-		ch <- prometheus.MustNewConstMetric(g.state, prometheus.GaugeValue, float64(r.state), name)
+		ch <- prometheus.MustNewConstMetric(stateDesc, prometheus.GaugeValue, float64(r.state), name)
 		for _, reason := range rollbackReasons {
 			n := g.opts.Counts.get(name, reason)
-			ch <- prometheus.MustNewConstMetric(g.rollbacks, prometheus.CounterValue, float64(n), name, reason)
+			ch <- prometheus.MustNewConstMetric(rollbackDesc, prometheus.CounterValue, float64(n), name, reason)
 		}
 	}
+}
+
+func optional(x float64) *float64 {
+	if math.IsNaN(x) || math.IsInf(x, 0) {
+		return nil
+	}
+	return &x
 }
