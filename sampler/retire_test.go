@@ -24,7 +24,7 @@ func TestCountersCarryAcrossSetChanges(t *testing.T) {
 		s, err := NewSet(m, []RouteSpec{{
 			Route: "predict", Protocol: payload.KServeV1, Fraction: 1,
 			Queue: queue, MaxBody: 1 << 20, Workers: workers,
-		}}, nil)
+		}}, Options{})
 		if err != nil {
 			t.Fatal(err)
 		}

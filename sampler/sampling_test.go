@@ -66,7 +66,7 @@ routes:
 		t.Fatal(err)
 	}
 	spec.Route, spec.Protocol = "predict", payload.KServeV1
-	set, err := NewSet(model(t), []RouteSpec{spec}, nil)
+	set, err := NewSet(model(t), []RouteSpec{spec}, Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -7,6 +7,8 @@ import (
 	"sync"
 	"sync/atomic"
 
+	"github.com/driftcar/driftcar/internal/panics"
+
 	"go.uber.org/zap"
 
 	"github.com/driftcar/driftcar/internal/payload"
@@ -33,11 +35,20 @@ type Learn struct {
 	Bins    int
 }
 
+// Options are a Set's logger and panic counter.
+type Options struct {
+	Logger *zap.Logger
+	// Panics counts the panics the decoding workers recover from. Nil
+	// lets a panic crash the process.
+	Panics *panics.Counter
+}
+
 // Set is the sampling of one effective config: the reference and a Tap
 // per sampling route.
 type Set struct {
 	model   Model
 	log     *zap.Logger
+	panics  *panics.Counter
 	taps    map[string]*Tap
 	order   []string
 	profile atomic.Pointer[sketch.Profile]
@@ -48,11 +59,12 @@ type Set struct {
 // NewSet loads (or prepares to learn) the reference and starts a Tap per
 // route. A reference that is missing, corrupt or lacks a configured
 // feature is an error naming the problem.
-func NewSet(model Model, routes []RouteSpec, log *zap.Logger) (*Set, error) {
+func NewSet(model Model, routes []RouteSpec, opts Options) (*Set, error) {
+	log := opts.Logger
 	if log == nil {
 		log = zap.NewNop()
 	}
-	s := &Set{model: model, log: log, taps: map[string]*Tap{}}
+	s := &Set{model: model, log: log, panics: opts.Panics, taps: map[string]*Tap{}}
 	for _, r := range routes {
 		if _, err := payload.NewDecoder(r.Protocol, model.Features, model.Prediction, payload.DecoderOptions{}); err != nil {
 			return nil, fmt.Errorf("cannot sample route %q: %w", r.Route, err)

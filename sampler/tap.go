@@ -204,10 +204,16 @@ func (t *Tap) work() {
 			return
 		case rec := <-t.queue:
 			t.counts.taken.Add(1)
-			t.decode(dec, rec)
+			t.decodeGuarded(dec, rec)
 			t.recycle(rec)
 		}
 	}
+}
+
+// decodeGuarded is decode, surviving a panic on a hostile body.
+func (t *Tap) decodeGuarded(dec *payload.Decoder, rec *record) {
+	defer t.set.panics.Recover("sampler")
+	t.decode(dec, rec)
 }
 
 func (t *Tap) decode(dec *payload.Decoder, rec *record) {

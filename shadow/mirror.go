@@ -13,6 +13,7 @@ import (
 	"github.com/valyala/fasthttp"
 	"go.uber.org/zap"
 
+	"github.com/driftcar/driftcar/internal/panics"
 	"github.com/driftcar/driftcar/proxy"
 )
 
@@ -30,6 +31,7 @@ type Mirror struct {
 	metrics    *routeMetrics
 	queues     *queueLengths
 	ring       *Ring
+	panics     *panics.Counter
 	queue      chan *Pending
 	bytesHeld  atomic.Int64
 	fraction   atomic.Pointer[fraction]
@@ -50,6 +52,9 @@ type Options struct {
 	Ring *Ring
 	// Now is the clock for mismatch timestamps. Default time.Now.
 	Now func() time.Time
+	// Panics counts the panics the workers recover from. Nil lets a panic
+	// crash the process.
+	Panics *panics.Counter
 }
 
 // New starts a mirror and its workers for spec.
@@ -66,6 +71,7 @@ func New(spec Spec, opts Options) (*Mirror, error) {
 		ring:    opts.Ring,
 		queue:   make(chan *Pending, spec.Queue),
 		now:     opts.Now,
+		panics:  opts.Panics,
 		stop:    make(chan struct{}),
 	}
 	if m.log == nil {
@@ -227,9 +233,15 @@ func (m *Mirror) work() {
 		case <-m.stop:
 			return
 		case p := <-m.queue:
-			m.serve(p, timer)
+			m.serveGuarded(p, timer)
 		}
 	}
+}
+
+// serveGuarded is serve, surviving a panic on a hostile body.
+func (m *Mirror) serveGuarded(p *Pending, timer *time.Timer) {
+	defer m.panics.Recover("shadow")
+	m.serve(p, timer)
 }
 
 // serve sends one copy to the shadow, waits for the live half and

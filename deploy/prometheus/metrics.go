@@ -52,6 +52,7 @@ var Metrics = map[string]string{
 	"driftcar_drift_evaluations_total":                      "counter",
 	"driftcar_webhook_notifications_total":                  "counter",
 	"driftcar_webhook_pending":                              "gauge",
+	"driftcar_worker_panics_total":                          "counter",
 	"driftcar_canary_rollback_total":                        "counter",
 	"driftcar_canary_state":                                 "gauge",
 	"driftcar_xds_connected":                                "gauge",

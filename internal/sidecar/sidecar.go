@@ -24,6 +24,7 @@ import (
 	"github.com/driftcar/driftcar/detector/stat"
 	"github.com/driftcar/driftcar/internal/admin"
 	"github.com/driftcar/driftcar/internal/buildinfo"
+	"github.com/driftcar/driftcar/internal/panics"
 	"github.com/driftcar/driftcar/internal/ui"
 	"github.com/driftcar/driftcar/proxy"
 	"github.com/driftcar/driftcar/sampler"
@@ -72,6 +73,7 @@ type Sidecar struct {
 	features      *sampler.Collector
 	sampling      *sampler.Set // guarded by reloadMu
 	sampKey       string       // guarded by reloadMu
+	panics        *panics.Counter
 
 	drift         *driftRuntime // guarded by reloadMu
 	driftNow      atomic.Pointer[driftRuntime]
@@ -141,10 +143,12 @@ func New(opts Options) (*Sidecar, error) {
 	samples := cfg.ShadowSamples
 	s.ring = shadow.NewRing(samples.Keep, int(samples.MaxBody), *samples.RequestBodies)
 	s.shadowMetrics = shadow.NewMetrics(reg, proxyMetrics.UpstreamDuration())
+	s.panics = panics.NewCounter(reg, s.log.Named("panics"), s.opts.Now)
 	s.shadows = shadow.NewFleet(shadow.Options{
 		Logger:  s.log.Named("shadow"),
 		Metrics: s.shadowMetrics,
 		Ring:    s.ring,
+		Panics:  s.panics,
 	})
 	s.features = sampler.NewCollector()
 	reg.MustRegister(s.features, detector.NewCollector(s.currentMonitor), delegate{detector.DescribeWebhook, func() prometheus.Collector {
@@ -430,7 +434,7 @@ func (s *Sidecar) applyPlan(cfg *config.Config, plan *samplingPlan) error {
 	case plan == nil:
 		set, key = nil, ""
 	case plan.key != s.sampKey:
-		if set, err = sampler.NewSet(plan.model, plan.routes, s.log.Named("sampling")); err != nil {
+		if set, err = sampler.NewSet(plan.model, plan.routes, sampler.Options{Logger: s.log.Named("sampling"), Panics: s.panics}); err != nil {
 			return err
 		}
 		key = plan.key
