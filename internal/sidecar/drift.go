@@ -2,9 +2,9 @@ package sidecar
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"os"
+	"reflect"
 	"sync"
 	"time"
 
@@ -22,7 +22,7 @@ import (
 
 // driftRuntime is the running monitor of one config, and how to stop it.
 type driftRuntime struct {
-	key     string
+	key     driftKey
 	monitor *detector.Monitor
 	cancel  context.CancelFunc
 	done    sync.WaitGroup
@@ -56,6 +56,15 @@ func detectorOptions(cfg *config.Config, ticks int) (stat.Options, error) {
 	return o, nil
 }
 
+// driftKey is what a drift runtime depends on: the same key keeps it.
+type driftKey struct {
+	detector   stat.Options
+	webhook    bool
+	correction string
+	arms       [][]string // per route: its name, then its arms
+	set        *sampler.Set
+}
+
 // startDrift starts the monitor (and webhook) for cfg and set, or keeps
 // the running one when nothing it depends on changed.
 func (s *Sidecar) startDrift(cfg *config.Config, set *sampler.Set) (*driftRuntime, error) {
@@ -77,27 +86,25 @@ func (s *Sidecar) startDrift(cfg *config.Config, set *sampler.Set) (*driftRuntim
 		}
 		arms = append(arms, names)
 	}
-	keyJSON, _ := json.Marshal(struct {
-		Detector   stat.Options
-		Webhook    bool
-		Correction string
-		Arms       [][]string
-		Set        string
-	}{opts, cfg.Drift.Webhook != nil && set != nil, cfg.Drift.Correction, arms, fmt.Sprintf("%p", set)})
-	key := string(keyJSON)
+	key := driftKey{
+		detector:   opts,
+		webhook:    cfg.Drift.Webhook != nil && set != nil,
+		correction: cfg.Drift.Correction,
+		arms:       arms,
+		set:        set,
+	}
 	s.configureWebhook(cfg)
 	guard := s.newGuard(cfg)
-	if s.drift != nil && s.drift.key == key {
+	if s.drift != nil && reflect.DeepEqual(s.drift.key, key) {
 		s.drift.monitor.SetGuard(guard)
 		return s.drift, nil
 	}
-	optsKey, _ := json.Marshal(opts)
-	if s.calibrator == nil || s.calibratorKey != string(optsKey) {
+	if s.calibrator == nil || !reflect.DeepEqual(s.calibratorOpts, opts) {
 		cal, err := stat.NewCalibrator(opts)
 		if err != nil {
 			return nil, fmt.Errorf("drift: %w", err)
 		}
-		s.calibrator, s.calibratorKey = cal, string(optsKey)
+		s.calibrator, s.calibratorOpts = cal, opts
 	}
 
 	rt := &driftRuntime{key: key}

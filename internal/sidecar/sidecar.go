@@ -75,18 +75,18 @@ type Sidecar struct {
 	sampKey       string       // guarded by reloadMu
 	panics        *panics.Counter
 
-	drift         *driftRuntime // guarded by reloadMu
-	driftNow      atomic.Pointer[driftRuntime]
-	calibrator    *stat.Calibrator // guarded by reloadMu
-	calibratorKey string           // guarded by reloadMu
-	bg            context.Context  // lives until shutdown
-	bgCancel      context.CancelFunc
-	bgDone        sync.WaitGroup // goroutines on bg
-	webhook       atomic.Pointer[detector.Webhook]
-	rollbacks     *guard.RollbackCounts
-	admin         *admin.Server
-	proxyLn       net.Listener
-	adminLn       net.Listener
+	drift          *driftRuntime // guarded by reloadMu
+	driftNow       atomic.Pointer[driftRuntime]
+	calibrator     *stat.Calibrator // guarded by reloadMu
+	calibratorOpts stat.Options     // guarded by reloadMu
+	bg             context.Context  // lives until shutdown
+	bgCancel       context.CancelFunc
+	bgDone         sync.WaitGroup // goroutines on bg
+	webhook        atomic.Pointer[detector.Webhook]
+	rollbacks      *guard.RollbackCounts
+	admin          *admin.Server
+	proxyLn        net.Listener
+	adminLn        net.Listener
 
 	xdsBase atomic.Pointer[func(base []byte) error]
 
@@ -103,8 +103,9 @@ type Sidecar struct {
 var errNotProbed = errors.New("live upstream not yet reached")
 
 // New loads the config, registers metrics and binds both listeners, so the
-// addresses are known before Run.
-func New(opts Options) (*Sidecar, error) {
+// addresses are known before Run. When it fails, it has stopped whatever
+// it started.
+func New(opts Options) (_ *Sidecar, err error) {
 	if opts.Logger == nil {
 		opts.Logger = zap.NewNop()
 	}
@@ -120,6 +121,11 @@ func New(opts Options) (*Sidecar, error) {
 	}
 	s := &Sidecar{opts: opts, log: opts.Logger, registry: prometheus.NewRegistry(), raw: raw}
 	s.bg, s.bgCancel = context.WithCancel(context.Background())
+	defer func() {
+		if err != nil {
+			s.stopStarted()
+		}
+	}()
 	s.rollbacks = guard.NewRollbackCounts()
 	s.cfg.Store(cfg)
 	s.ready.Store(&errNotProbed)
@@ -158,8 +164,6 @@ func New(opts Options) (*Sidecar, error) {
 		return nil
 	}})
 	if err := s.apply(cfg); err != nil {
-		s.bgCancel()
-		s.bgDone.Wait()
 		return nil, err
 	}
 	s.admin = admin.New(admin.Options{
@@ -182,7 +186,6 @@ func New(opts Options) (*Sidecar, error) {
 		return nil, fmt.Errorf("cannot listen on %s (listen): %w", cfg.Listen, err)
 	}
 	if s.adminLn, err = net.Listen("tcp", cfg.Admin); err != nil {
-		_ = s.proxyLn.Close()
 		return nil, fmt.Errorf("cannot listen on %s (admin): %w", cfg.Admin, err)
 	}
 	s.recordReload(true, raw)
@@ -194,6 +197,25 @@ func New(opts Options) (*Sidecar, error) {
 			zap.String("admin", s.AdminAddr()))
 	}
 	return s, nil
+}
+
+// stopStarted stops what a failing New started: the taps, the drift
+// runtime, the background goroutines (webhook) and the listeners.
+func (s *Sidecar) stopStarted() {
+	if s.shadows != nil {
+		s.shadows.Close()
+	}
+	s.drift.stop()
+	s.bgCancel()
+	s.bgDone.Wait()
+	if s.sampling != nil {
+		s.sampling.Stop()
+	}
+	for _, ln := range []net.Listener{s.proxyLn, s.adminLn} {
+		if ln != nil {
+			_ = ln.Close()
+		}
+	}
 }
 
 func isLoopback(addr string) bool {
