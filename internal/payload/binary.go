@@ -282,6 +282,28 @@ func (c *bytesCursor) at(ts *tensor, i int) []byte {
 	}
 }
 
+// binColumn sets vals[r*stride] for rows r < rows to element col of row
+// r of binary tensor ts.
+func (ts *tensor) binColumn(vals []Value, stride, rows, col int, typ FeatureType, scratch *[]byte) {
+	if typ == Numeric && ts.dtype != dtBytes && ts.dtype != dtBool {
+		// The common case, written in place.
+		for r := range rows {
+			f := ts.num(r*ts.per + col)
+			v := &vals[r*stride]
+			if math.IsNaN(f) || math.IsInf(f, 0) {
+				*v = Value{Kind: ValueInvalid, Reason: ReasonNaNInf}
+			} else {
+				*v = Value{Kind: ValueNumber, Num: f}
+			}
+		}
+		return
+	}
+	var c bytesCursor
+	for r := range rows {
+		vals[r*stride] = ts.binValue(&c, r*ts.per+col, typ, scratch)
+	}
+}
+
 // binValue converts element i of binary tensor ts into a value of type
 // typ. Text of numbers goes to scratch.
 func (ts *tensor) binValue(c *bytesCursor, i int, typ FeatureType, scratch *[]byte) Value {

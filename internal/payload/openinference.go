@@ -76,10 +76,7 @@ func (openInferenceV2) Rows(q *Request) error {
 			continue
 		}
 		if ts.binary {
-			var c bytesCursor
-			for r := 0; r < d.batch.Rows; r++ {
-				d.batch.Values[r*nf+j] = ts.binValue(&c, r*ts.per+f.spec.Column, f.spec.Type, &dc.scratch)
-			}
+			ts.binColumn(d.batch.Values[j:], nf, d.batch.Rows, f.spec.Column, f.spec.Type, &dc.scratch)
 			continue
 		}
 		for r := 0; r < d.batch.Rows; r++ {
