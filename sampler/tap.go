@@ -116,6 +116,9 @@ type record struct {
 	req, resp []byte
 	ok        bool   // the response was 2xx, so it carries predictions
 	arm       string // the arm that served it
+
+	// binary tensor header lengths, or payload.JSONBody
+	reqHdr, respHdr int
 }
 
 // tapState is the live state of a route and of each arm's predictions.
@@ -164,6 +167,8 @@ func (t *Tap) Sample(req *fasthttp.Request, resp *fasthttp.Response, arm string)
 	rec := t.pool.Get().(*record)
 	rec.req = append(rec.req[:0], reqBody...)
 	rec.resp = append(rec.resp[:0], respBody...)
+	rec.reqHdr = payload.ParseHeaderLength(req.Header.Peek(payload.BinaryHeader))
+	rec.respHdr = payload.ParseHeaderLength(resp.Header.Peek(payload.BinaryHeader))
 	status := resp.StatusCode()
 	rec.ok = status >= 200 && status < 300
 	rec.arm = arm
@@ -221,7 +226,7 @@ func (t *Tap) decode(dec *payload.Decoder, rec *record) {
 	if !rec.ok {
 		resp = nil
 	}
-	batch, err := dec.Decode(rec.req, resp)
+	batch, err := dec.DecodeBinary(rec.req, rec.reqHdr, resp, rec.respHdr)
 	if err != nil {
 		return // counted by reason in t.counts.invalid
 	}

@@ -5,6 +5,7 @@ package shadow
 import (
 	"testing"
 
+	"github.com/driftcar/driftcar/internal/payload"
 	"github.com/driftcar/driftcar/internal/testupstream"
 )
 
@@ -33,7 +34,7 @@ func TestComparePairAllocs(t *testing.T) {
 			t.Fatal(err)
 		}
 		var v verdict
-		run := func() { c.comparePair(200, p.live, false, 200, p.live, &v) }
+		run := func() { c.comparePair(200, p.live, payload.JSONBody, false, 200, p.live, payload.JSONBody, &v) }
 		run()
 		if n := testing.AllocsPerRun(1000, run); n != 0 {
 			t.Errorf("%s: %v allocs per pair; want 0", p.name, n)

@@ -40,8 +40,10 @@ type verdict struct {
 	liveVal, shVal string
 }
 
-// comparePair compares the live and shadow bodies of one pair.
-func (c *comparator) comparePair(liveStatus int, liveBody []byte, liveCut bool, shadowStatus int, shadowBody []byte, v *verdict) {
+// comparePair compares the live and shadow bodies of one pair. liveHdr
+// and shadowHdr are their binary tensor header lengths, or
+// payload.JSONBody.
+func (c *comparator) comparePair(liveStatus int, liveBody []byte, liveHdr int, liveCut bool, shadowStatus int, shadowBody []byte, shadowHdr int, v *verdict) {
 	*v = verdict{absDiffs: v.absDiffs[:0], index: -1}
 	if liveStatus != shadowStatus {
 		v.statusDiffer = true
@@ -52,8 +54,8 @@ func (c *comparator) comparePair(liveStatus int, liveBody []byte, liveCut bool, 
 		v.failedAlike = true // no predictions to compare
 		return
 	}
-	le, lerr := c.live.Decode(liveBody)
-	se, serr := c.shadow.Decode(shadowBody)
+	le, lerr := c.live.DecodeBinary(liveBody, liveHdr)
+	se, serr := c.shadow.DecodeBinary(shadowBody, shadowHdr)
 	if lerr == nil {
 		lerr = unreadable(le)
 	}
@@ -142,7 +144,8 @@ func reasonText(err error) string {
 func (m *Mirror) compare(c *comparator, p *Pending) {
 	rm := m.metrics
 	v := &c.verdict
-	c.comparePair(p.liveStatus, p.liveBody, p.liveCut, p.resp.StatusCode(), p.resp.Body(), v)
+	shadowHdr := payload.ParseHeaderLength(p.resp.Header.Peek(payload.BinaryHeader))
+	c.comparePair(p.liveStatus, p.liveBody, p.liveHdr, p.liveCut, p.resp.StatusCode(), p.resp.Body(), shadowHdr, v)
 	if v.statusDiffer {
 		rm.status.Inc()
 	}

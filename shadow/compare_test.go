@@ -111,7 +111,7 @@ func TestComparePair(t *testing.T) {
 				ss = 200
 			}
 			var v verdict
-			c.comparePair(ls, []byte(tc.live), false, ss, []byte(tc.shadow), &v)
+			c.comparePair(ls, []byte(tc.live), payload.JSONBody, false, ss, []byte(tc.shadow), payload.JSONBody, &v)
 			got := counts{v.counts[Match], v.counts[Mismatch], v.counts[Undecodable]}
 			if got != tc.want {
 				t.Errorf("outcomes: got %+v; want %+v (reason %q)", got, tc.want, v.reason)
@@ -132,7 +132,7 @@ func TestCutLiveBodyIsUndecodable(t *testing.T) {
 		t.Fatal(err)
 	}
 	var v verdict
-	c.comparePair(200, []byte(`{"predictions":[1]}`), true, 200, []byte(`{"predictions":[1]}`), &v)
+	c.comparePair(200, []byte(`{"predictions":[1]}`), payload.JSONBody, true, 200, []byte(`{"predictions":[1]}`), payload.JSONBody, &v)
 	if v.counts[Undecodable] != 1 || v.reason != "live body longer than max_live_body" {
 		t.Errorf("got %+v", v)
 	}

@@ -14,6 +14,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/driftcar/driftcar/internal/panics"
+	"github.com/driftcar/driftcar/internal/payload"
 	"github.com/driftcar/driftcar/proxy"
 )
 
@@ -300,6 +301,7 @@ type Pending struct {
 	liveStatus int
 	liveBody   []byte
 	liveCut    bool // live body was longer than MaxLiveBody
+	liveHdr    int  // binary tensor header length, or payload.JSONBody
 	liveDone   chan struct{}
 	refs       atomic.Int32
 	size       int64
@@ -326,6 +328,7 @@ func (p *Pending) Live(resp *fasthttp.Response) {
 		body, p.liveCut = body[:max], true
 	}
 	p.liveBody = append(p.liveBody[:0], body...)
+	p.liveHdr = payload.ParseHeaderLength(resp.Header.Peek(payload.BinaryHeader))
 	p.liveDone <- struct{}{} // capacity 1, sent once: never blocks
 	p.release()
 }
@@ -351,6 +354,6 @@ func (p *Pending) recycle() {
 	p.req.Reset()
 	p.resp.Reset()
 	p.liveBody = p.liveBody[:0]
-	p.liveStatus, p.liveCut, p.size, p.owner = 0, false, 0, nil
+	p.liveStatus, p.liveCut, p.liveHdr, p.size, p.owner = 0, false, payload.JSONBody, 0, nil
 	pendingPool.Put(p)
 }

@@ -58,7 +58,7 @@ func BenchmarkComparePair(b *testing.B) {
 			b.ReportAllocs()
 			b.SetBytes(int64(len(p.live) + len(p.shadow)))
 			for b.Loop() {
-				c.comparePair(200, p.live, false, 200, p.shadow, &v)
+				c.comparePair(200, p.live, payload.JSONBody, false, 200, p.shadow, payload.JSONBody, &v)
 			}
 		})
 	}

@@ -40,3 +40,43 @@ func TestAllocationDecodeForms(t *testing.T) {
 		})
 	}
 }
+
+// TestAllocationDecodeBinary covers binary tensor bodies in steady state:
+// every kind of element, text of numbers for categorical values, and the
+// shadow's ResponseDecoder.
+func TestAllocationDecodeBinary(t *testing.T) {
+	req, n, resp, m := binaryBench(t, 8)
+	specs := []FeatureSpec{
+		{Name: "f0", Type: Numeric, Tensor: "x"},
+		{Name: "f3", Type: Categorical, Tensor: "x", Column: 3},
+		{Name: "h", Type: Numeric, Tensor: "half"},
+		{Name: "id", Type: Categorical, Tensor: "id"},
+		{Name: "s", Type: Categorical, Tensor: "s"},
+	}
+	for _, pt := range []FeatureType{Numeric, Categorical} {
+		d, err := NewDecoder(OpenInferenceV2, specs, &PredictionSpec{Type: pt}, DecoderOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		run := func() {
+			b, err := d.DecodeBinary(req, n, resp, m)
+			if err != nil || b.Rows != 8 || len(b.Predictions) != 8 {
+				t.Fatalf("got %d rows, %d predictions, %v", b.Rows, len(b.Predictions), err)
+			}
+		}
+		run()
+		if a := testing.AllocsPerRun(200, run); a != 0 {
+			t.Fatalf("%s prediction: got %v allocs per decode; want 0", pt, a)
+		}
+	}
+	rd, _ := NewResponseDecoder(OpenInferenceV2, PredictionSpec{Output: "label"}, DecoderOptions{})
+	run := func() {
+		if ps, err := rd.DecodeBinary(resp, m); err != nil || len(ps) != 8 {
+			t.Fatalf("got %d predictions, %v", len(ps), err)
+		}
+	}
+	run()
+	if a := testing.AllocsPerRun(200, run); a != 0 {
+		t.Fatalf("ResponseDecoder: got %v allocs per decode; want 0", a)
+	}
+}

@@ -96,7 +96,7 @@ type Decoder struct {
 
 	// hints for the v1 and v2 layouts
 	instHint, colsHint, inputsHint uint32
-	v2Hints                        [4]uint32
+	v2Hints                        tensorHints
 }
 
 type featDec struct {
@@ -206,12 +206,23 @@ func (d *Decoder) Counters() *InvalidCounters { return d.counters }
 // values and with the response are counted and recorded in the Batch
 // instead. The Batch is valid until the next call of Decode.
 func (d *Decoder) Decode(req, resp []byte) (*Batch, error) {
+	return d.DecodeBinary(req, JSONBody, resp, JSONBody)
+}
+
+// DecodeBinary is Decode for bodies that may use the binary tensor
+// extension: reqHeaderLen and respHeaderLen are the BinaryHeader values
+// from ParseHeaderLength, JSONBody for a body that is all JSON. Tensor
+// bytes are read in place.
+func (d *Decoder) DecodeBinary(req []byte, reqHeaderLen int, resp []byte, respHeaderLen int) (*Batch, error) {
 	b := &d.batch
 	b.Rows = 0
 	b.Values = b.Values[:0]
 	b.Predictions = b.Predictions[:0]
 	d.req.reset()
-	err := parseDoc(&d.req, req)
+	head, err := splitBinary(&d.req, req, reqHeaderLen)
+	if err == nil {
+		err = parseDoc(&d.req, head)
+	}
 	if err == nil {
 		err = d.decodeRows()
 	}
@@ -231,7 +242,7 @@ func (d *Decoder) Decode(req, resp []byte) (*Batch, error) {
 		}
 	}
 	if d.pred != nil && len(resp) > 0 && b.Rows > 0 {
-		d.decodePredictions(resp)
+		d.decodePredictions(resp, respHeaderLen)
 	}
 	return b, nil
 }
@@ -415,9 +426,9 @@ func (d *Decoder) pathValue(n uint32, segs []pathSeg, typ FeatureType) Value {
 // decodePredictions fills b.Predictions from the response body, one per
 // row. Problems are counted and leave invalid predictions; they never
 // fail the rows.
-func (d *Decoder) decodePredictions(resp []byte) {
+func (d *Decoder) decodePredictions(resp []byte, headerLen int) {
 	b := &d.batch
-	preds, err := d.pred.Decode(resp)
+	preds, err := d.pred.DecodeBinary(resp, headerLen)
 	if err == nil && len(preds) != b.Rows {
 		err = ErrShapeMismatch
 	}

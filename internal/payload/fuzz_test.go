@@ -126,3 +126,37 @@ func FuzzDecodeJSONPath(f *testing.F) {
 		checkParser(t, req)
 	})
 }
+
+func FuzzDecodeBinary(f *testing.F) {
+	req, n, resp, m := binaryBench(f, 2)
+	f.Add(req, n, resp, m)
+	f.Add(req, n-1, resp, len(resp))
+	f.Add(req, n, resp[:len(resp)-1], m)
+	f.Add(req[:len(req)-3], n, resp, JSONBody)
+	x := strs("ab", "c")
+	bad, bn := binBody(`{"inputs": [`+input("s", "BYTES", "[2]", len(x))+`, {"name": "x", "datatype": "FP16", "shape": [2], "data": [1, 2]}]}`, x)
+	f.Add(bad, bn, []byte(`{"outputs": [{"name": "o", "shape": [2], "datatype": "FP32", "data": [1, 2]}]}`), JSONBody)
+	f.Add(bad, BadHeaderLength, []byte{}, 0)
+	specs := []FeatureSpec{
+		{Name: "x", Type: Numeric, Column: 19},
+		{Name: "xc", Type: Categorical, Tensor: "x", Column: 1},
+		{Name: "half", Type: Numeric},
+		{Name: "id", Type: Categorical},
+		{Name: "s", Type: Categorical},
+		{Name: "sn", Type: Numeric, Tensor: "s"},
+	}
+	f.Fuzz(func(t *testing.T, req []byte, reqLen int, resp []byte, respLen int) {
+		for _, pred := range []*PredictionSpec{{Type: Categorical}, {Type: Numeric, Output: "label"}} {
+			d, err := NewDecoder(OpenInferenceV2, specs, pred, DecoderOptions{MaxRows: 100})
+			if err != nil {
+				t.Fatal(err)
+			}
+			b, err := d.DecodeBinary(req, reqLen, resp, respLen)
+			checkBatch(t, d, b, err)
+			rd, _ := NewResponseDecoder(OpenInferenceV2, *pred, DecoderOptions{MaxRows: 100})
+			if ps, err := rd.DecodeBinary(resp, respLen); err != nil && len(ps) != 0 {
+				t.Fatalf("%d predictions with error %v", len(ps), err)
+			}
+		}
+	})
+}

@@ -24,10 +24,14 @@ type Node struct {
 }
 
 // doc is a parsed body and the scratch memory its strings unescape into.
+// For a binary tensor body, t holds the JSON header and bin the tail.
 type doc struct {
 	t       tape
 	scratch []byte
 	leaves  []uint32
+	binary  bool
+	bin     []byte
+	spans   []binSpan // of the tensors in order, when binary
 }
 
 func (d *doc) reset() {

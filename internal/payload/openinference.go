@@ -6,14 +6,22 @@ import "math"
 // "outputs" tensors with name, shape, datatype and row-major data.
 type openInferenceV2 struct{}
 
-// tensor describes a v2 tensor in a tape.
+// tensor describes a v2 tensor in a tape, or in the binary tail.
 type tensor struct {
 	data  uint32
 	batch int
 	per   int // elements per row
-	count int // leaves
+	count int // leaves, or binary elements
 	flat  bool
+
+	binary bool
+	dtype  dtype
+	raw    []byte // binary data, in place
 }
+
+// tensorHints cache key positions in tensor objects: shape, data, name,
+// parameters, binary_data_size, datatype.
+type tensorHints [6]uint32
 
 func (openInferenceV2) Rows(q *Request) error {
 	d := q.d
@@ -23,6 +31,11 @@ func (openInferenceV2) Rows(q *Request) error {
 	if !ok || t.nodes[inputs].kind != kindArray || t.nodes[inputs].n == 0 {
 		return ErrWrongType
 	}
+	if dc.binary {
+		if err := layoutBinary(dc, inputs, &d.v2Hints); err != nil {
+			return err
+		}
+	}
 	// The batch size is the first dimension, and all tensors must agree.
 	n := -1
 	e := inputs + 1
@@ -30,7 +43,7 @@ func (openInferenceV2) Rows(q *Request) error {
 		if t.nodes[e].kind != kindObject {
 			return ErrWrongType
 		}
-		ts, err := readTensor(dc, e, &d.v2Hints)
+		ts, err := readTensor(dc, e, k, &d.v2Hints)
 		if err != nil {
 			return err
 		}
@@ -52,7 +65,7 @@ func (openInferenceV2) Rows(q *Request) error {
 		if !ok {
 			continue
 		}
-		ts, err := readTensor(dc, tn, &d.v2Hints)
+		ts, err := readTensor(dc, tn, int(f.tensHnt), &d.v2Hints)
 		if err != nil {
 			return err
 		}
@@ -60,6 +73,10 @@ func (openInferenceV2) Rows(q *Request) error {
 			for r := 0; r < d.batch.Rows; r++ {
 				d.batch.Values[r*nf+j] = Value{Kind: ValueInvalid, Reason: ReasonShapeMismatch}
 			}
+			continue
+		}
+		if ts.binary {
+			ts.binColumn(d.batch.Values[j:], nf, d.batch.Rows, f.spec.Column, f.spec.Type, &dc.scratch)
 			continue
 		}
 		for r := 0; r < d.batch.Rows; r++ {
@@ -79,22 +96,30 @@ func (openInferenceV2) Predictions(p *Response) error {
 	if !ok || t.nodes[outs].kind != kindArray || t.nodes[outs].n == 0 {
 		return ErrWrongType
 	}
+	if dc.binary {
+		if err := layoutBinary(dc, outs, &r.v2Hints); err != nil {
+			return err
+		}
+	}
 	tn := outs + 1
+	var k uint32
 	if r.spec.Output != "" {
-		var hint uint32
-		if tn, ok = findTensor(dc, outs, r.spec.Output, &hint, &r.v2Hints[2]); !ok {
+		if tn, ok = findTensor(dc, outs, r.spec.Output, &k, &r.v2Hints[2]); !ok {
 			return errMissingOutput
 		}
 	}
 	if t.nodes[tn].kind != kindObject {
 		return ErrWrongType
 	}
-	ts, err := readTensor(dc, tn, &r.v2Hints)
+	ts, err := readTensor(dc, tn, int(k), &r.v2Hints)
 	if err != nil {
 		return err
 	}
+	var c bytesCursor
 	for row := range min(ts.batch, r.maxRows) {
 		switch {
+		case ts.binary:
+			r.preds = append(r.preds, r.binPrediction(&ts, &c, row))
 		case ts.per == 1:
 			r.preds = append(r.preds, r.scalar(ts.leaf(dc, row)))
 		case ts.flat:
@@ -129,21 +154,28 @@ func flatLeaves(dc *doc, arr uint32) (leaves []uint32, count int, flat bool) {
 	return dc.leaves, len(dc.leaves), false
 }
 
-func readTensor(dc *doc, tn uint32, h *[4]uint32) (tensor, error) {
+// readTensor reads tensor object tn, element k of its array.
+func readTensor(dc *doc, tn uint32, k int, h *tensorHints) (tensor, error) {
 	t := &dc.t
 	var ts tensor
 	shape, ok := t.field(tn, "shape", &h[0], &dc.scratch)
 	if !ok || t.nodes[shape].kind != kindArray {
 		return ts, ErrWrongType
 	}
-	data, ok := t.field(tn, "data", &h[1], &dc.scratch)
-	if !ok || t.nodes[data].kind != kindArray {
-		return ts, ErrWrongType
+	sp := binSpan{off: -1}
+	if dc.binary && k < len(dc.spans) {
+		sp = dc.spans[k]
 	}
-	ts.data = data
+	if sp.off < 0 {
+		data, ok := t.field(tn, "data", &h[1], &dc.scratch)
+		if !ok || t.nodes[data].kind != kindArray {
+			return ts, ErrWrongType
+		}
+		ts.data = data
+	}
 	ts.batch, ts.per = 1, 1
 	e := shape + 1
-	for k := 0; k < int(t.nodes[shape].n); k++ {
+	for dim := 0; dim < int(t.nodes[shape].n); dim++ {
 		if t.nodes[e].kind != kindNumber || t.nodes[e].flags != 0 {
 			return ts, ErrWrongType
 		}
@@ -151,7 +183,7 @@ func readTensor(dc *doc, tn uint32, h *[4]uint32) (tensor, error) {
 		if !ok || f < 0 || f != math.Trunc(f) || f > 1<<31 {
 			return ts, ErrShapeMismatch
 		}
-		if k == 0 {
+		if dim == 0 {
 			ts.batch = int(f)
 		} else {
 			if ts.per > 0 && int(f) > (1<<31)/ts.per {
@@ -161,6 +193,10 @@ func readTensor(dc *doc, tn uint32, h *[4]uint32) (tensor, error) {
 		}
 		e = t.nodes[e].next
 	}
+	if sp.off >= 0 {
+		return ts, ts.readBinary(dc, tn, sp, h)
+	}
+	data := ts.data
 	_, ts.count, ts.flat = flatLeaves(dc, data)
 	if !ts.flat && ts.count == 0 && t.nodes[data].n > 0 {
 		return ts, ErrWrongType

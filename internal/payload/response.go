@@ -68,7 +68,7 @@ type ResponseDecoder struct {
 	preds    []Prediction
 
 	predHint, outputsHint uint32
-	v2Hints               [4]uint32
+	v2Hints               tensorHints
 }
 
 // NewResponseDecoder returns a ResponseDecoder for spec. Only the spec's
@@ -115,12 +115,22 @@ var errMissingOutput = &ReasonError{ReasonMissingFeature}
 // when the body holds none in the expected shape. The slice is reused by
 // the next call.
 func (r *ResponseDecoder) Decode(body []byte) ([]Prediction, error) {
+	return r.DecodeBinary(body, JSONBody)
+}
+
+// DecodeBinary is Decode for a body that may use the binary tensor
+// extension: headerLen is the BinaryHeader value from ParseHeaderLength,
+// JSONBody for a body that is all JSON.
+func (r *ResponseDecoder) DecodeBinary(body []byte, headerLen int) ([]Prediction, error) {
 	r.preds = r.preds[:0]
 	r.doc.reset()
-	if err := parseDoc(&r.doc, body); err != nil {
+	head, err := splitBinary(&r.doc, body, headerLen)
+	if err != nil {
 		return nil, err
 	}
-	var err error
+	if err := parseDoc(&r.doc, head); err != nil {
+		return nil, err
+	}
 	switch {
 	case r.path != nil:
 		err = r.fromPath()

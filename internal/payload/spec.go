@@ -113,12 +113,19 @@ const (
 	ReasonTooDeep
 	// ReasonMissingFeature: a feature is absent from a row (once per value).
 	ReasonMissingFeature
+	// ReasonBinarySize: the sizes of a binary tensor body do not add up:
+	// the JSON header length or a binary_data_size overruns the body, a
+	// tensor's size is not its shape times the element size, a BYTES
+	// element overruns its tensor, or the header length is not a number
+	// (counted once per body).
+	ReasonBinarySize
 	// NumReasons is the number of reasons.
 	NumReasons
 )
 
 var reasonNames = [NumReasons]string{
 	"malformed_json", "wrong_type", "nan_inf", "shape_mismatch", "too_deep", "missing_feature",
+	"binary_size",
 }
 
 // String returns the metric label value of r, e.g. "malformed_json".
@@ -142,6 +149,7 @@ var (
 	ErrWrongType     = &ReasonError{ReasonWrongType}
 	ErrShapeMismatch = &ReasonError{ReasonShapeMismatch}
 	ErrTooDeep       = &ReasonError{ReasonTooDeep}
+	ErrBinarySize    = &ReasonError{ReasonBinarySize}
 )
 
 // ReasonOf returns the reason of an error returned by Decode, and false if
