@@ -129,6 +129,11 @@ func (c *comparator) element(l, s *payload.Prediction, v *verdict) Outcome {
 		if l.Class == s.Class {
 			return Match
 		}
+	case payload.PredictionCompletion:
+		// Exact text and finish reason: meaningful at temperature 0.
+		if bytes.Equal(l.Text, s.Text) && bytes.Equal(l.Content, s.Content) {
+			return Match
+		}
 	}
 	return Mismatch
 }

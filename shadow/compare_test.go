@@ -86,6 +86,30 @@ func TestComparePair(t *testing.T) {
 			want:   counts{0, 0, 1},
 		},
 		{
+			name: "openai stream and answer agree", protocol: payload.OpenAI,
+			live:   "data: {\"choices\":[{\"delta\":{\"content\":\"4\"}}]}\n\ndata: {\"choices\":[{\"delta\":{},\"finish_reason\":\"stop\"}]}\n\ndata: [DONE]\n\n",
+			shadow: `{"choices":[{"message":{"role":"assistant","content":"4"},"finish_reason":"stop"}]}`,
+			want:   counts{1, 0, 0},
+		},
+		{
+			name: "openai texts differ", protocol: payload.OpenAI,
+			live:   `{"choices":[{"message":{"content":"4"},"finish_reason":"stop"}]}`,
+			shadow: `{"choices":[{"message":{"content":"four"},"finish_reason":"stop"}]}`,
+			want:   counts{0, 1, 0},
+		},
+		{
+			name: "openai finish reasons differ", protocol: payload.OpenAI,
+			live:   `{"choices":[{"message":{"content":"4"},"finish_reason":"stop"}]}`,
+			shadow: `{"choices":[{"message":{"content":"4"},"finish_reason":"length"}]}`,
+			want:   counts{0, 1, 0},
+		},
+		{
+			name: "openai malformed stream", protocol: payload.OpenAI,
+			live:   `{"choices":[{"message":{"content":"4"},"finish_reason":"stop"}]}`,
+			shadow: "data: {\"choices\":[{\"delta\":{\"content\":\"4\"}}]}\n\n",
+			want:   counts{0, 0, 1},
+		},
+		{
 			name: "json path", protocol: payload.JSON, path: "result.scores",
 			live: `{"result":{"scores":[0.1,0.9]}}`, shadow: `{"result":{"scores":[0.1,0.8]}}`,
 			want: counts{1, 1, 0}, wantDiffs: 2,

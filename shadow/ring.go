@@ -92,17 +92,17 @@ func (m *Mirror) sample(p *Pending, v *verdict) Sample {
 		ShadowStatus: p.resp.StatusCode(),
 		Reason:       v.reason,
 		Index:        v.index,
-		Live:         v.liveVal,
-		Shadow:       v.shVal,
 		Matched:      v.counts[Match],
 		Mismatched:   v.counts[Mismatch],
 	}
-	var cut1, cut2, cut3 bool
+	var cut1, cut2, cut3, cut4, cut5 bool
+	s.Live, cut4 = m.ring.cut([]byte(v.liveVal))
+	s.Shadow, cut5 = m.ring.cut([]byte(v.shVal))
 	if m.ring.requestBody {
 		s.RequestBody, cut1 = m.ring.cut(p.req.Body())
 	}
 	s.LiveBody, cut2 = m.ring.cut(p.liveBody)
 	s.ShadowBody, cut3 = m.ring.cut(p.resp.Body())
-	s.Truncated = cut1 || cut2 || cut3 || p.liveCut
+	s.Truncated = cut1 || cut2 || cut3 || cut4 || cut5 || p.liveCut
 	return s
 }

@@ -80,3 +80,23 @@ func TestAllocationDecodeBinary(t *testing.T) {
 		t.Fatalf("ResponseDecoder: got %v allocs per decode; want 0", a)
 	}
 }
+
+// TestAllocationDecodeOpenAIStream: a streamed chat answer is read
+// without allocating once the decoder has seen one like it.
+func TestAllocationDecodeOpenAIStream(t *testing.T) {
+	d, err := NewDecoder(OpenAI, llmFeatures, &PredictionSpec{Type: Categorical}, DecoderOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	req := []byte(`{"model":"m","temperature":0.2,"stream":true,"messages":[{"role":"user","content":"hello"}]}`)
+	resp := []byte(chatStream + "data: {\"choices\":[],\"usage\":{\"completion_tokens\":2}}\n\ndata: [DONE]\n\n")
+	run := func() {
+		if _, err := d.Decode(req, resp); err != nil {
+			t.Fatal(err)
+		}
+	}
+	run()
+	if n := testing.AllocsPerRun(200, run); n != 0 {
+		t.Errorf("got %v allocs per decode; want 0", n)
+	}
+}

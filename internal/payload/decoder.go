@@ -3,6 +3,7 @@ package payload
 import (
 	"errors"
 	"fmt"
+	"strconv"
 )
 
 // ValueKind says what a decoded Value holds.
@@ -467,6 +468,11 @@ func (d *Decoder) predValue(p *Prediction) Value {
 		if d.predType == Categorical {
 			return Value{Kind: ValueString, Str: p.Text}
 		}
+	case PredictionCompletion:
+		if d.predType == Categorical {
+			return Value{Kind: ValueString, Str: p.Text}
+		}
+		return Value{Kind: ValueNumber, Num: p.Num}
 	case PredictionScores:
 		if d.predType == Numeric {
 			return Value{Kind: ValueNumber, Num: p.Num}
@@ -510,6 +516,19 @@ func (q *Request) Rows() int { return q.d.batch.Rows }
 func (q *Request) Set(r, j int, n Node) {
 	d := q.d
 	d.batch.Values[r*len(d.feats)+j] = d.value(n.i, d.feats[j].spec.Type)
+}
+
+// SetNumber sets feature j of row r to a number the layout derived, such
+// as a length.
+func (q *Request) SetNumber(r, j int, x float64) {
+	d := q.d
+	v := Value{Kind: ValueNumber, Num: x}
+	if d.feats[j].spec.Type == Categorical {
+		start := len(d.req.scratch)
+		d.req.scratch = strconv.AppendFloat(d.req.scratch, x, 'g', -1, 64)
+		v = Value{Kind: ValueString, Str: d.req.scratch[start:len(d.req.scratch):len(d.req.scratch)]}
+	}
+	d.batch.Values[r*len(d.feats)+j] = v
 }
 
 // SetInvalid marks feature j of row r invalid for reason.

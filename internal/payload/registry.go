@@ -12,7 +12,8 @@ import (
 type Protocol uint8
 
 // The built-in protocols. Each layout is one file (kservev1.go,
-// openinference.go); json has none, so every path is configured.
+// openinference.go, openai.go); json has none, so every path is
+// configured.
 const (
 	// KServeV1 is the KServe v1 / TF Serving REST protocol.
 	KServeV1 Protocol = iota + 1
@@ -20,6 +21,9 @@ const (
 	OpenInferenceV2
 	// JSON is any JSON body; every feature and the prediction need a path.
 	JSON
+	// OpenAI is the OpenAI-compatible API of LLM servers: chat
+	// completions, completions and embeddings, streamed or not.
+	OpenAI
 )
 
 // ProtocolInfo describes a protocol for Register.
@@ -52,6 +56,7 @@ var registry = struct {
 	{Name: "kserve-v1", Codec: kserveV1{}},
 	{Name: "open-inference-v2", Codec: openInferenceV2{}, Tensors: true},
 	{Name: "json"},
+	{Name: "openai", Codec: openAI{}},
 }}
 
 // Register adds a protocol and returns its handle. Call it from an init

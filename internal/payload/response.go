@@ -23,6 +23,10 @@ const (
 	PredictionScores
 	// PredictionInvalid could not be read; Reason says why.
 	PredictionInvalid
+	// PredictionCompletion is a generated text: Text is its finish
+	// reason, Content the text, Num its completion tokens (see
+	// TokensFromUsage).
+	PredictionCompletion
 )
 
 // Prediction is one row's model output, as the response states it. Text
@@ -34,6 +38,12 @@ type Prediction struct {
 	Num    float64
 	Class  int
 	Text   []byte
+	// Content and TokensFromUsage are set for PredictionCompletion: the
+	// text, and whether Num came from the server's usage (else it counts
+	// the stream's content chunks, or the characters of an answer that
+	// was not streamed).
+	Content         []byte
+	TokensFromUsage bool
 }
 
 // String renders p for people, e.g. `0.25`, `"cat"` or `class 2 (score 0.91)`.
@@ -47,6 +57,8 @@ func (p *Prediction) String() string {
 		return "class " + strconv.Itoa(p.Class) + " (score " + strconv.FormatFloat(p.Num, 'g', 6, 64) + ")"
 	case PredictionInvalid:
 		return "invalid (" + p.Reason.String() + ")"
+	case PredictionCompletion:
+		return strconv.Quote(string(p.Content)) + " (finish " + string(p.Text) + ", " + strconv.FormatFloat(p.Num, 'g', -1, 64) + " tokens)"
 	}
 	return "missing"
 }
@@ -66,6 +78,7 @@ type ResponseDecoder struct {
 	doc      doc
 	response Response
 	preds    []Prediction
+	llm      llmState
 
 	predHint, outputsHint uint32
 	v2Hints               tensorHints
@@ -127,6 +140,13 @@ func (r *ResponseDecoder) DecodeBinary(body []byte, headerLen int) ([]Prediction
 	head, err := splitBinary(&r.doc, body, headerLen)
 	if err != nil {
 		return nil, err
+	}
+	if ec, ok := r.codec.(eventCodec); ok && r.path == nil && isEventStream(head) {
+		if err := r.decodeEvents(ec, head); err != nil {
+			r.preds = r.preds[:0]
+			return nil, err
+		}
+		return r.preds, nil
 	}
 	if err := parseDoc(&r.doc, head); err != nil {
 		return nil, err

@@ -119,13 +119,19 @@ const (
 	// element overruns its tensor, or the header length is not a number
 	// (counted once per body).
 	ReasonBinarySize
+	// ReasonMalformedStream: a server-sent event stream is cut or framed
+	// wrongly, or an event's data is not JSON (once per body).
+	ReasonMalformedStream
+	// ReasonUsageMismatch: a stream's usage contradicts its chunks, e.g.
+	// fewer completion tokens than content chunks (once per body).
+	ReasonUsageMismatch
 	// NumReasons is the number of reasons.
 	NumReasons
 )
 
 var reasonNames = [NumReasons]string{
 	"malformed_json", "wrong_type", "nan_inf", "shape_mismatch", "too_deep", "missing_feature",
-	"binary_size",
+	"binary_size", "malformed_stream", "usage_mismatch",
 }
 
 // String returns the metric label value of r, e.g. "malformed_json".
@@ -145,11 +151,13 @@ func (e *ReasonError) Error() string { return "sampler: invalid input: " + e.Rea
 
 // Errors returned by Decoder.Decode, one per document-level reason.
 var (
-	ErrMalformedJSON = &ReasonError{ReasonMalformedJSON}
-	ErrWrongType     = &ReasonError{ReasonWrongType}
-	ErrShapeMismatch = &ReasonError{ReasonShapeMismatch}
-	ErrTooDeep       = &ReasonError{ReasonTooDeep}
-	ErrBinarySize    = &ReasonError{ReasonBinarySize}
+	ErrMalformedJSON   = &ReasonError{ReasonMalformedJSON}
+	ErrWrongType       = &ReasonError{ReasonWrongType}
+	ErrShapeMismatch   = &ReasonError{ReasonShapeMismatch}
+	ErrTooDeep         = &ReasonError{ReasonTooDeep}
+	ErrBinarySize      = &ReasonError{ReasonBinarySize}
+	ErrMalformedStream = &ReasonError{ReasonMalformedStream}
+	ErrUsageMismatch   = &ReasonError{ReasonUsageMismatch}
 )
 
 // ReasonOf returns the reason of an error returned by Decode, and false if
