@@ -211,8 +211,12 @@ type Upstream struct {
 	// one of them.
 	Addresses []string `yaml:"addresses,omitempty" json:"addresses,omitempty"`
 	// Timeout bounds one upstream call, from send to the end of the
-	// response. Default 30s.
+	// response; for a streamed response, to its first byte. Default 30s.
 	Timeout Duration `yaml:"timeout" json:"timeout"`
+	// StreamIdleTimeout bounds the gap between two chunks of a streamed
+	// response; a stream runs as long as it keeps moving. Default 30s (0 in
+	// a config built in code means the default).
+	StreamIdleTimeout Duration `yaml:"stream_idle_timeout" json:"stream_idle_timeout"`
 	// ConnectTimeout bounds dialing a new connection. Default 1s.
 	ConnectTimeout Duration `yaml:"connect_timeout" json:"connect_timeout"`
 	// MaxConns caps open connections to the upstream. Default 512.

@@ -9,16 +9,17 @@ import (
 
 // The defaults, documented on the fields of Config, Upstream and Route.
 const (
-	defaultListen         = "0.0.0.0:8080"
-	defaultAdmin          = "127.0.0.1:9901"
-	defaultModel          = "model"
-	defaultMaxRequestBody = 16 << 20
-	defaultDrainTimeout   = 20 * time.Second
-	defaultTimeout        = 30 * time.Second
-	defaultConnectTimeout = time.Second
-	defaultMaxConns       = 512
-	defaultIdleTimeout    = 60 * time.Second
-	defaultPathPrefix     = "/"
+	defaultListen            = "0.0.0.0:8080"
+	defaultAdmin             = "127.0.0.1:9901"
+	defaultModel             = "model"
+	defaultMaxRequestBody    = 16 << 20
+	defaultDrainTimeout      = 20 * time.Second
+	defaultTimeout           = 30 * time.Second
+	defaultConnectTimeout    = time.Second
+	defaultMaxConns          = 512
+	defaultIdleTimeout       = 60 * time.Second
+	defaultStreamIdleTimeout = 30 * time.Second
+	defaultPathPrefix        = "/"
 
 	defaultShadowQueue      = 1024
 	defaultShadowQueueBytes = 64 << 20
@@ -103,6 +104,9 @@ func applyDefaults(c *Config, set lineIndex) {
 		}
 		if unset(p.key("idle_timeout"), u.IdleTimeout == 0) {
 			u.IdleTimeout = Duration(defaultIdleTimeout)
+		}
+		if unset(p.key("stream_idle_timeout"), u.StreamIdleTimeout == 0) {
+			u.StreamIdleTimeout = Duration(defaultStreamIdleTimeout)
 		}
 		c.Upstreams[name] = u
 	}

@@ -261,6 +261,8 @@ func TestParseAnchors(t *testing.T) {
 		ConnectTimeout: Duration(1e9),
 		MaxConns:       9,
 		IdleTimeout:    Duration(60e9),
+
+		StreamIdleTimeout: Duration(30e9),
 	}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("upstreams.canary: got %+v; want %+v", got, want)

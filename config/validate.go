@@ -196,6 +196,9 @@ func (v *validator) upstreams(p *fieldPath, ups map[string]Upstream) {
 		if u.IdleTimeout <= 0 {
 			v.add(q.key("idle_timeout"), "must be > 0")
 		}
+		if u.StreamIdleTimeout < 0 {
+			v.add(q.key("stream_idle_timeout"), "must be > 0, got %s", u.StreamIdleTimeout)
+		}
 	}
 }
 

@@ -27,6 +27,9 @@ const (
 	failConnLimit
 	failBadResponse
 	failNoUpstream
+	// The two below end a stream whose headers are already sent.
+	failClientGone
+	failBrokenStream
 	numFailures
 )
 
@@ -38,6 +41,8 @@ var failureNames = [numFailures]string{
 	failConnLimit:      "conn_limit",
 	failBadResponse:    "bad_response",
 	failNoUpstream:     "no_upstream",
+	failClientGone:     "client_gone",
+	failBrokenStream:   "upstream_broken_stream",
 }
 
 var failureStatus = [numFailures]int{
@@ -48,6 +53,8 @@ var failureStatus = [numFailures]int{
 	failConnLimit:      fasthttp.StatusServiceUnavailable,
 	failBadResponse:    fasthttp.StatusBadGateway,
 	failNoUpstream:     fasthttp.StatusServiceUnavailable,
+	failClientGone:     fasthttp.StatusOK,
+	failBrokenStream:   fasthttp.StatusOK,
 }
 
 var failureMessages = [numFailures]string{
@@ -58,6 +65,8 @@ var failureMessages = [numFailures]string{
 	failConnLimit:      "upstream connection limit reached",
 	failBadResponse:    "upstream sent an invalid response",
 	failNoUpstream:     "upstream not available",
+	failClientGone:     "the client went away mid-stream",
+	failBrokenStream:   "upstream broke the stream",
 }
 
 func (f failure) String() string { return failureNames[f] }

@@ -240,11 +240,16 @@ func (s *Server) serve(ctx *fasthttp.RequestCtx) {
 	if err == nil {
 		sc.buf = stripResponseHopHeaders(&ctx.Response.Header, sc.buf)
 	}
-	if sink != nil {
-		sink.Live(&ctx.Response)
-	}
-	if r.sampler != nil {
-		r.sampler.Sample(req, &ctx.Response, a.name)
+	st, streaming := ctx.Response.BodyStream().(*upstreamStream)
+	if streaming {
+		st.end = streamEnd(r, a, req, &ctx.Response.Header, sink, ctx.Time())
+	} else {
+		if sink != nil {
+			sink.Live(&ctx.Response)
+		}
+		if r.sampler != nil {
+			r.sampler.Sample(req, &ctx.Response, a.name)
+		}
 	}
 	if http10 {
 		req.Header.SetProtocol("HTTP/1.0")
@@ -252,8 +257,38 @@ func (s *Server) serve(ctx *fasthttp.RequestCtx) {
 	if clientClose {
 		req.Header.SetConnectionClose()
 	}
-	// The server read the clock when it called the handler; reuse it.
-	a.metrics.stats.observe(statusClass(ctx.Response.StatusCode()), end.Sub(ctx.Time()))
+	if !streaming {
+		// The server read the clock when it called the handler; reuse it.
+		a.metrics.stats.observe(statusClass(ctx.Response.StatusCode()), end.Sub(ctx.Time()))
+	}
+}
+
+// streamEnd returns what runs when a streamed response has been written
+// (or cut): its accounting and the taps, which get the bounded copy. The
+// server calls it while it still holds the request.
+func streamEnd(r *route, a *arm, req *fasthttp.Request, h *fasthttp.ResponseHeader, sink LiveSink, start time.Time) func(*upstreamStream, error) {
+	return func(st *upstreamStream, writeErr error) {
+		switch {
+		case st.readErr != nil:
+			a.metrics.errors[failBrokenStream].Inc()
+		case writeErr != nil:
+			a.metrics.errors[failClientGone].Inc()
+		}
+		a.metrics.stats.observe(statusClass(h.StatusCode()), time.Since(start))
+		if sink == nil && r.sampler == nil {
+			return
+		}
+		tap := fasthttp.AcquireResponse()
+		defer fasthttp.ReleaseResponse(tap)
+		h.CopyTo(&tap.Header)
+		tap.SetBodyRaw(st.copy)
+		if sink != nil {
+			sink.Live(tap)
+		}
+		if r.sampler != nil && st.eof && st.readErr == nil && writeErr == nil {
+			r.sampler.Sample(req, tap, a.name)
+		}
+	}
 }
 
 // call sends req to the arm's upstream and returns when the call ended.

@@ -1,6 +1,7 @@
 package proxy
 
 import (
+	"cmp"
 	"net"
 	"strings"
 	"time"
@@ -66,6 +67,8 @@ type poolKey struct {
 	connectTimeout time.Duration
 	maxConns       int
 	idleTimeout    time.Duration
+	timeout        time.Duration // to the first response byte
+	streamIdle     time.Duration
 }
 
 func keyOf(u config.Upstream) poolKey {
@@ -74,6 +77,8 @@ func keyOf(u config.Upstream) poolKey {
 		connectTimeout: time.Duration(u.ConnectTimeout),
 		maxConns:       u.MaxConns,
 		idleTimeout:    time.Duration(u.IdleTimeout),
+		timeout:        time.Duration(u.Timeout),
+		streamIdle:     cmp.Or(time.Duration(u.StreamIdleTimeout), defaultStreamIdle),
 	}
 }
 
@@ -81,7 +86,10 @@ func keyOf(u config.Upstream) poolKey {
 const maxResponseBody = 256 << 20
 
 func newHostClient(addr string, k poolKey) *fasthttp.HostClient {
+	t := &transport{timeout: k.timeout, idle: k.streamIdle}
+	t.streams.New = func() any { return new(upstreamStream) }
 	return &fasthttp.HostClient{
+		Transport:                     t,
 		Addr:                          addr,
 		MaxConns:                      k.maxConns,
 		MaxIdleConnDuration:           k.idleTimeout,
