@@ -284,10 +284,10 @@ func (rep *Report) header() string {
 	m := rep.Machine
 	fmt.Fprintf(&b, "Machine: %s, %d CPUs, %s, %s", m.Host, m.CPUs, m.OS, m.Go)
 	if m.Commit != "" {
-		fmt.Fprintf(&b, ", driftcar %s", m.Commit)
+		fmt.Fprintf(&b, ", checkout %s", m.Commit)
 	}
 	if m.Nginx != "" {
-		fmt.Fprintf(&b, ", nginx %s", m.Nginx)
+		fmt.Fprintf(&b, ", %s", m.Nginx)
 	}
 	fmt.Fprintf(&b, "; started %s.\n\n", rep.Started.Format(time.RFC3339))
 	s := rep.Settings
