@@ -11,7 +11,7 @@ SOAK_WARMUP   ?= 1m
 SOAK_RATE     ?= 5000
 SOAK_OUT      ?= bench/results
 
-.PHONY: all build demo test lint fmt bench bench-full bench-readme bench-peers fuzz soak image clean
+.PHONY: all build demo test lint fmt bench bench-full bench-llm bench-readme bench-peers fuzz soak image clean
 
 all: build
 
@@ -35,14 +35,22 @@ fmt:
 	gofmt -s -w .
 
 # Go micro-benchmarks of every hot path, then a short load benchmark
-# against the direct path and the peers that are installed (< 3 minutes).
+# against the direct path and the peers that are installed (< 3 minutes),
+# then the short LLM streaming benchmark (< 1 minute).
 bench: build
 	$(GO) test -run '^$$' -bench . -benchmem -benchtime 200ms -count 1 ./...
 	./$(BENCH_BIN) proxy --short --driftcar-bin $(BIN)
+	./$(BENCH_BIN) llm --short --driftcar-bin $(BIN)
 
 # The full sweep (about 1.5 hours on 2 cores); writes bench/results/<date>-<host>.*
 bench-full: build
 	./$(BENCH_BIN) proxy --driftcar-bin $(BIN)
+
+# LLM streaming: TTFT and inter-token latency through driftcar vs direct
+# and nginx (proxy_buffering off) at 1, 50 and 500 streams (~2 minutes);
+# writes bench/results/<date>-<host>-llm.{md,json}.
+bench-llm: build
+	./$(BENCH_BIN) llm --driftcar-bin $(BIN)
 
 # Regenerate the README's performance section from the latest results.
 bench-readme: build

@@ -10,6 +10,7 @@ import (
 
 	"github.com/driftcar/driftcar/bench/drift"
 	"github.com/driftcar/driftcar/bench/harness"
+	"github.com/driftcar/driftcar/bench/llm"
 	"github.com/driftcar/driftcar/bench/soak"
 	"github.com/driftcar/driftcar/internal/buildinfo"
 )
@@ -18,6 +19,7 @@ const usage = `usage: driftcar-bench <command> [flags]
 
 commands:
   proxy [--short]     load benchmark: driftcar vs direct, nginx and httputil
+  llm [--short]       LLM streaming: TTFT and inter-token latency vs direct and nginx
   drift [--short]     detection benchmark on a simulated clock
   soak [--duration]   soak: everything on, faults everywhere, checked for leaks and losses
   readme [--check]    regenerate the README performance section
@@ -39,6 +41,8 @@ func runMain(args []string, stdout, stderr io.Writer) int {
 	switch cmd {
 	case "proxy":
 		return harness.RunProxy(ctx, rest, stdout, stderr)
+	case "llm":
+		return llm.RunCLI(ctx, rest, stdout, stderr)
 	case "drift":
 		return drift.RunCLI(rest, stdout, stderr)
 	case "readme":
