@@ -1,23 +1,19 @@
 package harness
 
 import (
-	"bytes"
 	"context"
 	_ "embed" // the httputil peer's source
 	"errors"
 	"fmt"
-	"io"
-	"net"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/valyala/fasthttp"
 	"go.uber.org/zap"
 
+	"github.com/driftcar/driftcar/bench/benchproc"
 	"github.com/driftcar/driftcar/bench/loadgen"
 	"github.com/driftcar/driftcar/bench/modelstub"
 	"github.com/driftcar/driftcar/internal/sidecar"
@@ -202,67 +198,23 @@ func (e *env) findDriftcar(ctx context.Context) error {
 		e.driftcarBin = abs
 		return nil
 	}
-	root, err := moduleRoot()
+	root, err := benchproc.ModuleRoot()
 	if err == nil {
 		e.log("building driftcar (go build ./cmd/driftcar)")
 		out := filepath.Join(e.dir, "bin", "driftcar")
-		if err = goBuild(ctx, root, out, "./cmd/driftcar"); err == nil {
+		if err = benchproc.GoBuild(ctx, root, out, "./cmd/driftcar"); err == nil {
 			e.driftcarBin = out
 			return nil
 		}
 	}
 	if exe, xerr := os.Executable(); xerr == nil {
-		if sib := filepath.Join(filepath.Dir(exe), "driftcar"); isFile(sib) {
+		if sib := filepath.Join(filepath.Dir(exe), "driftcar"); benchproc.IsFile(sib) {
 			e.notes = append(e.notes, fmt.Sprintf("driftcar was not built from source (%v); %s, next to this binary, was measured", err, sib))
 			e.driftcarBin = sib
 			return nil
 		}
 	}
 	return fmt.Errorf("cannot build driftcar (%w); pass --driftcar-bin or --mode inprocess", err)
-}
-
-// moduleRoot finds the driftcar module's root above the working
-// directory.
-func moduleRoot() (string, error) {
-	dir, err := os.Getwd()
-	if err != nil {
-		return "", err
-	}
-	for {
-		b, err := os.ReadFile(filepath.Join(dir, "go.mod"))
-		if err == nil && bytes.Contains(b, []byte("module github.com/driftcar/driftcar\n")) {
-			return dir, nil
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			return "", errors.New("not inside the driftcar module")
-		}
-		dir = parent
-	}
-}
-
-func goBuild(ctx context.Context, dir, out, pkg string, env ...string) error {
-	goBin, err := exec.LookPath("go")
-	if err != nil {
-		return errors.New("go is not installed")
-	}
-	cmd := exec.CommandContext(ctx, goBin, "build", "-o", out, pkg)
-	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), env...)
-	if b, err := cmd.CombinedOutput(); err != nil {
-		return fmt.Errorf("go build %s: %w: %s", pkg, err, bytes.TrimSpace(b))
-	}
-	return nil
-}
-
-// freeAddr returns a loopback address nothing listens on now.
-func freeAddr() (string, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return "", err
-	}
-	addr := ln.Addr().String()
-	return addr, ln.Close()
 }
 
 func (e *env) startDriftcar(ctx context.Context, name string) (*target, error) {
@@ -273,8 +225,8 @@ func (e *env) startDriftcar(ctx context.Context, name string) (*target, error) {
 	listen, admin := "127.0.0.1:0", "127.0.0.1:0"
 	if e.opts.Mode == ModeChild {
 		var err1, err2 error
-		listen, err1 = freeAddr()
-		admin, err2 = freeAddr()
+		listen, err1 = benchproc.FreeAddr()
+		admin, err2 = benchproc.FreeAddr()
 		if err := errors.Join(err1, err2); err != nil {
 			return nil, err
 		}
@@ -313,32 +265,21 @@ func (e *env) startDriftcar(ctx context.Context, name string) (*target, error) {
 	if e.opts.GOMAXPROCS > 0 {
 		env = append(env, fmt.Sprintf("GOMAXPROCS=%d", e.opts.GOMAXPROCS))
 	}
-	c, err := startChild(dir, env, e.driftcarBin, args...)
+	c, err := benchproc.Start(dir, env, e.driftcarBin, args...)
 	if err != nil {
 		return nil, err
 	}
-	t := &target{addr: listen, admin: admin, pid: c.cmd.Process.Pid, stop: c.stop}
+	t := &target{addr: listen, admin: admin, pid: c.Cmd.Process.Pid, stop: c.Stop}
 	if err := e.waitReady(ctx, t.addr, c); err != nil {
-		_ = c.stop()
+		_ = c.Stop()
 		return nil, err
 	}
 	return t, nil
 }
 
 func (e *env) findNginx() string {
-	bin, err := exec.LookPath("nginx")
-	if err != nil {
-		for _, p := range []string{"/usr/sbin/nginx", "/usr/local/sbin/nginx", "/usr/local/nginx/sbin/nginx"} {
-			if st, err := os.Stat(p); err == nil && !st.IsDir() {
-				bin = p
-				break
-			}
-		}
-	}
-	if bin != "" {
-		out, _ := exec.Command(bin, "-v").CombinedOutput()
-		e.nginxVer = strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(string(out)), "nginx version: "))
-	}
+	bin, version := benchproc.FindNginx()
+	e.nginxVer = version
 	return bin
 }
 
@@ -347,7 +288,7 @@ func (e *env) startNginx(ctx context.Context, bin, name string) (*target, error)
 	if err := os.MkdirAll(filepath.Join(dir, "tmp"), 0o777); err != nil {
 		return nil, err
 	}
-	listen, err := freeAddr()
+	listen, err := benchproc.FreeAddr()
 	if err != nil {
 		return nil, err
 	}
@@ -356,13 +297,13 @@ func (e *env) startNginx(ctx context.Context, bin, name string) (*target, error)
 	if err := os.WriteFile(conf, []byte(nginxConfig(listen, e.up.Live, mirror)), 0o644); err != nil {
 		return nil, err
 	}
-	c, err := startChild(dir, nil, bin, "-c", conf, "-p", dir+"/", "-e", filepath.Join(dir, "output.log"))
+	c, err := benchproc.Start(dir, nil, bin, "-c", conf, "-p", dir+"/", "-e", filepath.Join(dir, "output.log"))
 	if err != nil {
 		return nil, err
 	}
-	t := &target{addr: listen, pid: c.cmd.Process.Pid, stop: c.stop}
+	t := &target{addr: listen, pid: c.Cmd.Process.Pid, stop: c.Stop}
 	if err := e.waitReady(ctx, listen, c); err != nil {
-		_ = c.stop()
+		_ = c.Stop()
 		return nil, err
 	}
 	return t, nil
@@ -380,20 +321,20 @@ func (e *env) startHTTPUtil(ctx context.Context) (*target, error) {
 		return nil, err
 	}
 	bin := filepath.Join(dir, "httputil")
-	if err := goBuild(ctx, dir, bin, ".", "GOWORK=off", "GOFLAGS=-mod=mod"); err != nil {
+	if err := benchproc.GoBuild(ctx, dir, bin, ".", "GOWORK=off", "GOFLAGS=-mod=mod"); err != nil {
 		return nil, err
 	}
-	listen, err := freeAddr()
+	listen, err := benchproc.FreeAddr()
 	if err != nil {
 		return nil, err
 	}
-	c, err := startChild(dir, nil, bin, "-listen", listen, "-upstream", "http://"+e.up.Live)
+	c, err := benchproc.Start(dir, nil, bin, "-listen", listen, "-upstream", "http://"+e.up.Live)
 	if err != nil {
 		return nil, err
 	}
-	t := &target{addr: listen, pid: c.cmd.Process.Pid, stop: c.stop}
+	t := &target{addr: listen, pid: c.Cmd.Process.Pid, stop: c.Stop}
 	if err := e.waitReady(ctx, listen, c); err != nil {
-		_ = c.stop()
+		_ = c.Stop()
 		return nil, err
 	}
 	return t, nil
@@ -401,7 +342,7 @@ func (e *env) startHTTPUtil(ctx context.Context) (*target, error) {
 
 // waitReady posts the benchmark request to addr until it answers 200, for
 // at most 15 seconds.
-func (e *env) waitReady(ctx context.Context, addr string, c *child) error {
+func (e *env) waitReady(ctx context.Context, addr string, c *benchproc.Child) error {
 	req := loadgen.NewHTTP(loadgen.HTTPOptions{
 		Addr: addr, Path: e.opts.Protocol.Path(), Body: e.opts.Protocol.RequestBody(), Timeout: time.Second, MaxConns: 1,
 	})
@@ -409,8 +350,8 @@ func (e *env) waitReady(ctx context.Context, addr string, c *child) error {
 	deadline := time.Now().Add(15 * time.Second)
 	var last string
 	for time.Now().Before(deadline) {
-		if c != nil && c.exited() {
-			return fmt.Errorf("exited: %s", c.logTail())
+		if c != nil && c.Exited() {
+			return fmt.Errorf("exited: %s", c.LogTail())
 		}
 		status, err := req.Do()
 		// A stub failing on purpose (--error-rate) answers 500 through
@@ -427,91 +368,7 @@ func (e *env) waitReady(ctx context.Context, addr string, c *child) error {
 	}
 	msg := "not answering at " + addr + " after 15s (" + last + ")"
 	if c != nil {
-		msg += ": " + c.logTail()
+		msg += ": " + c.LogTail()
 	}
 	return errors.New(msg)
-}
-
-// child is a process the harness started.
-type child struct {
-	cmd  *exec.Cmd
-	log  string
-	done chan struct{}
-}
-
-// startChild starts bin in dir with env added to the harness's
-// environment; its output goes to dir/output.log.
-func startChild(dir string, env []string, bin string, args ...string) (*child, error) {
-	logPath := filepath.Join(dir, "output.log")
-	f, err := os.Create(logPath)
-	if err != nil {
-		return nil, err
-	}
-	cmd := exec.Command(bin, args...)
-	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), env...)
-	cmd.Stdout, cmd.Stderr = f, f
-	dieWithParent(cmd)
-	if err := cmd.Start(); err != nil {
-		_ = f.Close()
-		return nil, fmt.Errorf("cannot start %s: %w", filepath.Base(bin), err)
-	}
-	c := &child{cmd: cmd, log: logPath, done: make(chan struct{})}
-	go func() {
-		_ = cmd.Wait()
-		_ = f.Close()
-		close(c.done)
-	}()
-	return c, nil
-}
-
-func (c *child) exited() bool {
-	select {
-	case <-c.done:
-		return true
-	default:
-		return false
-	}
-}
-
-// stop sends SIGTERM to the child's process group and, after 5 seconds,
-// SIGKILL; then it kills whatever of the group is left.
-func (c *child) stop() error {
-	pid := c.cmd.Process.Pid
-	defer func() { _ = signalGroup(pid, syscall.SIGKILL) }()
-	if c.exited() {
-		return nil
-	}
-	_ = signalGroup(pid, syscall.SIGTERM)
-	select {
-	case <-c.done:
-		return nil
-	case <-time.After(5 * time.Second):
-		_ = signalGroup(pid, syscall.SIGKILL)
-		<-c.done
-		return fmt.Errorf("%s did not stop on SIGTERM within 5s", filepath.Base(c.cmd.Path))
-	}
-}
-
-// logTail is the end of the child's output, for error messages.
-func (c *child) logTail() string {
-	f, err := os.Open(c.log)
-	if err != nil {
-		return "(no output)"
-	}
-	defer func() { _ = f.Close() }()
-	if st, err := f.Stat(); err == nil && st.Size() > 2000 {
-		_, _ = f.Seek(st.Size()-2000, io.SeekStart)
-	}
-	b, _ := io.ReadAll(f)
-	if s := strings.TrimSpace(string(b)); s != "" {
-		return s
-	}
-	return "(no output)"
-}
-
-// isFile reports whether path names an existing file.
-func isFile(path string) bool {
-	st, err := os.Stat(path)
-	return err == nil && !st.IsDir()
 }

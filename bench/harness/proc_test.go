@@ -6,6 +6,8 @@ import (
 	"runtime"
 	"slices"
 	"testing"
+
+	"github.com/driftcar/driftcar/bench/benchproc"
 )
 
 func TestProc(t *testing.T) {
@@ -28,11 +30,11 @@ func TestProc(t *testing.T) {
 	if err != nil {
 		t.Skip("no sleep binary")
 	}
-	c, err := startChild(t.TempDir(), nil, sleep, "30")
+	c, err := benchproc.Start(t.TempDir(), nil, sleep, "30")
 	if err != nil {
 		t.Fatal(err)
 	}
-	pid := c.cmd.Process.Pid
+	pid := c.Cmd.Process.Pid
 	if kids := withChildren(os.Getpid()); !slices.Contains(kids, pid) || kids[0] != os.Getpid() {
 		t.Errorf("withChildren(self) = %v; want self first and %d", kids, pid)
 	}
@@ -42,10 +44,10 @@ func TestProc(t *testing.T) {
 	if b, err := treePeakRSS(pid); err != nil || b <= 0 {
 		t.Errorf("treePeakRSS = %v, %v", b, err)
 	}
-	if err := c.stop(); err != nil {
+	if err := c.Stop(); err != nil {
 		t.Error(err)
 	}
-	if !c.exited() {
+	if !c.Exited() {
 		t.Error("child still running after stop")
 	}
 	if _, err := cpuSeconds(pid); err == nil {

@@ -13,6 +13,7 @@ import (
 
 	"go.uber.org/goleak"
 
+	"github.com/driftcar/driftcar/bench/benchproc"
 	"github.com/driftcar/driftcar/bench/llmstub"
 	"github.com/driftcar/driftcar/internal/testupstream"
 )
@@ -209,12 +210,12 @@ func TestRunInProcessDriftcar(t *testing.T) {
 // TestRunChild runs driftcar from bin/driftcar (make build) and nginx
 // when installed.
 func TestRunChild(t *testing.T) {
-	root, err := moduleRoot()
+	root, err := benchproc.ModuleRoot()
 	if err != nil {
 		t.Skip(err)
 	}
 	bin := filepath.Join(root, "bin", "driftcar")
-	if !isFile(bin) {
+	if !benchproc.IsFile(bin) {
 		t.Skip("bin/driftcar is missing (make build)")
 	}
 	o := tinyOptions(t, Direct, Driftcar, Nginx)
@@ -223,7 +224,7 @@ func TestRunChild(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if nginx, _ := findNginx(); nginx == "" {
+	if nginx, _ := benchproc.FindNginx(); nginx == "" {
 		if len(rep.Skipped) != 1 || rep.Skipped[0].Path != Nginx {
 			t.Fatalf("skipped %+v; want nginx", rep.Skipped)
 		}

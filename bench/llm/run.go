@@ -14,6 +14,7 @@ import (
 
 	"go.uber.org/zap"
 
+	"github.com/driftcar/driftcar/bench/benchproc"
 	"github.com/driftcar/driftcar/bench/llmstub"
 	"github.com/driftcar/driftcar/internal/sidecar"
 )
@@ -246,7 +247,7 @@ func setup(ctx context.Context, opts Options, log func(string, ...any)) (_ *env,
 				}
 			}
 		case Nginx:
-			nginxBin, e.nginxVersion = findNginx()
+			nginxBin, e.nginxVersion = benchproc.FindNginx()
 		}
 	}
 	for _, p := range paths {
@@ -309,8 +310,8 @@ func (e *env) startDriftcar(ctx context.Context, name, bin string) (*target, err
 	listen, admin := "127.0.0.1:0", "127.0.0.1:0"
 	if e.opts.Mode == ModeChild {
 		var err1, err2 error
-		listen, err1 = freeAddr()
-		admin, err2 = freeAddr()
+		listen, err1 = benchproc.FreeAddr()
+		admin, err2 = benchproc.FreeAddr()
 		if err := errors.Join(err1, err2); err != nil {
 			return nil, err
 		}
@@ -341,13 +342,13 @@ func (e *env) startDriftcar(ctx context.Context, name, bin string) (*target, err
 		}
 		return t, nil
 	}
-	c, err := startChild(dir, bin, "run", "--config", cfg, "--log-level", "warn")
+	c, err := benchproc.Start(dir, nil, bin, "run", "--config", cfg, "--log-level", "warn")
 	if err != nil {
 		return nil, err
 	}
-	t := &target{addr: listen, stop: c.stop}
+	t := &target{addr: listen, stop: c.Stop}
 	if err := e.waitReady(ctx, listen, c); err != nil {
-		_ = c.stop()
+		_ = c.Stop()
 		return nil, err
 	}
 	return t, nil
@@ -358,7 +359,7 @@ func (e *env) startNginx(ctx context.Context, bin string) (*target, error) {
 	if err := os.MkdirAll(filepath.Join(dir, "tmp"), 0o777); err != nil {
 		return nil, err
 	}
-	listen, err := freeAddr()
+	listen, err := benchproc.FreeAddr()
 	if err != nil {
 		return nil, err
 	}
@@ -366,13 +367,13 @@ func (e *env) startNginx(ctx context.Context, bin string) (*target, error) {
 	if err := writeFile(conf, nginxConfig(listen, e.live.Addr())); err != nil {
 		return nil, err
 	}
-	c, err := startChild(dir, bin, "-c", conf, "-p", dir+"/", "-e", filepath.Join(dir, "output.log"))
+	c, err := benchproc.Start(dir, nil, bin, "-c", conf, "-p", dir+"/", "-e", filepath.Join(dir, "output.log"))
 	if err != nil {
 		return nil, err
 	}
-	t := &target{addr: listen, stop: c.stop}
+	t := &target{addr: listen, stop: c.Stop}
 	if err := e.waitReady(ctx, listen, c); err != nil {
-		_ = c.stop()
+		_ = c.Stop()
 		return nil, err
 	}
 	return t, nil
@@ -380,7 +381,7 @@ func (e *env) startNginx(ctx context.Context, bin string) (*target, error) {
 
 // waitReady streams one answer through addr until it succeeds, for at
 // most 15 seconds.
-func (e *env) waitReady(ctx context.Context, addr string, c *child) error {
+func (e *env) waitReady(ctx context.Context, addr string, c *benchproc.Child) error {
 	hc := NewHTTPClient(1)
 	defer hc.CloseIdleConnections()
 	cl := NewClient(hc, "http://"+addr+ChatPath, requestBody)
@@ -388,8 +389,8 @@ func (e *env) waitReady(ctx context.Context, addr string, c *child) error {
 	var s Stream
 	var last error
 	for time.Now().Before(deadline) {
-		if c != nil && c.exited() {
-			return fmt.Errorf("exited: %s", c.logTail())
+		if c != nil && c.Exited() {
+			return fmt.Errorf("exited: %s", c.LogTail())
 		}
 		rctx, cancel := context.WithTimeout(ctx, 5*time.Second+time.Duration(e.opts.Tokens)*e.opts.Interval)
 		last = cl.Do(rctx, &s, nil)
@@ -405,7 +406,7 @@ func (e *env) waitReady(ctx context.Context, addr string, c *child) error {
 	}
 	msg := fmt.Sprintf("not streaming at %s after 15s (%v)", addr, last)
 	if c != nil {
-		msg += ": " + c.logTail()
+		msg += ": " + c.LogTail()
 	}
 	return errors.New(msg)
 }

@@ -12,13 +12,11 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
-	"time"
 
 	"github.com/valyala/fasthttp"
 
 	"github.com/driftcar/driftcar/internal/payload"
 	"github.com/driftcar/driftcar/internal/testupstream"
-	"github.com/driftcar/driftcar/internal/testutil"
 )
 
 // tensorBody is a body of the binary tensor extension: a JSON header
@@ -146,16 +144,7 @@ reference: { file: %s }
 		`driftcar_shadow_comparisons_total{model="credit-risk",outcome="match",route="predict"} 18`,
 		`driftcar_shadow_comparisons_total{model="credit-risk",outcome="mismatch",route="predict"} 6`,
 	}
-	var body string
-	testutil.Eventually(t, 10*time.Second, "sampling and the shadow count every binary row", func() bool {
-		_, body, _ = get(t, admin+"/metrics")
-		for _, w := range want {
-			if !strings.Contains(body, w) {
-				return false
-			}
-		}
-		return true
-	})
+	body := waitMetrics(t, admin, "sampling and the shadow count every binary row", want...)
 	for _, line := range strings.Split(body, "\n") {
 		if strings.Contains(line, `outcome="undecodable"`) && !strings.HasSuffix(line, "} 0") {
 			t.Errorf("undecodable comparisons: %s", line)

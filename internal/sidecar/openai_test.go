@@ -6,11 +6,9 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/driftcar/driftcar/internal/payload"
 	"github.com/driftcar/driftcar/internal/testupstream"
-	"github.com/driftcar/driftcar/internal/testutil"
 	"github.com/driftcar/driftcar/sampler/sketch"
 )
 
@@ -90,15 +88,7 @@ reference: { file: %s }
 		`driftcar_feature_category_total{category="stop",feature="__prediction__",model="llm",route="chat"} 4`,
 		`driftcar_shadow_comparisons_total{model="llm",outcome="mismatch",route="chat"} 4`,
 	}
-	testutil.Eventually(t, 10*time.Second, "features, finish reasons and text comparisons counted", func() bool {
-		_, m, _ := get(t, admin+"/metrics")
-		for _, w := range want {
-			if !strings.Contains(m, w) {
-				return false
-			}
-		}
-		return true
-	})
+	waitMetrics(t, admin, "features, finish reasons and text comparisons counted", want...)
 	_, samples, _ := get(t, admin+"/api/shadow/mismatches")
 	if !strings.Contains(samples, `Paris`) || !strings.Contains(samples, `Lyon`) {
 		t.Errorf("mismatch samples do not show both texts: %s", samples)

@@ -6,11 +6,9 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/driftcar/driftcar/internal/payload"
 	"github.com/driftcar/driftcar/internal/testupstream"
-	"github.com/driftcar/driftcar/internal/testutil"
 )
 
 // panicsTest is columnsTest, except that a request or a response holding
@@ -74,13 +72,5 @@ reference: { file: %s }
 		`driftcar_worker_panics_total{component="shadow",model="credit-risk"} 3`,
 		`driftcar_feature_value_count{feature="age",model="credit-risk",route="predict"} 2`,
 	}
-	testutil.Eventually(t, 10*time.Second, "the panics are counted and the next bodies sampled", func() bool {
-		_, body, _ := get(t, admin+"/metrics")
-		for _, w := range want {
-			if !strings.Contains(body, w) {
-				return false
-			}
-		}
-		return true
-	})
+	waitMetrics(t, admin, "the panics are counted and the next bodies sampled", want...)
 }

@@ -6,11 +6,9 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/driftcar/driftcar/internal/payload"
 	"github.com/driftcar/driftcar/internal/testupstream"
-	"github.com/driftcar/driftcar/internal/testutil"
 )
 
 // columnsTest is a protocol that exists only in this test: requests hold
@@ -104,13 +102,5 @@ reference: { file: %s }
 		`driftcar_shadow_comparisons_total{model="credit-risk",outcome="match",route="predict"} 15`,
 		`driftcar_shadow_comparisons_total{model="credit-risk",outcome="mismatch",route="predict"} 5`,
 	}
-	testutil.Eventually(t, 10*time.Second, "sampling and the shadow count every row", func() bool {
-		_, body, _ := get(t, admin+"/metrics")
-		for _, w := range want {
-			if !strings.Contains(body, w) {
-				return false
-			}
-		}
-		return true
-	})
+	waitMetrics(t, admin, "sampling and the shadow count every row", want...)
 }

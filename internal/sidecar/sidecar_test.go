@@ -252,3 +252,20 @@ func checkPromtool(t *testing.T, exposition string) {
 		t.Errorf("promtool check metrics: %v\n%s", err, out)
 	}
 }
+
+// waitMetrics polls admin's /metrics until it holds every line of want,
+// and returns the last scrape.
+func waitMetrics(t *testing.T, admin, what string, want ...string) string {
+	t.Helper()
+	var body string
+	testutil.Eventually(t, 10*time.Second, what, func() bool {
+		_, body, _ = get(t, admin+"/metrics")
+		for _, w := range want {
+			if !strings.Contains(body, w) {
+				return false
+			}
+		}
+		return true
+	})
+	return body
+}

@@ -1,4 +1,4 @@
-package harness
+package benchproc
 
 import (
 	"os/exec"
@@ -7,7 +7,7 @@ import (
 
 // dieWithParent puts cmd's process in a process group of its own, so that
 // stopping it reaches its children too (an nginx master's workers), and
-// makes it get SIGKILL if the harness dies, so that a killed benchmark
+// makes it get SIGKILL if the benchmark dies, so that a killed benchmark
 // leaves no proxy behind. (An nginx worker whose master was killed that
 // way may linger; a clean stop signals the whole group.)
 func dieWithParent(cmd *exec.Cmd) {
