@@ -103,6 +103,10 @@ type CanaryGuard struct {
 	MaxErrorRateIncrease *float64 `yaml:"max_error_rate_increase" json:"max_error_rate_increase"`
 	// MaxLatencyP99Ratio is the tolerated canary/live p99 ratio. Default 1.5.
 	MaxLatencyP99Ratio float64 `yaml:"max_latency_p99_ratio" json:"max_latency_p99_ratio"`
+	// MaxTTFTP99Ratio is the tolerated canary/live p99 ratio of the time
+	// to the first token of streamed answers, on openai routes. Default
+	// 1.5.
+	MaxTTFTP99Ratio float64 `yaml:"max_ttft_p99_ratio" json:"max_ttft_p99_ratio"`
 	// MaxPredictionDrift is "auto" (the drift tests, live as reference) or
 	// "off". Default auto.
 	MaxPredictionDrift string `yaml:"max_prediction_drift" json:"max_prediction_drift"`

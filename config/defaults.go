@@ -177,6 +177,9 @@ func applyDefaults(c *Config, set lineIndex) {
 		if unset(q.key("max_latency_p99_ratio"), g.MaxLatencyP99Ratio == 0) {
 			g.MaxLatencyP99Ratio = defaultP99Ratio
 		}
+		if unset(q.key("max_ttft_p99_ratio"), g.MaxTTFTP99Ratio == 0) {
+			g.MaxTTFTP99Ratio = defaultP99Ratio
+		}
 		if unset(q.key("max_prediction_drift"), g.MaxPredictionDrift == "") {
 			g.MaxPredictionDrift = "auto"
 		}

@@ -599,6 +599,9 @@ func (v *validator) canaryGuard(p *fieldPath, c *Config) {
 	if !(g.MaxLatencyP99Ratio >= 1) || math.IsInf(g.MaxLatencyP99Ratio, 1) {
 		v.add(p.key("max_latency_p99_ratio"), "must be a finite number >= 1, got %v", g.MaxLatencyP99Ratio)
 	}
+	if !(g.MaxTTFTP99Ratio >= 1) || math.IsInf(g.MaxTTFTP99Ratio, 1) {
+		v.add(p.key("max_ttft_p99_ratio"), "must be a finite number >= 1, got %v", g.MaxTTFTP99Ratio)
+	}
 	if g.MaxPredictionDrift != "auto" && g.MaxPredictionDrift != "off" {
 		v.add(p.key("max_prediction_drift"), `must be "auto" or "off", got %q`, g.MaxPredictionDrift)
 	}

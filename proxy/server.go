@@ -119,6 +119,8 @@ func (s *Server) Apply(cfg *config.Config, taps Taps) {
 			armOverride: rc.ArmOverride,
 			mirror:      taps[rc.Name].Mirror,
 			sampler:     taps[rc.Name].Sampler,
+			tokens:      taps[rc.Name].Tokens,
+			timeTokens:  taps[rc.Name].TimeTokens,
 		}
 		names := make([]string, len(rc.Split))
 		weights := make([]int, len(rc.Split))
@@ -129,6 +131,7 @@ func (s *Server) Apply(cfg *config.Config, taps Taps) {
 				upstream: upstreams[a.Upstream],
 				metrics:  s.metrics.forArm(rc.Name, a.Upstream),
 			})
+			r.arms[i].metrics.stats.timed.Store(r.timeTokens)
 			kept[[2]string{rc.Name, a.Upstream}] = true
 			if a.Upstream == rc.Fallback {
 				r.fallback = i
@@ -243,12 +246,18 @@ func (s *Server) serve(ctx *fasthttp.RequestCtx) {
 	st, streaming := ctx.Response.BodyStream().(*upstreamStream)
 	if streaming {
 		st.end = streamEnd(r, a, req, &ctx.Response.Header, sink, ctx.Time())
+		if r.timeTokens {
+			st.timing, st.began = a.metrics.stats, ctx.Time()
+		}
 	} else {
 		if sink != nil {
 			sink.Live(&ctx.Response)
 		}
 		if r.sampler != nil {
 			r.sampler.Sample(req, &ctx.Response, a.name)
+		}
+		if r.tokens != nil {
+			r.tokens.Sample(req, &ctx.Response, a.name)
 		}
 	}
 	if http10 {
@@ -275,7 +284,7 @@ func streamEnd(r *route, a *arm, req *fasthttp.Request, h *fasthttp.ResponseHead
 			a.metrics.errors[failClientGone].Inc()
 		}
 		a.metrics.stats.observe(statusClass(h.StatusCode()), time.Since(start))
-		if sink == nil && r.sampler == nil {
+		if sink == nil && r.sampler == nil && r.tokens == nil {
 			return
 		}
 		tap := fasthttp.AcquireResponse()
@@ -285,8 +294,14 @@ func streamEnd(r *route, a *arm, req *fasthttp.Request, h *fasthttp.ResponseHead
 		if sink != nil {
 			sink.Live(tap)
 		}
-		if r.sampler != nil && st.eof && st.readErr == nil && writeErr == nil {
+		if !st.eof || st.readErr != nil || writeErr != nil {
+			return
+		}
+		if r.sampler != nil {
 			r.sampler.Sample(req, tap, a.name)
+		}
+		if r.tokens != nil {
+			r.tokens.Sample(req, tap, a.name)
 		}
 	}
 }

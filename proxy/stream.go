@@ -165,6 +165,9 @@ type upstreamStream struct {
 	eof     bool
 	readErr error
 	end     func(st *upstreamStream, writeErr error)
+
+	timing      *armStats // set on a route that times tokens
+	began, last time.Time // the request's start; the last chunk's arrival
 }
 
 func (st *upstreamStream) start(t *transport, conn net.Conn, h *fasthttp.ResponseHeader) {
@@ -179,6 +182,9 @@ func (st *upstreamStream) Read(p []byte) (int, error) {
 		return 0, err
 	}
 	n, err := st.body.Read(p)
+	if st.timing != nil && n > 0 {
+		st.timeChunk()
+	}
 	if room := maxStreamCopy - len(st.copy); room > 0 && n > 0 {
 		st.copy = append(st.copy, p[:min(n, room)]...)
 	}
@@ -189,6 +195,18 @@ func (st *upstreamStream) Read(p []byte) (int, error) {
 		st.readErr = err
 	}
 	return n, err
+}
+
+// timeChunk records a chunk's arrival: the time to the first, or the gap
+// since the last.
+func (st *upstreamStream) timeChunk() {
+	now := time.Now()
+	if st.last.IsZero() {
+		st.timing.firstToken.observe(now.Sub(st.began))
+	} else {
+		st.timing.interToken.observe(now.Sub(st.last))
+	}
+	st.last = now
 }
 
 // CloseWithError ends the stream: writeErr is the server's error writing
@@ -205,6 +223,7 @@ func (st *upstreamStream) CloseWithError(writeErr error) error {
 	t := st.t
 	st.carrier.Reset()
 	st.t, st.conn, st.body, st.release, st.end = nil, nil, nil, nil, nil
+	st.timing, st.began, st.last = nil, time.Time{}, time.Time{}
 	st.copy, st.eof, st.readErr = st.copy[:0], false, nil
 	t.streams.Put(st)
 	return nil

@@ -20,6 +20,8 @@ type route struct {
 	armOverride bool
 	mirror      Mirror
 	sampler     Sampler
+	tokens      Sampler
+	timeTokens  bool
 }
 
 type arm struct {

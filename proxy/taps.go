@@ -21,6 +21,12 @@ type LiveSink interface {
 type RouteTaps struct {
 	Mirror  Mirror
 	Sampler Sampler
+	// Tokens receives every complete answer, unsampled, for token
+	// accounting.
+	Tokens Sampler
+	// TimeTokens times the route's streamed answers per arm: the time to
+	// the first chunk and the gaps between chunks.
+	TimeTokens bool
 }
 
 // Taps maps route names to their taps. Routes without an entry have none.

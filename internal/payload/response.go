@@ -137,6 +137,7 @@ func (r *ResponseDecoder) Decode(body []byte) ([]Prediction, error) {
 func (r *ResponseDecoder) DecodeBinary(body []byte, headerLen int) ([]Prediction, error) {
 	r.preds = r.preds[:0]
 	r.doc.reset()
+	r.llm.reset()
 	head, err := splitBinary(&r.doc, body, headerLen)
 	if err != nil {
 		return nil, err
@@ -164,6 +165,12 @@ func (r *ResponseDecoder) DecodeBinary(body []byte, headerLen int) ([]Prediction
 		return nil, err
 	}
 	return r.preds, nil
+}
+
+// Usage returns the token counts that the usage object of the last
+// decoded answer states (OpenAI's layout), each -1 when absent.
+func (r *ResponseDecoder) Usage() (prompt, completion int) {
+	return r.llm.prompt, r.llm.usage
 }
 
 // fromPath reads the path: with [*], one prediction per element at the
