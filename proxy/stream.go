@@ -22,6 +22,10 @@ const StreamThreshold = 1 << 20
 // large for them instead of arriving cut.
 const maxStreamCopy = 1<<20 + 1
 
+// streamBuffer is the size of one read of a stream, and so the largest
+// chunk forwarded; each stream holds one.
+const streamBuffer = 32 << 10
+
 // defaultStreamIdle bounds the gap between chunks when a config built in
 // code leaves it zero.
 const defaultStreamIdle = 30 * time.Second
@@ -161,6 +165,7 @@ type upstreamStream struct {
 	carrier fasthttp.Response // decodes the upstream framing
 	body    io.Reader
 	release func(discard bool)
+	buf     []byte // streamBuffer bytes, kept across streams
 	copy    []byte
 	eof     bool
 	readErr error
@@ -196,6 +201,35 @@ func (st *upstreamStream) Read(p []byte) (int, error) {
 	}
 	return n, err
 }
+
+// WriteTo forwards the stream to the server's body writer, one Read per
+// write; fasthttp frames and flushes each as a chunk.
+func (st *upstreamStream) WriteTo(w io.Writer) (int64, error) {
+	if st.buf == nil {
+		st.buf = make([]byte, streamBuffer)
+	}
+	var total int64
+	for {
+		n, err := st.Read(st.buf)
+		if n > 0 {
+			m, werr := w.Write(st.buf[:n])
+			total += int64(m)
+			if werr != nil {
+				return total, werr
+			}
+		}
+		switch {
+		case err == io.EOF:
+			return total, nil
+		case err != nil:
+			return total, err
+		}
+	}
+}
+
+// SupportsBodyWriteTo tells fasthttp that WriteTo forwards what Read
+// reads.
+func (st *upstreamStream) SupportsBodyWriteTo() bool { return true }
 
 // timeChunk records a chunk's arrival: the time to the first, or the gap
 // since the last.
