@@ -22,6 +22,7 @@ type route struct {
 	sampler     Sampler
 	tokens      Sampler
 	timeTokens  bool
+	recorder    Recorder
 }
 
 type arm struct {
