@@ -32,6 +32,7 @@ type Mirror struct {
 	metrics    *routeMetrics
 	queues     *queueLengths
 	ring       *Ring
+	answers    Answers
 	panics     *panics.Counter
 	queue      chan *Pending
 	bytesHeld  atomic.Int64
@@ -56,6 +57,31 @@ type Options struct {
 	// Panics counts the panics the workers recover from. Nil lets a panic
 	// crash the process.
 	Panics *panics.Counter
+	// Answers, when set, gets every mirrored request's shadow side.
+	Answers Answers
+}
+
+// Answer is the shadow side of one mirrored request.
+type Answer struct {
+	Route     string
+	RequestID []byte
+	// Status is the shadow's HTTP status; 0 when the call failed.
+	Status int
+	// Failure is "timeout" or "error" for a failed shadow call, "expired"
+	// when the live answer did not come within the pair timeout, "" else.
+	Failure string
+	// Outcome is the comparison: match, mismatch, undecodable,
+	// status_mismatch or failed_alike; "" on failure.
+	Outcome string
+	// Predictions are the shadow's, when both sides answered 2xx.
+	Predictions []payload.Prediction
+}
+
+// Answers receives the Answer of every mirrored request on the shadow's
+// worker. ShadowAnswer must not block and must not keep a or its slices.
+// Implementations must be safe for concurrent use.
+type Answers interface {
+	ShadowAnswer(a *Answer)
 }
 
 // New starts a mirror and its workers for spec.
@@ -70,6 +96,7 @@ func New(spec Spec, opts Options) (*Mirror, error) {
 		metrics: opts.Metrics.forRoute(spec.Route),
 		queues:  opts.Metrics.queues,
 		ring:    opts.Ring,
+		answers: opts.Answers,
 		queue:   make(chan *Pending, spec.Queue),
 		now:     opts.Now,
 		panics:  opts.Panics,
@@ -173,6 +200,7 @@ func (m *Mirror) Offer(req *fasthttp.Request, requestID []byte) proxy.LiveSink {
 	}
 	p := acquirePending(m)
 	p.size = size
+	p.requestID = append(p.requestID[:0], requestID...)
 	req.CopyTo(&p.req)
 	for _, h := range m.strip {
 		p.req.Header.Del(h)
@@ -261,12 +289,14 @@ func (m *Mirror) serve(p *Pending, timer *time.Timer) {
 		rm.results[ResultOK].Inc()
 	case isTimeout(err):
 		rm.results[ResultTimeout].Inc()
+		m.report(p, 0, "timeout", "", nil)
 		return
 	default:
 		rm.results[ResultError].Inc()
 		if c := m.log.Check(zap.DebugLevel, "shadow request failed"); c != nil {
 			c.Write(zap.String("route", m.spec.Route), zap.Error(err))
 		}
+		m.report(p, 0, "error", "", nil)
 		return
 	}
 
@@ -278,11 +308,25 @@ func (m *Mirror) serve(p *Pending, timer *time.Timer) {
 		}
 	case <-timer.C:
 		rm.expired.Inc()
+		m.report(p, p.resp.StatusCode(), "expired", "", nil)
 		return
 	}
 	c := m.comparator.Get().(*comparator)
 	m.compare(c, p)
+	if m.answers != nil {
+		m.report(p, p.resp.StatusCode(), "", c.verdict.outcome(), c.verdict.shadowPreds)
+	}
 	m.comparator.Put(c)
+}
+
+// report hands p's Answer to the Answers.
+func (m *Mirror) report(p *Pending, status int, failure, outcome string, preds []payload.Prediction) {
+	if m.answers == nil {
+		return
+	}
+	p.answer = Answer{Route: m.spec.Route, RequestID: p.requestID, Status: status, Failure: failure, Outcome: outcome, Predictions: preds}
+	m.answers.ShadowAnswer(&p.answer)
+	p.answer = Answer{}
 }
 
 func isTimeout(err error) bool {
@@ -303,6 +347,8 @@ type Pending struct {
 	liveCut    bool // live body was longer than MaxLiveBody
 	liveHdr    int  // binary tensor header length, or payload.JSONBody
 	liveDone   chan struct{}
+	requestID  []byte
+	answer     Answer // handed to the Answers
 	refs       atomic.Int32
 	size       int64
 	owner      *Mirror
