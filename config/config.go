@@ -48,6 +48,8 @@ type Config struct {
 	// CanaryGuard, when set, compares each route's canary arms with its
 	// first (live) arm and rolls a bad canary back.
 	CanaryGuard *CanaryGuard `yaml:"canary_guard,omitempty" json:"canary_guard,omitempty"`
+	// Log, when set, writes a record of logged requests to its sinks.
+	Log *Log `yaml:"log,omitempty" json:"log,omitempty"`
 }
 
 // Drift configures online drift detection.
@@ -273,6 +275,8 @@ type Route struct {
 	// Sample, when set, feeds a fraction of requests and their responses
 	// to the feature sketches.
 	Sample *Sample `yaml:"sample,omitempty" json:"sample,omitempty"`
+	// Log overrides the prediction log's settings for this route.
+	Log *RouteLog `yaml:"log,omitempty" json:"log,omitempty"`
 }
 
 // Sample configures feature sampling of one route.

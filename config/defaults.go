@@ -163,6 +163,9 @@ func applyDefaults(c *Config, set lineIndex) {
 		c.Client.MaxHeaderBytes = 16 << 10
 	}
 	driftDefaults(&c.Drift, root.key("drift"), unset)
+	if c.Log != nil {
+		logDefaults(c.Log, root.key("log"), unset)
+	}
 	if g := c.CanaryGuard; g != nil {
 		q := root.key("canary_guard")
 		if g.Rollback == nil {

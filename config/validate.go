@@ -89,6 +89,21 @@ func validate(c *Config, lines lineIndex, o ParseOptions) Errors {
 	if c.CanaryGuard != nil {
 		v.canaryGuard(root.key("canary_guard"), c)
 	}
+	if c.Log != nil {
+		v.log(root.key("log"), c.Log)
+	}
+	for i, r := range c.Routes {
+		if r.Log == nil {
+			continue
+		}
+		lp := root.key("routes").index(i).key("log")
+		if c.Log == nil {
+			v.add(lp, "needs a top-level log section with its sinks")
+		}
+		if f := r.Log.Fraction; f != nil && !(*f >= 0 && *f <= 1) {
+			v.add(lp.key("fraction"), "must be in 0..1, got %v", *f)
+		}
+	}
 	samples := root.key("shadow_samples")
 	if c.ShadowSamples.Keep < 0 || c.ShadowSamples.Keep > 10_000 {
 		v.add(samples.key("keep"), "must be in 0..10000, got %d", c.ShadowSamples.Keep)
