@@ -2,8 +2,8 @@ package config
 
 import (
 	"net"
-	"regexp"
 	"net/url"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
