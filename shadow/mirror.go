@@ -3,16 +3,15 @@ package shadow
 import (
 	"bytes"
 	"errors"
-	"math"
 	"net"
 	"sync"
 	"sync/atomic"
 	"time"
 
-	"github.com/cespare/xxhash/v2"
 	"github.com/valyala/fasthttp"
 	"go.uber.org/zap"
 
+	"github.com/driftcar/driftcar/internal/fraction"
 	"github.com/driftcar/driftcar/internal/panics"
 	"github.com/driftcar/driftcar/internal/payload"
 	"github.com/driftcar/driftcar/proxy"
@@ -36,7 +35,7 @@ type Mirror struct {
 	panics     *panics.Counter
 	queue      chan *Pending
 	bytesHeld  atomic.Int64
-	fraction   atomic.Pointer[fraction]
+	fraction   atomic.Pointer[fraction.Fraction]
 	methods    [][]byte
 	strip      []string
 	now        func() time.Time
@@ -108,7 +107,7 @@ func New(spec Spec, opts Options) (*Mirror, error) {
 	if m.now == nil {
 		m.now = time.Now
 	}
-	m.fraction.Store(fractionOf(spec.Fraction))
+	m.setFraction(spec.Fraction)
 	m.queues.add(m, spec.Route)
 	for _, meth := range spec.Methods {
 		m.methods = append(m.methods, []byte(meth))
@@ -143,7 +142,7 @@ func New(spec Spec, opts Options) (*Mirror, error) {
 // Spec returns the mirror's effective spec, defaults filled in.
 func (m *Mirror) Spec() Spec {
 	s := m.spec
-	s.Fraction = m.fraction.Load().value
+	s.Fraction = m.fraction.Load().Value()
 	return s
 }
 
@@ -217,32 +216,15 @@ func (m *Mirror) Offer(req *fasthttp.Request, requestID []byte) proxy.LiveSink {
 	}
 }
 
-// fraction is the share of requests mirrored, as a hash threshold.
-type fraction struct {
-	value     float64
-	threshold uint64 // mirror when hash(request id) < threshold
-	all       bool   // fraction 1: mirror every request
-}
-
-func fractionOf(f float64) *fraction {
-	switch {
-	case f >= 1:
-		return &fraction{value: f, all: true}
-	case f > 0:
-		return &fraction{value: f, threshold: uint64(f * math.MaxUint64)}
-	}
-	return &fraction{value: f}
-}
-
 // setFraction changes the mirrored share in place, for a canary step.
-func (m *Mirror) setFraction(f float64) { m.fraction.Store(fractionOf(f)) }
+func (m *Mirror) setFraction(f float64) {
+	share := fraction.New(f)
+	m.fraction.Store(&share)
+}
 
 // sampled reports whether the request with this id is mirrored: the same
 // id always gets the same answer, on every pod.
-func (m *Mirror) sampled(requestID []byte) bool {
-	f := m.fraction.Load()
-	return f.all || (f.threshold > 0 && xxhash.Sum64(requestID) < f.threshold)
-}
+func (m *Mirror) sampled(requestID []byte) bool { return m.fraction.Load().Has(requestID) }
 
 func (m *Mirror) methodAllowed(method []byte) bool {
 	for _, allowed := range m.methods {
