@@ -66,6 +66,9 @@ type Answer struct {
 	RequestID []byte
 	// Status is the shadow's HTTP status; 0 when the call failed.
 	Status int
+	// LiveStatus is the client's status when the live answer has come,
+	// else 0.
+	LiveStatus int
 	// Failure is "timeout" or "error" for a failed shadow call, "expired"
 	// when the live answer did not come within the pair timeout, "" else.
 	Failure string
@@ -271,14 +274,14 @@ func (m *Mirror) serve(p *Pending, timer *time.Timer) {
 		rm.results[ResultOK].Inc()
 	case isTimeout(err):
 		rm.results[ResultTimeout].Inc()
-		m.report(p, 0, "timeout", "", nil)
+		m.report(p, 0, p.liveStatusSeen(), "timeout", "", nil)
 		return
 	default:
 		rm.results[ResultError].Inc()
 		if c := m.log.Check(zap.DebugLevel, "shadow request failed"); c != nil {
 			c.Write(zap.String("route", m.spec.Route), zap.Error(err))
 		}
-		m.report(p, 0, "error", "", nil)
+		m.report(p, 0, p.liveStatusSeen(), "error", "", nil)
 		return
 	}
 
@@ -290,23 +293,23 @@ func (m *Mirror) serve(p *Pending, timer *time.Timer) {
 		}
 	case <-timer.C:
 		rm.expired.Inc()
-		m.report(p, p.resp.StatusCode(), "expired", "", nil)
+		m.report(p, p.resp.StatusCode(), 0, "expired", "", nil)
 		return
 	}
 	c := m.comparator.Get().(*comparator)
 	m.compare(c, p)
 	if m.answers != nil {
-		m.report(p, p.resp.StatusCode(), "", c.verdict.outcome(), c.verdict.shadowPreds)
+		m.report(p, p.resp.StatusCode(), p.liveStatus, "", c.verdict.outcome(), c.verdict.shadowPreds)
 	}
 	m.comparator.Put(c)
 }
 
 // report hands p's Answer to the Answers.
-func (m *Mirror) report(p *Pending, status int, failure, outcome string, preds []payload.Prediction) {
+func (m *Mirror) report(p *Pending, status, liveStatus int, failure, outcome string, preds []payload.Prediction) {
 	if m.answers == nil {
 		return
 	}
-	p.answer = Answer{Route: m.spec.Route, RequestID: p.requestID, Status: status, Failure: failure, Outcome: outcome, Predictions: preds}
+	p.answer = Answer{Route: m.spec.Route, RequestID: p.requestID, Status: status, LiveStatus: liveStatus, Failure: failure, Outcome: outcome, Predictions: preds}
 	m.answers.ShadowAnswer(&p.answer)
 	p.answer = Answer{}
 }
@@ -359,6 +362,18 @@ func (p *Pending) Live(resp *fasthttp.Response) {
 	p.liveHdr = payload.ParseHeaderLength(resp.Header.Peek(payload.BinaryHeader))
 	p.liveDone <- struct{}{} // capacity 1, sent once: never blocks
 	p.release()
+}
+
+// liveStatusSeen is the live status if Live has run, else 0, for a
+// worker that gives up before pairing.
+func (p *Pending) liveStatusSeen() int {
+	select {
+	case <-p.liveDone:
+		p.liveDone <- struct{}{} // put it back for the pairing
+		return p.liveStatus
+	default:
+		return 0
+	}
 }
 
 // release drops one reference; the last one returns the byte reservation
