@@ -261,6 +261,11 @@ func (s *Server) handle(_ any, ss grpc.ServerStream) error {
 		err = armStatus(r.name, a.name, err)
 	}
 	code := status.Code(err)
+	if code == codes.Canceled && pastDeadline(ss.Context()) {
+		// A client whose deadline passed resets the stream, and the reset
+		// may beat the server's own timer: the call still timed out.
+		code, err = codes.DeadlineExceeded, status.FromContextError(context.DeadlineExceeded).Err()
+	}
 	if r.tap != nil {
 		tc := Call{
 			Route: r.name, Arm: a.name, Method: method, Metadata: md,
@@ -278,6 +283,11 @@ func (s *Server) handle(_ any, ss grpc.ServerStream) error {
 	return err
 }
 
+func pastDeadline(ctx context.Context) bool {
+	dl, ok := ctx.Deadline()
+	return ok && !time.Now().Before(dl)
+}
+
 // open opens the upstream half of a call on a.
 func (a *arm) open(ctx context.Context, method string) (grpc.ClientStream, error) {
 	if a.conn == nil {
@@ -290,7 +300,7 @@ func (a *arm) open(ctx context.Context, method string) (grpc.ClientStream, error
 type call struct {
 	req       atomic.Pointer[Frame] // the first request, set by the sender
 	requests  atomic.Int64
-	sendErr   chan error // the sender's failure, at most one
+	sendErr   atomic.Pointer[error] // the sender's failure
 	resp      *Frame     // the first response
 	responses int
 }
@@ -299,7 +309,6 @@ type call struct {
 // returns the status for the client. The client's messages go upstream on
 // a goroutine of their own; the upstream's come back on this one.
 func (c *call) relay(ss grpc.ServerStream, cs grpc.ClientStream, cancel context.CancelFunc, r *route, a *arm) error {
-	c.sendErr = make(chan error, 1)
 	go c.send(ss, cs, cancel, r, a)
 
 	if h, err := cs.Header(); err == nil && len(h) > 0 {
@@ -308,17 +317,15 @@ func (c *call) relay(ss grpc.ServerStream, cs grpc.ClientStream, cancel context.
 			return err
 		}
 	}
+	f := new(Frame)
 	for {
-		f := new(Frame)
 		err := cs.RecvMsg(f)
 		if err != nil {
 			if t := cs.Trailer(); len(t) > 0 {
 				ss.SetTrailer(t)
 			}
-			select {
-			case e := <-c.sendErr:
-				return e
-			default:
+			if e := c.sendErr.Load(); e != nil {
+				return *e
 			}
 			switch {
 			case errors.Is(err, io.EOF):
@@ -336,20 +343,21 @@ func (c *call) relay(ss grpc.ServerStream, cs grpc.ClientStream, cancel context.
 			cancel()
 			return err
 		}
+		f = new(Frame) // f belongs to grpc-go and the tap now
 	}
 }
 
 // send copies the client's messages upstream and half-closes after the
 // last. A failure cancels the upstream call and is kept for relay.
 func (c *call) send(ss grpc.ServerStream, cs grpc.ClientStream, cancel context.CancelFunc, r *route, a *arm) {
+	f := new(Frame)
 	for {
-		f := new(Frame)
 		if err := ss.RecvMsg(f); err != nil {
 			if errors.Is(err, io.EOF) {
 				_ = cs.CloseSend()
 				return
 			}
-			c.sendErr <- err // too large, or the client is gone
+			c.sendErr.Store(&err) // too large, or the client is gone
 			cancel()
 			return
 		}
@@ -358,10 +366,12 @@ func (c *call) send(ss grpc.ServerStream, cs grpc.ClientStream, cancel context.C
 		}
 		if err := cs.SendMsg(f); err != nil {
 			if !errors.Is(err, io.EOF) { // io.EOF: the upstream ended; relay reads its status
-				c.sendErr <- armStatus(r.name, a.name, err)
+				e := armStatus(r.name, a.name, err)
+				c.sendErr.Store(&e)
 				cancel()
 			}
 			return
 		}
+		f = new(Frame)
 	}
 }
