@@ -301,7 +301,7 @@ type call struct {
 	req       atomic.Pointer[Frame] // the first request, set by the sender
 	requests  atomic.Int64
 	sendErr   atomic.Pointer[error] // the sender's failure
-	resp      *Frame     // the first response
+	resp      *Frame                // the first response
 	responses int
 }
 
