@@ -263,7 +263,7 @@ func (s *Server) handle(_ any, ss grpc.ServerStream) error {
 	code := status.Code(err)
 	if code == codes.Canceled && pastDeadline(ss.Context()) {
 		// A client whose deadline passed resets the stream, and the reset
-		// may beat the server's own timer: the call still timed out.
+		// may beat the server's own timer: the call timed out.
 		code, err = codes.DeadlineExceeded, status.FromContextError(context.DeadlineExceeded).Err()
 	}
 	if r.tap != nil {
@@ -283,9 +283,15 @@ func (s *Server) handle(_ any, ss grpc.ServerStream) error {
 	return err
 }
 
+// deadlineSlack is how close to its deadline a client's reset counts as
+// the deadline: the server's deadline is the client's plus the time the
+// call took to arrive, so the client's reset can come slightly before it.
+const deadlineSlack = 50 * time.Millisecond
+
+// pastDeadline reports whether ctx's deadline has passed, or nearly.
 func pastDeadline(ctx context.Context) bool {
 	dl, ok := ctx.Deadline()
-	return ok && !time.Now().Before(dl)
+	return ok && time.Until(dl) < deadlineSlack
 }
 
 // open opens the upstream half of a call on a.
