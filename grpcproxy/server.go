@@ -27,6 +27,9 @@ import (
 // with "_", so it never collides.
 const pseudoRoute = "_none"
 
+// defaultMessageBytes is config's default message limit, 64MiB.
+const defaultMessageBytes = 64 << 20
+
 // Options are a Server's dependencies.
 type Options struct {
 	// Logger receives server errors. Default: a no-op logger.
@@ -61,8 +64,8 @@ type Server struct {
 }
 
 // New builds a Server serving cfg's gRPC routes. The message limits
-// (cfg.GRPC) are fixed for the Server's life; the routes change with
-// Apply.
+// (cfg.GRPC; zero means 64MiB) are fixed for the Server's life; the routes
+// change with Apply.
 func New(cfg *config.Config, opts Options) (*Server, error) {
 	if opts.Registerer == nil {
 		return nil, errors.New("grpcproxy: Options.Registerer is required")
@@ -86,8 +89,12 @@ func New(cfg *config.Config, opts Options) (*Server, error) {
 	if s.rand == nil {
 		s.rand = rand.Uint64N
 	}
-	if s.maxRecv <= 0 || s.maxSend <= 0 {
-		return nil, errors.New("grpcproxy: grpc message limits must be > 0")
+	// Zero, in a config built in code, means config's default.
+	if s.maxRecv <= 0 {
+		s.maxRecv = defaultMessageBytes
+	}
+	if s.maxSend <= 0 {
+		s.maxSend = defaultMessageBytes
 	}
 	s.unmatched = m.forArm(pseudoRoute, pseudoRoute)
 	s.health = &health{ready: opts.Ready, log: s.log, poll: healthPoll, stop: make(chan struct{})}
