@@ -9,6 +9,11 @@ type Config struct {
 	Listen string `yaml:"listen" json:"listen"`
 	// Admin is the address of the admin server. Default "127.0.0.1:9901".
 	Admin string `yaml:"admin" json:"admin"`
+	// GRPCListen, when set, is the address of the gRPC inference listener,
+	// which serves the same routes to the arms' grpc_address. Default: off.
+	GRPCListen string `yaml:"grpc_listen,omitempty" json:"grpc_listen,omitempty"`
+	// GRPC bounds the messages of the gRPC listener.
+	GRPC GRPC `yaml:"grpc" json:"grpc"`
 	// AdminToken, when set, is required as "Authorization: Bearer <token>"
 	// by every /api and /debug endpoint of the admin server (/metrics and
 	// the probes stay open). Default: none.
@@ -194,6 +199,17 @@ type ShadowSamples struct {
 	RequestBodies *bool `yaml:"request_bodies" json:"request_bodies"`
 }
 
+// GRPC bounds the gRPC listener's messages, both towards the client and
+// towards the upstreams.
+type GRPC struct {
+	// MaxRecvMessageBytes caps one message received, from a client or an
+	// upstream; larger ones fail with RESOURCE_EXHAUSTED. Default 64MiB,
+	// the limit Triton's clients set.
+	MaxRecvMessageBytes ByteSize `yaml:"max_recv_message_bytes" json:"max_recv_message_bytes"`
+	// MaxSendMessageBytes caps one message sent. Default 64MiB.
+	MaxSendMessageBytes ByteSize `yaml:"max_send_message_bytes" json:"max_send_message_bytes"`
+}
+
 // Client limits the inference listener's clients.
 type Client struct {
 	// ReadTimeout bounds reading one request, head and body (slow
@@ -225,6 +241,9 @@ type Upstream struct {
 	StreamIdleTimeout Duration `yaml:"stream_idle_timeout" json:"stream_idle_timeout"`
 	// ConnectTimeout bounds dialing a new connection. Default 1s.
 	ConnectTimeout Duration `yaml:"connect_timeout" json:"connect_timeout"`
+	// GRPCAddress is the host:port of the upstream's gRPC service, used by
+	// the gRPC listener. Required on every arm of a route that serves gRPC.
+	GRPCAddress string `yaml:"grpc_address,omitempty" json:"grpc_address,omitempty"`
 	// MaxConns caps open connections to the upstream. Default 512.
 	MaxConns int `yaml:"max_conns" json:"max_conns"`
 	// IdleTimeout closes keep-alive connections idle for longer. Default 60s.

@@ -20,6 +20,7 @@ const (
 	defaultIdleTimeout       = 60 * time.Second
 	defaultStreamIdleTimeout = 30 * time.Second
 	defaultPathPrefix        = "/"
+	defaultGRPCMessageBytes  = 64 << 20
 
 	defaultShadowQueue      = 1024
 	defaultShadowQueueBytes = 64 << 20
@@ -88,6 +89,14 @@ func applyDefaults(c *Config, set lineIndex) {
 	}
 	if unset(root.key("drain_timeout"), c.DrainTimeout == 0) {
 		c.DrainTimeout = Duration(defaultDrainTimeout)
+	}
+
+	grpc := root.key("grpc")
+	if unset(grpc.key("max_recv_message_bytes"), c.GRPC.MaxRecvMessageBytes == 0) {
+		c.GRPC.MaxRecvMessageBytes = defaultGRPCMessageBytes
+	}
+	if unset(grpc.key("max_send_message_bytes"), c.GRPC.MaxSendMessageBytes == 0) {
+		c.GRPC.MaxSendMessageBytes = defaultGRPCMessageBytes
 	}
 
 	ups := root.key("upstreams")

@@ -82,6 +82,7 @@ func validate(c *Config, lines lineIndex, o ParseOptions) Errors {
 		v.add(cl.key("max_header_bytes"), "must be in 1KiB..1MiB, got %s", c.Client.MaxHeaderBytes)
 	}
 	v.upstreams(root.key("upstreams"), c.Upstreams)
+	v.grpc(c)
 	v.routes(root.key("routes"), c.Routes, c.Upstreams)
 	v.features(c)
 	v.payloadSettings(c)

@@ -82,6 +82,8 @@ type ResponseDecoder struct {
 
 	predHint, outputsHint uint32
 	v2Hints               tensorHints
+
+	pb pbMessage // a ModelInferResponse, for DecodeModelInfer
 }
 
 // NewResponseDecoder returns a ResponseDecoder for spec. Only the spec's
