@@ -5,9 +5,11 @@ import (
 	_ "embed" // the httputil peer's source
 	"errors"
 	"fmt"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/valyala/fasthttp"
@@ -45,6 +47,10 @@ type env struct {
 	driftcarBin string
 	nginxVer    string
 	log         func(format string, args ...any)
+
+	silent net.Listener // the dead sink that never answers
+	heldMu sync.Mutex
+	held   []net.Conn
 }
 
 // setup starts the stubs and every selected scenario's proxy. A peer
@@ -160,7 +166,29 @@ func (e *env) startStubs() error {
 	if e.up.Shadow, err = start(modelstub.Options{Protocol: e.opts.Protocol}); err != nil {
 		return err
 	}
-	e.up.SlowShadow, err = start(modelstub.Options{Protocol: e.opts.Protocol, Delay: e.opts.ShadowDelay})
+	if e.up.SlowShadow, err = start(modelstub.Options{Protocol: e.opts.Protocol, Delay: e.opts.ShadowDelay}); err != nil {
+		return err
+	}
+	// The dead sinks: one address that accepts and never answers, one
+	// that refuses.
+	silent, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return err
+	}
+	e.silent = silent
+	go func() {
+		for {
+			c, err := silent.Accept()
+			if err != nil {
+				return
+			}
+			e.heldMu.Lock()
+			e.held = append(e.held, c) // held open, unread, until close
+			e.heldMu.Unlock()
+		}
+	}()
+	e.up.Silent = silent.Addr().String()
+	e.up.Refused, err = benchproc.FreeAddr()
 	return err
 }
 
@@ -179,6 +207,14 @@ func (e *env) close() {
 	for _, s := range e.stubs {
 		_ = s.Close()
 	}
+	if e.silent != nil {
+		_ = e.silent.Close()
+	}
+	e.heldMu.Lock()
+	for _, c := range e.held {
+		_ = c.Close()
+	}
+	e.heldMu.Unlock()
 	_ = os.RemoveAll(e.dir)
 }
 
@@ -231,7 +267,7 @@ func (e *env) startDriftcar(ctx context.Context, name string) (*target, error) {
 			return nil, err
 		}
 	}
-	yaml, err := driftcarConfig(name, listen, admin, e.up, e.opts.Protocol, filepath.Join(e.dir, "reference.json"))
+	yaml, err := driftcarConfig(name, listen, admin, e.up, e.opts.Protocol, filepath.Join(e.dir, "reference.json"), dir)
 	if err != nil {
 		return nil, err
 	}

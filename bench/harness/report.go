@@ -430,7 +430,20 @@ func ratios(rep *Report) []Ratio {
 	out = append(out, added,
 		throughput(DriftcarShadow, NginxMirror, ">=", 2),
 		throughput(DriftcarSlowShadow, Driftcar, ">=", 0.9),
-		throughput(DriftcarAll, Driftcar, ">=", 0.75))
+		throughput(DriftcarAll, Driftcar, ">=", 0.75),
+		throughput(DriftcarLogFile, Driftcar, ">=", 0.9),
+		throughput(DriftcarLogDeadCE, Driftcar, ">=", 0.95),
+		throughput(DriftcarLogDeadKfk, Driftcar, ">=", 0.95))
+	// "The same p99 as logging off", within 10% for noise.
+	for _, dead := range []string{DriftcarLogDeadCE, DriftcarLogDeadKfk} {
+		r := Ratio{Name: fmt.Sprintf("%s / driftcar, p99 at %g/s", dead, rate), Op: "<=", Target: 1.1}
+		pl, ml := atRate(dead)
+		if r.Missing = cmp.Or(ml, md); r.Missing == "" {
+			r.Value = ptr(round4(pl.Latency.P99 / pd.Latency.P99))
+			r.Detail = fmt.Sprintf("p99 %.3f vs %.3f ms", pl.Latency.P99, pd.Latency.P99)
+		}
+		out = append(out, r.judge())
+	}
 
 	cpu := Ratio{Name: fmt.Sprintf("driftcar / nginx, CPU per request at %g/s", rate), Op: "<=", Target: 1}
 	if cpu.Missing = cmp.Or(md, mn); cpu.Missing == "" {

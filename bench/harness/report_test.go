@@ -228,6 +228,12 @@ func TestRatios(t *testing.T) {
 		"httputil / nginx, max throughput":                    "n/a (httputil skipped)",
 		"nginx+slow-mirror / nginx, max throughput":           "",
 		"driftcar / direct, max throughput":                   "",
+		// The fake run measured no logging scenario.
+		"driftcar+log-file / driftcar, max throughput":        "n/a (driftcar+log-file has no throughput)",
+		"driftcar+log-dead-events / driftcar, max throughput": "n/a (driftcar+log-dead-events has no throughput)",
+		"driftcar+log-dead-kafka / driftcar, max throughput":  "n/a (driftcar+log-dead-kafka has no throughput)",
+		"driftcar+log-dead-events / driftcar, p99 at 5000/s":  "n/a (driftcar+log-dead-events not measured at 5000/s)",
+		"driftcar+log-dead-kafka / driftcar, p99 at 5000/s":   "n/a (driftcar+log-dead-kafka not measured at 5000/s)",
 	}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("verdicts\n got %v\nwant %v", got, want)

@@ -20,6 +20,9 @@ const (
 	DriftcarShadow     = "driftcar+shadow"
 	DriftcarAll        = "driftcar+all"
 	DriftcarSlowShadow = "driftcar+slow-shadow"
+	DriftcarLogFile    = "driftcar+log-file"
+	DriftcarLogDeadCE  = "driftcar+log-dead-events"
+	DriftcarLogDeadKfk = "driftcar+log-dead-kafka"
 	Nginx              = "nginx"
 	NginxMirror        = "nginx+mirror"
 	NginxSlowMirror    = "nginx+slow-mirror"
@@ -53,6 +56,9 @@ var scenarios = []ScenarioInfo{
 	{DriftcarAll, KindDriftcar, "driftcar, canary 10%, shadow 100%, sampling 100%, drift tests every 1s, canary guard"},
 	{NginxSlowMirror, KindPeer, "nginx proxy_pass + mirror to a shadow answering in 200 ms"},
 	{DriftcarSlowShadow, KindDriftcar, "driftcar, shadow of 100% to a shadow answering in 200 ms"},
+	{DriftcarLogFile, KindDriftcar, "driftcar, prediction log of 100% (features and prediction decoded) to a JSON Lines file"},
+	{DriftcarLogDeadCE, KindDriftcar, "driftcar, prediction log of 100% to a cloudevents sink that accepts connections and never answers"},
+	{DriftcarLogDeadKfk, KindDriftcar, "driftcar, prediction log of 100% to a Kafka broker address that refuses connections"},
 }
 
 // Scenarios returns every scenario in run order.
@@ -66,20 +72,31 @@ func scenarioInfo(name string) (ScenarioInfo, bool) {
 	return scenarios[i], true
 }
 
-// upstreamAddrs are the model stubs that scenarios send to.
+// upstreamAddrs are the model stubs that scenarios send to, and the dead
+// sinks of the logging scenarios: Silent accepts connections and never
+// answers, Refused refuses them.
 type upstreamAddrs struct {
 	Live, Canary, Shadow, SlowShadow string
+	Silent, Refused                  string
 }
 
 // driftcarConfig returns the YAML config of a driftcar scenario. reference
-// is the profile file of the sampling scenarios.
-func driftcarConfig(name, listen, admin string, up upstreamAddrs, p modelstub.Protocol, reference string) (string, error) {
+// is the profile file of the sampling scenarios, dir the scenario's own
+// directory (for its log file).
+func driftcarConfig(name, listen, admin string, up upstreamAddrs, p modelstub.Protocol, reference, dir string) (string, error) {
 	var b strings.Builder
 	fmt.Fprintf(&b, "listen: %s\nadmin: %s\nmodel: bench\nupstreams:\n", listen, admin)
 	fmt.Fprintf(&b, "  live: { address: %s, max_conns: 1024 }\n", up.Live)
 	var shadow, sample, all bool
+	var sink string
 	switch name {
 	case Driftcar:
+	case DriftcarLogFile:
+		sink = fmt.Sprintf("{ name: file, type: file, path: %s }", yamlQuote(filepath.Join(dir, "predictions.jsonl")))
+	case DriftcarLogDeadCE:
+		sink = fmt.Sprintf("{ name: events, type: cloudevents, url: \"http://%s/\" }", up.Silent)
+	case DriftcarLogDeadKfk:
+		sink = fmt.Sprintf("{ name: kafka, type: kafka, brokers: [\"%s\"] }", up.Refused)
 	case DriftcarSample:
 		sample = true
 	case DriftcarShadow:
@@ -106,6 +123,8 @@ func driftcarConfig(name, listen, admin string, up upstreamAddrs, p modelstub.Pr
 	}
 	if sample {
 		b.WriteString("    sample: { fraction: 1 }\n")
+	}
+	if sample || sink != "" {
 		b.WriteString(`features:
   - { name: age, type: numeric }
   - { name: income, type: numeric }
@@ -113,7 +132,12 @@ func driftcarConfig(name, listen, admin string, up upstreamAddrs, p modelstub.Pr
   - { name: tenure, type: numeric }
 prediction: { type: numeric }
 `)
+	}
+	if sample {
 		fmt.Fprintf(&b, "reference: { file: %s }\n", yamlQuote(reference))
+	}
+	if sink != "" {
+		fmt.Fprintf(&b, "log:\n  sinks:\n    - %s\n", sink)
 	}
 	if all {
 		// Drift tests every second over 10 s and 1 min windows, and the
@@ -133,7 +157,7 @@ func yamlQuote(s string) string { return "'" + strings.ReplaceAll(s, "'", "''") 
 // features from 1,000 synthetic training rows around the request the load
 // generator sends, and writes it to path.
 func writeReference(path string, p modelstub.Protocol) error {
-	yaml, err := driftcarConfig(DriftcarSample, "127.0.0.1:0", "127.0.0.1:0", upstreamAddrs{Live: "127.0.0.1:1"}, p, path)
+	yaml, err := driftcarConfig(DriftcarSample, "127.0.0.1:0", "127.0.0.1:0", upstreamAddrs{Live: "127.0.0.1:1"}, p, path, "")
 	if err != nil {
 		return err
 	}
