@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"reflect"
 	"sync"
 	"testing"
 	"time"
@@ -139,4 +140,13 @@ func waitDrained(t *testing.T, l *Log) {
 		}
 		time.Sleep(time.Millisecond)
 	}
+}
+
+// fmtSscan reads the number of a request id made by fill.
+func fmtSscan(id string, i *int) (int, error) {
+	return fmt.Sscanf(id, "req-%d", i)
+}
+
+func jsonEqual(a, b any) bool {
+	return reflect.DeepEqual(a, b)
 }

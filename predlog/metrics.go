@@ -66,8 +66,8 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 
 // queueCollector reads the live runners' queues at scrape time.
 type queueCollector struct {
-	mu                 sync.Mutex
-	runners            map[*runner]struct{}
+	mu                  sync.Mutex
+	runners             map[*runner]struct{}
 	depth, bytes, ready *prometheus.Desc
 }
 
