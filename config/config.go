@@ -9,6 +9,11 @@ type Config struct {
 	Listen string `yaml:"listen" json:"listen"`
 	// Admin is the address of the admin server. Default "127.0.0.1:9901".
 	Admin string `yaml:"admin" json:"admin"`
+	// GRPCListen, when set, is the address of the gRPC inference listener,
+	// which serves the same routes to the arms' grpc_address. Default: off.
+	GRPCListen string `yaml:"grpc_listen,omitempty" json:"grpc_listen,omitempty"`
+	// GRPC bounds the messages of the gRPC listener.
+	GRPC GRPC `yaml:"grpc" json:"grpc"`
 	// AdminToken, when set, is required as "Authorization: Bearer <token>"
 	// by every /api and /debug endpoint of the admin server (/metrics and
 	// the probes stay open). Default: none.
@@ -48,6 +53,8 @@ type Config struct {
 	// CanaryGuard, when set, compares each route's canary arms with its
 	// first (live) arm and rolls a bad canary back.
 	CanaryGuard *CanaryGuard `yaml:"canary_guard,omitempty" json:"canary_guard,omitempty"`
+	// Log, when set, writes a record of logged requests to its sinks.
+	Log *Log `yaml:"log,omitempty" json:"log,omitempty"`
 }
 
 // Drift configures online drift detection.
@@ -103,6 +110,10 @@ type CanaryGuard struct {
 	MaxErrorRateIncrease *float64 `yaml:"max_error_rate_increase" json:"max_error_rate_increase"`
 	// MaxLatencyP99Ratio is the tolerated canary/live p99 ratio. Default 1.5.
 	MaxLatencyP99Ratio float64 `yaml:"max_latency_p99_ratio" json:"max_latency_p99_ratio"`
+	// MaxTTFTP99Ratio is the tolerated canary/live p99 ratio of the time
+	// to the first token of streamed answers, on openai routes. Default
+	// 1.5.
+	MaxTTFTP99Ratio float64 `yaml:"max_ttft_p99_ratio" json:"max_ttft_p99_ratio"`
 	// MaxPredictionDrift is "auto" (the drift tests, live as reference) or
 	// "off". Default auto.
 	MaxPredictionDrift string `yaml:"max_prediction_drift" json:"max_prediction_drift"`
@@ -188,6 +199,17 @@ type ShadowSamples struct {
 	RequestBodies *bool `yaml:"request_bodies" json:"request_bodies"`
 }
 
+// GRPC bounds the gRPC listener's messages, both towards the client and
+// towards the upstreams.
+type GRPC struct {
+	// MaxRecvMessageBytes caps one message received, from a client or an
+	// upstream; larger ones fail with RESOURCE_EXHAUSTED. Default 64MiB,
+	// the limit Triton's clients set.
+	MaxRecvMessageBytes ByteSize `yaml:"max_recv_message_bytes" json:"max_recv_message_bytes"`
+	// MaxSendMessageBytes caps one message sent. Default 64MiB.
+	MaxSendMessageBytes ByteSize `yaml:"max_send_message_bytes" json:"max_send_message_bytes"`
+}
+
 // Client limits the inference listener's clients.
 type Client struct {
 	// ReadTimeout bounds reading one request, head and body (slow
@@ -219,6 +241,9 @@ type Upstream struct {
 	StreamIdleTimeout Duration `yaml:"stream_idle_timeout" json:"stream_idle_timeout"`
 	// ConnectTimeout bounds dialing a new connection. Default 1s.
 	ConnectTimeout Duration `yaml:"connect_timeout" json:"connect_timeout"`
+	// GRPCAddress is the host:port of the upstream's gRPC service, used by
+	// the gRPC listener. Required on every arm of a route that serves gRPC.
+	GRPCAddress string `yaml:"grpc_address,omitempty" json:"grpc_address,omitempty"`
 	// MaxConns caps open connections to the upstream. Default 512.
 	MaxConns int `yaml:"max_conns" json:"max_conns"`
 	// IdleTimeout closes keep-alive connections idle for longer. Default 60s.
@@ -269,6 +294,8 @@ type Route struct {
 	// Sample, when set, feeds a fraction of requests and their responses
 	// to the feature sketches.
 	Sample *Sample `yaml:"sample,omitempty" json:"sample,omitempty"`
+	// Log overrides the prediction log's settings for this route.
+	Log *RouteLog `yaml:"log,omitempty" json:"log,omitempty"`
 }
 
 // Sample configures feature sampling of one route.

@@ -20,6 +20,7 @@ const (
 	defaultIdleTimeout       = 60 * time.Second
 	defaultStreamIdleTimeout = 30 * time.Second
 	defaultPathPrefix        = "/"
+	defaultGRPCMessageBytes  = 64 << 20
 
 	defaultShadowQueue      = 1024
 	defaultShadowQueueBytes = 64 << 20
@@ -88,6 +89,14 @@ func applyDefaults(c *Config, set lineIndex) {
 	}
 	if unset(root.key("drain_timeout"), c.DrainTimeout == 0) {
 		c.DrainTimeout = Duration(defaultDrainTimeout)
+	}
+
+	grpc := root.key("grpc")
+	if unset(grpc.key("max_recv_message_bytes"), c.GRPC.MaxRecvMessageBytes == 0) {
+		c.GRPC.MaxRecvMessageBytes = defaultGRPCMessageBytes
+	}
+	if unset(grpc.key("max_send_message_bytes"), c.GRPC.MaxSendMessageBytes == 0) {
+		c.GRPC.MaxSendMessageBytes = defaultGRPCMessageBytes
 	}
 
 	ups := root.key("upstreams")
@@ -163,6 +172,9 @@ func applyDefaults(c *Config, set lineIndex) {
 		c.Client.MaxHeaderBytes = 16 << 10
 	}
 	driftDefaults(&c.Drift, root.key("drift"), unset)
+	if c.Log != nil {
+		logDefaults(c.Log, root.key("log"), unset)
+	}
 	if g := c.CanaryGuard; g != nil {
 		q := root.key("canary_guard")
 		if g.Rollback == nil {
@@ -176,6 +188,9 @@ func applyDefaults(c *Config, set lineIndex) {
 		}
 		if unset(q.key("max_latency_p99_ratio"), g.MaxLatencyP99Ratio == 0) {
 			g.MaxLatencyP99Ratio = defaultP99Ratio
+		}
+		if unset(q.key("max_ttft_p99_ratio"), g.MaxTTFTP99Ratio == 0) {
+			g.MaxTTFTP99Ratio = defaultP99Ratio
 		}
 		if unset(q.key("max_prediction_drift"), g.MaxPredictionDrift == "") {
 			g.MaxPredictionDrift = "auto"

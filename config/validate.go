@@ -82,12 +82,28 @@ func validate(c *Config, lines lineIndex, o ParseOptions) Errors {
 		v.add(cl.key("max_header_bytes"), "must be in 1KiB..1MiB, got %s", c.Client.MaxHeaderBytes)
 	}
 	v.upstreams(root.key("upstreams"), c.Upstreams)
+	v.grpc(c)
 	v.routes(root.key("routes"), c.Routes, c.Upstreams)
 	v.features(c)
 	v.payloadSettings(c)
 	v.drift(root.key("drift"), &c.Drift, c.Sketch)
 	if c.CanaryGuard != nil {
 		v.canaryGuard(root.key("canary_guard"), c)
+	}
+	if c.Log != nil {
+		v.log(root.key("log"), c.Log)
+	}
+	for i, r := range c.Routes {
+		if r.Log == nil {
+			continue
+		}
+		lp := root.key("routes").index(i).key("log")
+		if c.Log == nil {
+			v.add(lp, "needs a top-level log section with its sinks")
+		}
+		if f := r.Log.Fraction; f != nil && !(*f >= 0 && *f <= 1) {
+			v.add(lp.key("fraction"), "must be in 0..1, got %v", *f)
+		}
 	}
 	samples := root.key("shadow_samples")
 	if c.ShadowSamples.Keep < 0 || c.ShadowSamples.Keep > 10_000 {
@@ -598,6 +614,9 @@ func (v *validator) canaryGuard(p *fieldPath, c *Config) {
 	}
 	if !(g.MaxLatencyP99Ratio >= 1) || math.IsInf(g.MaxLatencyP99Ratio, 1) {
 		v.add(p.key("max_latency_p99_ratio"), "must be a finite number >= 1, got %v", g.MaxLatencyP99Ratio)
+	}
+	if !(g.MaxTTFTP99Ratio >= 1) || math.IsInf(g.MaxTTFTP99Ratio, 1) {
+		v.add(p.key("max_ttft_p99_ratio"), "must be a finite number >= 1, got %v", g.MaxTTFTP99Ratio)
 	}
 	if g.MaxPredictionDrift != "auto" && g.MaxPredictionDrift != "off" {
 		v.add(p.key("max_prediction_drift"), `must be "auto" or "off", got %q`, g.MaxPredictionDrift)

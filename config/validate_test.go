@@ -137,6 +137,43 @@ routes[0].split[1].upstream: unknown upstream "canary" (defined: none) (line 11)
 			want: `upstreams.canary.address: port must be a number in 1..65535, got "0" (line 6)`,
 		},
 		{
+			name: "grpc_listen is not host:port",
+			in:   edit(t, "admin: 127.0.0.1:9901", "grpc_listen: localhost", live, "  live: { address: 127.0.0.1:8501, grpc_address: 127.0.0.1:8001 }", canary, "  canary: { address: 127.0.0.1:8502, grpc_address: 127.0.0.1:8002 }"),
+			want: `grpc_listen: must be host:port, got "localhost" (line 2)`,
+		},
+		{
+			name: "grpc_listen binds the port of listen",
+			in:   edit(t, "model: m", "grpc_listen: 127.0.0.1:8080", live, "  live: { address: 127.0.0.1:8501, grpc_address: 127.0.0.1:8001 }", canary, "  canary: { address: 127.0.0.1:8502, grpc_address: 127.0.0.1:8002 }"),
+			want: `grpc_listen: "127.0.0.1:8080" conflicts with listen "0.0.0.0:8080" (line 3)`,
+		},
+		{
+			name: "grpc_address does not parse",
+			in:   edit(t, canary, "  canary: { address: 127.0.0.1:8502, grpc_address: 127.0.0.1 }"),
+			want: `upstreams.canary.grpc_address: must be host:port, got "127.0.0.1" (line 6)`,
+		},
+		{
+			name: "an arm of a gRPC route has no grpc_address",
+			in:   edit(t, "model: m", "grpc_listen: 0.0.0.0:8081", live, "  live: { address: 127.0.0.1:8501, grpc_address: 127.0.0.1:8001 }"),
+			want: `routes[0].split[1].upstream: upstream "canary" has no grpc_address, but route "predict" serves gRPC (line 11)`,
+		},
+		{
+			name: "a gRPC service prefix needs grpc_address",
+			in:   edit(t, "model: m", "grpc_listen: 0.0.0.0:8081", route, "  - name: predict\n    match: { path_prefix: /inference.GRPCInferenceService/ }"),
+			want: `routes[0].split[0].upstream: upstream "live" has no grpc_address, but route "predict" serves gRPC (line 11)
+routes[0].split[1].upstream: upstream "canary" has no grpc_address, but route "predict" serves gRPC (line 12)`,
+		},
+		{
+			name: "grpc_listen without a gRPC route",
+			in:   edit(t, "model: m", "grpc_listen: 0.0.0.0:8081"),
+			want: `grpc_listen: no route serves gRPC: give the upstreams of a route a grpc_address (line 3)`,
+		},
+		{
+			name: "grpc message limit out of range",
+			in:   edit(t, "model: m", "grpc: { max_recv_message_bytes: 100, max_send_message_bytes: 2GiB }"),
+			want: `grpc.max_recv_message_bytes: must be in 1KiB..1GiB, got 100B (line 3)
+grpc.max_send_message_bytes: must be in 1KiB..1GiB, got 2GiB (line 3)`,
+		},
+		{
 			name: "upstream timeout is zero",
 			in:   edit(t, canary, "  canary: { address: 127.0.0.1:8502, timeout: 0s }"),
 			want: `upstreams.canary.timeout: must be > 0 (line 6)`,

@@ -31,6 +31,8 @@ const (
 	failClientGone
 	failBrokenStream
 	numFailures
+	// noFailure marks a call that did not fail.
+	noFailure = numFailures
 )
 
 var failureNames = [numFailures]string{
@@ -70,6 +72,14 @@ var failureMessages = [numFailures]string{
 }
 
 func (f failure) String() string { return failureNames[f] }
+
+// label is f's reason label, or "" for noFailure.
+func (f failure) label() string {
+	if f == noFailure {
+		return ""
+	}
+	return failureNames[f]
+}
 
 // classify maps an upstream call error to a failure.
 func classify(err error) failure {

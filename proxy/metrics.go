@@ -99,12 +99,15 @@ func (m *Metrics) forget(route, arm string) {
 func (m *Metrics) UpstreamDuration() *prometheus.HistogramVec { return m.upstreamDur }
 
 // armSet holds the armStats of every (route, arm) and exports them as
-// driftcar_requests_total and driftcar_request_duration_seconds.
+// driftcar_requests_total, driftcar_request_duration_seconds and, on
+// routes that time tokens, the driftcar_llm_* timings.
 type armSet struct {
-	mu       sync.Mutex
-	arms     map[[2]string]*armStats
-	requests *prometheus.Desc
-	duration *prometheus.Desc
+	mu         sync.Mutex
+	arms       map[[2]string]*armStats
+	requests   *prometheus.Desc
+	duration   *prometheus.Desc
+	firstToken *prometheus.Desc
+	interToken *prometheus.Desc
 }
 
 var _ prometheus.Collector = (*armSet)(nil)
@@ -116,6 +119,12 @@ func newArmSet() *armSet {
 			"Client requests by route, arm and status class.", []string{"route", "arm", "code"}, nil),
 		duration: prometheus.NewDesc(namespace+"_request_duration_seconds",
 			"Time from reading a client request to handing its response to the server, by route and arm.",
+			[]string{"route", "arm"}, nil),
+		firstToken: prometheus.NewDesc(namespace+"_llm_time_to_first_token_seconds",
+			"Time from reading a client request to the first chunk of its streamed answer, by route and arm.",
+			[]string{"route", "arm"}, nil),
+		interToken: prometheus.NewDesc(namespace+"_llm_inter_token_seconds",
+			"Gaps between the chunks of streamed answers, by route and arm.",
 			[]string{"route", "arm"}, nil),
 	}
 }
@@ -140,10 +149,12 @@ func (s *armSet) forget(route, arm string) {
 	s.mu.Unlock()
 }
 
-// Describe sends the two fixed descriptors.
+// Describe sends the fixed descriptors.
 func (s *armSet) Describe(ch chan<- *prometheus.Desc) {
 	ch <- s.requests
 	ch <- s.duration
+	ch <- s.firstToken
+	ch <- s.interToken
 }
 
 // Collect exports a snapshot of every arm's stats.
@@ -156,11 +167,18 @@ func (s *armSet) Collect(ch chan<- prometheus.Metric) {
 				float64(a.requests[class].Load()), a.created, k[0], k[1], name)
 		}
 		st := a.snapshot()
-		buckets := make(map[float64]uint64, len(latencyBuckets))
-		for i, b := range latencyBuckets {
-			buckets[b] = st.Buckets[i]
+		ch <- constHistogram(s.duration, Histogram{Buckets: st.Buckets, Count: st.count, Sum: st.sum}, a.created, k)
+		if a.timed.Load() {
+			ch <- constHistogram(s.firstToken, st.FirstToken, a.created, k)
+			ch <- constHistogram(s.interToken, st.InterToken, a.created, k)
 		}
-		ch <- prometheus.MustNewConstHistogramWithCreatedTimestamp(s.duration, st.count, st.sum, buckets,
-			a.created, k[0], k[1])
 	}
+}
+
+func constHistogram(d *prometheus.Desc, h Histogram, created time.Time, k [2]string) prometheus.Metric {
+	buckets := make(map[float64]uint64, len(latencyBuckets))
+	for i, b := range latencyBuckets {
+		buckets[b] = h.Buckets[i]
+	}
+	return prometheus.MustNewConstHistogramWithCreatedTimestamp(d, h.Count, h.Sum, buckets, created, k[0], k[1])
 }

@@ -119,6 +119,9 @@ func (s *Server) Apply(cfg *config.Config, taps Taps) {
 			armOverride: rc.ArmOverride,
 			mirror:      taps[rc.Name].Mirror,
 			sampler:     taps[rc.Name].Sampler,
+			tokens:      taps[rc.Name].Tokens,
+			timeTokens:  taps[rc.Name].TimeTokens,
+			recorder:    taps[rc.Name].Recorder,
 		}
 		names := make([]string, len(rc.Split))
 		weights := make([]int, len(rc.Split))
@@ -129,6 +132,7 @@ func (s *Server) Apply(cfg *config.Config, taps Taps) {
 				upstream: upstreams[a.Upstream],
 				metrics:  s.metrics.forArm(rc.Name, a.Upstream),
 			})
+			r.arms[i].metrics.stats.timed.Store(r.timeTokens)
 			kept[[2]string{rc.Name, a.Upstream}] = true
 			if a.Upstream == rc.Fallback {
 				r.fallback = i
@@ -221,6 +225,7 @@ func (s *Server) serve(ctx *fasthttp.RequestCtx) {
 
 	a := r.arms[i]
 	end, err := a.call(req, &ctx.Response)
+	failed := noFailure
 	if err != nil {
 		f := classify(err)
 		a.metrics.errors[f].Inc()
@@ -234,6 +239,7 @@ func (s *Server) serve(ctx *fasthttp.RequestCtx) {
 			}
 		}
 		if err != nil {
+			failed = f
 			writeError(ctx, failureStatus[f], failureMessages[f], r.name, a.name)
 		}
 	}
@@ -242,13 +248,25 @@ func (s *Server) serve(ctx *fasthttp.RequestCtx) {
 	}
 	st, streaming := ctx.Response.BodyStream().(*upstreamStream)
 	if streaming {
-		st.end = streamEnd(r, a, req, &ctx.Response.Header, sink, ctx.Time())
+		st.end = streamEnd(r, a, req, &ctx.Response.Header, sink, ctx.Time(), requestID)
+		if r.timeTokens {
+			st.timing, st.began = a.metrics.stats, ctx.Time()
+		}
 	} else {
 		if sink != nil {
 			sink.Live(&ctx.Response)
 		}
 		if r.sampler != nil {
 			r.sampler.Sample(req, &ctx.Response, a.name)
+		}
+		if r.tokens != nil {
+			r.tokens.Sample(req, &ctx.Response, a.name)
+		}
+		if r.recorder != nil {
+			r.recorder.Record(req, &ctx.Response, Exchange{
+				Arm: a.name, RequestID: requestID, Start: ctx.Time(), Duration: end.Sub(ctx.Time()),
+				Failure: failed.label(), Mirrored: sink != nil,
+			})
 		}
 	}
 	if http10 {
@@ -266,16 +284,21 @@ func (s *Server) serve(ctx *fasthttp.RequestCtx) {
 // streamEnd returns what runs when a streamed response has been written
 // (or cut): its accounting and the taps, which get the bounded copy. The
 // server calls it while it still holds the request.
-func streamEnd(r *route, a *arm, req *fasthttp.Request, h *fasthttp.ResponseHeader, sink LiveSink, start time.Time) func(*upstreamStream, error) {
+func streamEnd(r *route, a *arm, req *fasthttp.Request, h *fasthttp.ResponseHeader, sink LiveSink, start time.Time, requestID []byte) func(*upstreamStream, error) {
 	return func(st *upstreamStream, writeErr error) {
+		failed := noFailure
 		switch {
 		case st.readErr != nil:
-			a.metrics.errors[failBrokenStream].Inc()
+			failed = failBrokenStream
 		case writeErr != nil:
-			a.metrics.errors[failClientGone].Inc()
+			failed = failClientGone
 		}
-		a.metrics.stats.observe(statusClass(h.StatusCode()), time.Since(start))
-		if sink == nil && r.sampler == nil {
+		if failed != noFailure {
+			a.metrics.errors[failed].Inc()
+		}
+		d := time.Since(start)
+		a.metrics.stats.observe(statusClass(h.StatusCode()), d)
+		if sink == nil && r.sampler == nil && r.tokens == nil && r.recorder == nil {
 			return
 		}
 		tap := fasthttp.AcquireResponse()
@@ -285,8 +308,20 @@ func streamEnd(r *route, a *arm, req *fasthttp.Request, h *fasthttp.ResponseHead
 		if sink != nil {
 			sink.Live(tap)
 		}
-		if r.sampler != nil && st.eof && st.readErr == nil && writeErr == nil {
+		if r.recorder != nil {
+			r.recorder.Record(req, tap, Exchange{
+				Arm: a.name, RequestID: requestID, Start: start, Duration: d,
+				Failure: failed.label(), Mirrored: sink != nil,
+			})
+		}
+		if !st.eof || st.readErr != nil || writeErr != nil {
+			return
+		}
+		if r.sampler != nil {
 			r.sampler.Sample(req, tap, a.name)
+		}
+		if r.tokens != nil {
+			r.tokens.Sample(req, tap, a.name)
 		}
 	}
 }

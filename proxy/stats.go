@@ -13,11 +13,49 @@ import (
 // snapshots. It must not be copied.
 type armStats struct {
 	requests [len(statusClasses)]atomic.Uint64
-	// buckets count durations per bucket (not cumulative); the last is
-	// +Inf.
+	latency  durations
+	// firstToken and interToken time the streamed answers of routes that
+	// time tokens: to the first chunk, and between chunks.
+	firstToken, interToken durations
+	timed                  atomic.Bool // the route times tokens
+	created                time.Time
+}
+
+// durations is a histogram of atomics at latencyBounds.
+type durations struct {
+	// buckets count per bucket (not cumulative); the last is +Inf.
 	buckets [len(latencyBuckets) + 1]atomic.Uint64
-	nanos   atomic.Int64 // sum of durations
-	created time.Time
+	nanos   atomic.Int64 // sum
+}
+
+func (h *durations) observe(d time.Duration) {
+	i := 0
+	for i < len(latencyBounds) && d > latencyBounds[i] {
+		i++
+	}
+	h.buckets[i].Add(1)
+	h.nanos.Add(int64(d))
+}
+
+// snapshot reads h as cumulative counts at latencyBuckets.
+func (h *durations) snapshot() Histogram {
+	out := Histogram{Buckets: make([]uint64, len(latencyBuckets))}
+	for i := range h.buckets {
+		out.Count += h.buckets[i].Load()
+		if i < len(out.Buckets) {
+			out.Buckets[i] = out.Count
+		}
+	}
+	out.Sum = time.Duration(h.nanos.Load()).Seconds()
+	return out
+}
+
+// Histogram is a read of a duration histogram: cumulative counts at the
+// upper bounds of ArmStats.Bounds, the +Inf count and the sum in seconds.
+type Histogram struct {
+	Buckets []uint64
+	Count   uint64
+	Sum     float64
 }
 
 // latencyBounds are latencyBuckets as durations, for the request path.
@@ -31,12 +69,7 @@ var latencyBounds = func() (out [len(latencyBuckets)]time.Duration) {
 // observe records one answered request.
 func (a *armStats) observe(class int, d time.Duration) {
 	a.requests[class].Add(1)
-	i := 0
-	for i < len(latencyBounds) && d > latencyBounds[i] {
-		i++
-	}
-	a.buckets[i].Add(1)
-	a.nanos.Add(int64(d))
+	a.latency.observe(d)
 }
 
 // armSnapshot is a read of armStats with cumulative buckets.
@@ -56,14 +89,11 @@ func (a *armStats) snapshot() armSnapshot {
 		}
 	}
 	st.Bounds = latencyBuckets[:]
-	st.Buckets = make([]uint64, len(latencyBuckets))
-	for i := range a.buckets {
-		st.count += a.buckets[i].Load()
-		if i < len(st.Buckets) {
-			st.Buckets[i] = st.count
-		}
+	lat := a.latency.snapshot()
+	st.Buckets, st.count, st.sum = lat.Buckets, lat.Count, lat.Sum
+	if a.timed.Load() {
+		st.FirstToken, st.InterToken = a.firstToken.snapshot(), a.interToken.snapshot()
 	}
-	st.sum = time.Duration(a.nanos.Load()).Seconds()
 	return st
 }
 
@@ -76,6 +106,10 @@ type ArmStats struct {
 	// in Bounds; the +Inf count is Requests.
 	Buckets []uint64
 	Bounds  []float64
+	// FirstToken and InterToken time the arm's streamed answers on a
+	// route that times tokens: to the first chunk of the body, and
+	// between chunks. Zero on other routes.
+	FirstToken, InterToken Histogram
 }
 
 // Stats returns the cumulative stats of every arm of route, in split

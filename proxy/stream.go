@@ -22,6 +22,10 @@ const StreamThreshold = 1 << 20
 // large for them instead of arriving cut.
 const maxStreamCopy = 1<<20 + 1
 
+// streamBuffer is the size of one read of a stream, and so the largest
+// chunk forwarded; each stream holds one.
+const streamBuffer = 32 << 10
+
 // defaultStreamIdle bounds the gap between chunks when a config built in
 // code leaves it zero.
 const defaultStreamIdle = 30 * time.Second
@@ -161,10 +165,14 @@ type upstreamStream struct {
 	carrier fasthttp.Response // decodes the upstream framing
 	body    io.Reader
 	release func(discard bool)
+	buf     []byte // streamBuffer bytes, kept across streams
 	copy    []byte
 	eof     bool
 	readErr error
 	end     func(st *upstreamStream, writeErr error)
+
+	timing      *armStats // set on a route that times tokens
+	began, last time.Time // the request's start; the last chunk's arrival
 }
 
 func (st *upstreamStream) start(t *transport, conn net.Conn, h *fasthttp.ResponseHeader) {
@@ -179,6 +187,9 @@ func (st *upstreamStream) Read(p []byte) (int, error) {
 		return 0, err
 	}
 	n, err := st.body.Read(p)
+	if st.timing != nil && n > 0 {
+		st.timeChunk()
+	}
 	if room := maxStreamCopy - len(st.copy); room > 0 && n > 0 {
 		st.copy = append(st.copy, p[:min(n, room)]...)
 	}
@@ -189,6 +200,47 @@ func (st *upstreamStream) Read(p []byte) (int, error) {
 		st.readErr = err
 	}
 	return n, err
+}
+
+// WriteTo forwards the stream to the server's body writer, one Read per
+// write; fasthttp frames and flushes each as a chunk.
+func (st *upstreamStream) WriteTo(w io.Writer) (int64, error) {
+	if st.buf == nil {
+		st.buf = make([]byte, streamBuffer)
+	}
+	var total int64
+	for {
+		n, err := st.Read(st.buf)
+		if n > 0 {
+			m, werr := w.Write(st.buf[:n])
+			total += int64(m)
+			if werr != nil {
+				return total, werr
+			}
+		}
+		switch {
+		case err == io.EOF:
+			return total, nil
+		case err != nil:
+			return total, err
+		}
+	}
+}
+
+// SupportsBodyWriteTo tells fasthttp that WriteTo forwards what Read
+// reads.
+func (st *upstreamStream) SupportsBodyWriteTo() bool { return true }
+
+// timeChunk records a chunk's arrival: the time to the first, or the gap
+// since the last.
+func (st *upstreamStream) timeChunk() {
+	now := time.Now()
+	if st.last.IsZero() {
+		st.timing.firstToken.observe(now.Sub(st.began))
+	} else {
+		st.timing.interToken.observe(now.Sub(st.last))
+	}
+	st.last = now
 }
 
 // CloseWithError ends the stream: writeErr is the server's error writing
@@ -205,6 +257,7 @@ func (st *upstreamStream) CloseWithError(writeErr error) error {
 	t := st.t
 	st.carrier.Reset()
 	st.t, st.conn, st.body, st.release, st.end = nil, nil, nil, nil, nil
+	st.timing, st.began, st.last = nil, time.Time{}, time.Time{}
 	st.copy, st.eof, st.readErr = st.copy[:0], false, nil
 	t.streams.Put(st)
 	return nil

@@ -20,6 +20,9 @@ type route struct {
 	armOverride bool
 	mirror      Mirror
 	sampler     Sampler
+	tokens      Sampler
+	timeTokens  bool
+	recorder    Recorder
 }
 
 type arm struct {

@@ -1,6 +1,10 @@
 package proxy
 
-import "github.com/valyala/fasthttp"
+import (
+	"time"
+
+	"github.com/valyala/fasthttp"
+)
 
 // Mirror takes copies of requests for a shadow model. Offer runs on the
 // request path, after the request is prepared for the upstream and before
@@ -21,6 +25,37 @@ type LiveSink interface {
 type RouteTaps struct {
 	Mirror  Mirror
 	Sampler Sampler
+	// Tokens receives every complete answer, unsampled, for token
+	// accounting.
+	Tokens Sampler
+	// TimeTokens times the route's streamed answers per arm: the time to
+	// the first chunk and the gaps between chunks.
+	TimeTokens bool
+	// Recorder receives every answered request, failed ones included,
+	// for the prediction log.
+	Recorder Recorder
+}
+
+// Recorder takes copies of answered requests. Record runs on the request
+// path once the client's response is complete (a stream's when it ended,
+// with the taps' bounded copy as body); it must not block and must not
+// keep req, resp or the slices of ex. Implementations must be safe for
+// concurrent use.
+type Recorder interface {
+	Record(req *fasthttp.Request, resp *fasthttp.Response, ex Exchange)
+}
+
+// Exchange describes one answered request.
+type Exchange struct {
+	Arm       string
+	RequestID []byte
+	Start     time.Time
+	Duration  time.Duration
+	// Failure is the reason label of a failed upstream call (the client
+	// got driftcar's error answer, or a cut stream), "" otherwise.
+	Failure string
+	// Mirrored reports that a copy went to the shadow.
+	Mirrored bool
 }
 
 // Taps maps route names to their taps. Routes without an entry have none.

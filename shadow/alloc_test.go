@@ -3,6 +3,7 @@
 package shadow
 
 import (
+	"sync/atomic"
 	"testing"
 
 	"github.com/driftcar/driftcar/internal/payload"
@@ -15,6 +16,8 @@ func TestShadowTapAllocs(t *testing.T) {
 	live := testupstream.Start(t, testupstream.Answer("live", `{"predictions":[0.5]}`))
 	shadow := testupstream.Start(t, testupstream.Answer("shadow", `{"predictions":[0.5]}`))
 	e := newEnv(t, live, shadowSpec(shadow), false)
+	counted := &countingAnswers{}
+	e.mirror.answers = counted // before any traffic; it allocates nothing
 	h := testupstream.NewHarness(e.srv.Handler(), "/v1/models/m:predict", v1Request)
 	for range 200 {
 		h.ServeOK(t)
@@ -22,7 +25,14 @@ func TestShadowTapAllocs(t *testing.T) {
 	if n := testing.AllocsPerRun(2000, func() { h.ServeOK(t) }); n > 1 {
 		t.Errorf("got %v allocs per mirrored request; want at most 1", n)
 	}
+	if counted.n.Load() == 0 {
+		t.Error("the Answers got nothing")
+	}
 }
+
+type countingAnswers struct{ n atomic.Int64 }
+
+func (c *countingAnswers) ShadowAnswer(*Answer) { c.n.Add(1) }
 
 // TestComparePairAllocs: comparing a pair that agrees allocates nothing in
 // steady state, for each protocol's layout. (A mismatch formats its two

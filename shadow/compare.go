@@ -38,6 +38,24 @@ type verdict struct {
 	reason         string
 	index          int
 	liveVal, shVal string
+	// shadowPreds are the shadow's predictions when both sides answered
+	// 2xx; they alias the comparator's decoder.
+	shadowPreds []payload.Prediction
+}
+
+// outcome names the pair's verdict as a whole.
+func (v *verdict) outcome() string {
+	switch {
+	case v.statusDiffer:
+		return "status_mismatch"
+	case v.failedAlike:
+		return "failed_alike"
+	case v.counts[Undecodable] > 0:
+		return Undecodable.String()
+	case v.counts[Mismatch] > 0:
+		return Mismatch.String()
+	}
+	return Match.String()
 }
 
 // comparePair compares the live and shadow bodies of one pair. liveHdr
@@ -56,6 +74,7 @@ func (c *comparator) comparePair(liveStatus int, liveBody []byte, liveHdr int, l
 	}
 	le, lerr := c.live.DecodeBinary(liveBody, liveHdr)
 	se, serr := c.shadow.DecodeBinary(shadowBody, shadowHdr)
+	v.shadowPreds = se
 	if lerr == nil {
 		lerr = unreadable(le)
 	}

@@ -3,7 +3,9 @@ package shadow
 import (
 	"context"
 	"fmt"
+	"maps"
 	"net"
+	"sync"
 	"testing"
 	"time"
 
@@ -23,12 +25,38 @@ func TestMain(m *testing.M) {
 
 // env is a proxy with one route "predict" to live, mirrored by a Mirror.
 type env struct {
-	reg    *prometheus.Registry
-	srv    *proxy.Server
-	mirror *Mirror
-	ring   *Ring
-	addr   string
-	client *fasthttp.HostClient
+	reg     *prometheus.Registry
+	srv     *proxy.Server
+	mirror  *Mirror
+	ring    *Ring
+	addr    string
+	client  *fasthttp.HostClient
+	answers *answerLog
+}
+
+// answerLog keeps the Answers it gets, by request id, as text.
+type answerLog struct {
+	mu  sync.Mutex
+	got map[string]string
+}
+
+func (l *answerLog) ShadowAnswer(a *Answer) {
+	preds := make([]string, len(a.Predictions))
+	for i := range a.Predictions {
+		preds[i] = a.Predictions[i].String()
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.got == nil {
+		l.got = map[string]string{}
+	}
+	l.got[string(a.RequestID)] = fmt.Sprintf("%s %d %s%s %v", a.Route, a.Status, a.Failure, a.Outcome, preds)
+}
+
+func (l *answerLog) snapshot() map[string]string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return maps.Clone(l.got)
 }
 
 func liveConfig(t testing.TB, live string) *config.Config {
@@ -50,11 +78,11 @@ routes:
 // loopback.
 func newEnv(t testing.TB, live string, spec Spec, serve bool) *env {
 	t.Helper()
-	e := &env{reg: prometheus.NewRegistry(), ring: NewRing(16, 256, true)}
+	e := &env{reg: prometheus.NewRegistry(), ring: NewRing(16, 256, true), answers: &answerLog{}}
 	pm := proxy.NewMetrics(e.reg)
 	spec.Route = "predict"
 	var err error
-	e.mirror, err = New(spec, Options{Metrics: NewMetrics(e.reg, pm.UpstreamDuration()), Ring: e.ring})
+	e.mirror, err = New(spec, Options{Metrics: NewMetrics(e.reg, pm.UpstreamDuration()), Ring: e.ring, Answers: e.answers})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -3,16 +3,15 @@ package shadow
 import (
 	"bytes"
 	"errors"
-	"math"
 	"net"
 	"sync"
 	"sync/atomic"
 	"time"
 
-	"github.com/cespare/xxhash/v2"
 	"github.com/valyala/fasthttp"
 	"go.uber.org/zap"
 
+	"github.com/driftcar/driftcar/internal/fraction"
 	"github.com/driftcar/driftcar/internal/panics"
 	"github.com/driftcar/driftcar/internal/payload"
 	"github.com/driftcar/driftcar/proxy"
@@ -32,10 +31,11 @@ type Mirror struct {
 	metrics    *routeMetrics
 	queues     *queueLengths
 	ring       *Ring
+	answers    Answers
 	panics     *panics.Counter
 	queue      chan *Pending
 	bytesHeld  atomic.Int64
-	fraction   atomic.Pointer[fraction]
+	fraction   atomic.Pointer[fraction.Fraction]
 	methods    [][]byte
 	strip      []string
 	now        func() time.Time
@@ -56,6 +56,34 @@ type Options struct {
 	// Panics counts the panics the workers recover from. Nil lets a panic
 	// crash the process.
 	Panics *panics.Counter
+	// Answers, when set, gets every mirrored request's shadow side.
+	Answers Answers
+}
+
+// Answer is the shadow side of one mirrored request.
+type Answer struct {
+	Route     string
+	RequestID []byte
+	// Status is the shadow's HTTP status; 0 when the call failed.
+	Status int
+	// LiveStatus is the client's status when the live answer has come,
+	// else 0.
+	LiveStatus int
+	// Failure is "timeout" or "error" for a failed shadow call, "expired"
+	// when the live answer did not come within the pair timeout, "" else.
+	Failure string
+	// Outcome is the comparison: match, mismatch, undecodable,
+	// status_mismatch or failed_alike; "" on failure.
+	Outcome string
+	// Predictions are the shadow's, when both sides answered 2xx.
+	Predictions []payload.Prediction
+}
+
+// Answers receives the Answer of every mirrored request on the shadow's
+// worker. ShadowAnswer must not block and must not keep a or its slices.
+// Implementations must be safe for concurrent use.
+type Answers interface {
+	ShadowAnswer(a *Answer)
 }
 
 // New starts a mirror and its workers for spec.
@@ -70,6 +98,7 @@ func New(spec Spec, opts Options) (*Mirror, error) {
 		metrics: opts.Metrics.forRoute(spec.Route),
 		queues:  opts.Metrics.queues,
 		ring:    opts.Ring,
+		answers: opts.Answers,
 		queue:   make(chan *Pending, spec.Queue),
 		now:     opts.Now,
 		panics:  opts.Panics,
@@ -81,7 +110,7 @@ func New(spec Spec, opts Options) (*Mirror, error) {
 	if m.now == nil {
 		m.now = time.Now
 	}
-	m.fraction.Store(fractionOf(spec.Fraction))
+	m.setFraction(spec.Fraction)
 	m.queues.add(m, spec.Route)
 	for _, meth := range spec.Methods {
 		m.methods = append(m.methods, []byte(meth))
@@ -116,7 +145,7 @@ func New(spec Spec, opts Options) (*Mirror, error) {
 // Spec returns the mirror's effective spec, defaults filled in.
 func (m *Mirror) Spec() Spec {
 	s := m.spec
-	s.Fraction = m.fraction.Load().value
+	s.Fraction = m.fraction.Load().Value()
 	return s
 }
 
@@ -173,6 +202,7 @@ func (m *Mirror) Offer(req *fasthttp.Request, requestID []byte) proxy.LiveSink {
 	}
 	p := acquirePending(m)
 	p.size = size
+	p.requestID = append(p.requestID[:0], requestID...)
 	req.CopyTo(&p.req)
 	for _, h := range m.strip {
 		p.req.Header.Del(h)
@@ -189,32 +219,15 @@ func (m *Mirror) Offer(req *fasthttp.Request, requestID []byte) proxy.LiveSink {
 	}
 }
 
-// fraction is the share of requests mirrored, as a hash threshold.
-type fraction struct {
-	value     float64
-	threshold uint64 // mirror when hash(request id) < threshold
-	all       bool   // fraction 1: mirror every request
-}
-
-func fractionOf(f float64) *fraction {
-	switch {
-	case f >= 1:
-		return &fraction{value: f, all: true}
-	case f > 0:
-		return &fraction{value: f, threshold: uint64(f * math.MaxUint64)}
-	}
-	return &fraction{value: f}
-}
-
 // setFraction changes the mirrored share in place, for a canary step.
-func (m *Mirror) setFraction(f float64) { m.fraction.Store(fractionOf(f)) }
+func (m *Mirror) setFraction(f float64) {
+	share := fraction.New(f)
+	m.fraction.Store(&share)
+}
 
 // sampled reports whether the request with this id is mirrored: the same
 // id always gets the same answer, on every pod.
-func (m *Mirror) sampled(requestID []byte) bool {
-	f := m.fraction.Load()
-	return f.all || (f.threshold > 0 && xxhash.Sum64(requestID) < f.threshold)
-}
+func (m *Mirror) sampled(requestID []byte) bool { return m.fraction.Load().Has(requestID) }
 
 func (m *Mirror) methodAllowed(method []byte) bool {
 	for _, allowed := range m.methods {
@@ -261,12 +274,14 @@ func (m *Mirror) serve(p *Pending, timer *time.Timer) {
 		rm.results[ResultOK].Inc()
 	case isTimeout(err):
 		rm.results[ResultTimeout].Inc()
+		m.report(p, 0, p.liveStatusSeen(), "timeout", "", nil)
 		return
 	default:
 		rm.results[ResultError].Inc()
 		if c := m.log.Check(zap.DebugLevel, "shadow request failed"); c != nil {
 			c.Write(zap.String("route", m.spec.Route), zap.Error(err))
 		}
+		m.report(p, 0, p.liveStatusSeen(), "error", "", nil)
 		return
 	}
 
@@ -278,11 +293,25 @@ func (m *Mirror) serve(p *Pending, timer *time.Timer) {
 		}
 	case <-timer.C:
 		rm.expired.Inc()
+		m.report(p, p.resp.StatusCode(), 0, "expired", "", nil)
 		return
 	}
 	c := m.comparator.Get().(*comparator)
 	m.compare(c, p)
+	if m.answers != nil {
+		m.report(p, p.resp.StatusCode(), p.liveStatus, "", c.verdict.outcome(), c.verdict.shadowPreds)
+	}
 	m.comparator.Put(c)
+}
+
+// report hands p's Answer to the Answers.
+func (m *Mirror) report(p *Pending, status, liveStatus int, failure, outcome string, preds []payload.Prediction) {
+	if m.answers == nil {
+		return
+	}
+	p.answer = Answer{Route: m.spec.Route, RequestID: p.requestID, Status: status, LiveStatus: liveStatus, Failure: failure, Outcome: outcome, Predictions: preds}
+	m.answers.ShadowAnswer(&p.answer)
+	p.answer = Answer{}
 }
 
 func isTimeout(err error) bool {
@@ -303,6 +332,8 @@ type Pending struct {
 	liveCut    bool // live body was longer than MaxLiveBody
 	liveHdr    int  // binary tensor header length, or payload.JSONBody
 	liveDone   chan struct{}
+	requestID  []byte
+	answer     Answer // handed to the Answers
 	refs       atomic.Int32
 	size       int64
 	owner      *Mirror
@@ -331,6 +362,18 @@ func (p *Pending) Live(resp *fasthttp.Response) {
 	p.liveHdr = payload.ParseHeaderLength(resp.Header.Peek(payload.BinaryHeader))
 	p.liveDone <- struct{}{} // capacity 1, sent once: never blocks
 	p.release()
+}
+
+// liveStatusSeen is the live status if Live has run, else 0, for a
+// worker that gives up before pairing.
+func (p *Pending) liveStatusSeen() int {
+	select {
+	case <-p.liveDone:
+		p.liveDone <- struct{}{} // put it back for the pairing
+		return p.liveStatus
+	default:
+		return 0
+	}
 }
 
 // release drops one reference; the last one returns the byte reservation

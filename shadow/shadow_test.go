@@ -299,3 +299,32 @@ func TestFleetRejectsAnUnreadablePredictionSpec(t *testing.T) {
 		t.Fatalf("Update = %v; want an error naming the route and the path", err)
 	}
 }
+
+// TestAnswersReportEveryMirroredRequest: each mirrored request's shadow
+// side reaches the Answers once, by request id: its status, comparison
+// outcome and predictions, or why it failed.
+func TestAnswersReportEveryMirroredRequest(t *testing.T) {
+	live := testupstream.Start(t, testupstream.Answer("live", `{"predictions":[0.5]}`))
+	cases := []struct {
+		name, shadow, want string
+	}{
+		{"match", testupstream.Start(t, testupstream.Answer("shadow", `{"predictions":[0.5]}`)), "predict 200 match [0.5]"},
+		{"mismatch", testupstream.Start(t, testupstream.Answer("shadow", `{"predictions":[0.9]}`)), "predict 200 mismatch [0.9]"},
+		{"undecodable", testupstream.Start(t, testupstream.Answer("shadow", `{"result":1}`)), "predict 200 undecodable []"},
+		{"dead", testutil.FreePort(t), "predict 0 error []"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newEnv(t, live, shadowSpec(tc.shadow), true)
+			for i := range 5 {
+				e.post(t, v1Request, "X-Request-Id", "id-"+strconv.Itoa(i))
+			}
+			testutil.Eventually(t, 10*time.Second, "5 answers", func() bool { return len(e.answers.snapshot()) == 5 })
+			for id, got := range e.answers.snapshot() {
+				if got != tc.want {
+					t.Errorf("%s: got %q; want %q", id, got, tc.want)
+				}
+			}
+		})
+	}
+}

@@ -39,6 +39,8 @@ func RunCLI(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	interval := fs.Duration("interval", 0, "time between tokens (default 20ms; short 10ms)")
 	streams := fs.String("streams", "", "comma-separated concurrency levels (default 1,50,500)")
 	duration := fs.Duration("duration", 0, "how long each measurement starts streams (default 5s; short 1s)")
+	rounds := fs.Int("rounds", 0, "rounds per level, each in a rotated path order, merged (default 3; short 2)")
+	big := fs.Int64("big-bytes", def.BigBytes, "size of the one large response sent through every path to check memory; 0 skips it")
 	settle := fs.Duration("settle", 0, "pause between measurements (default 500ms; short 200ms)")
 	timeout := fs.Duration("timeout", def.Timeout, "bound on one stream")
 	pathList := fs.String("paths", "", "comma-separated paths (default all of "+strings.Join(pathNames(), ",")+")")
@@ -68,6 +70,9 @@ func RunCLI(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if set["duration"] {
 		o.Duration = *duration
 	}
+	if set["rounds"] {
+		o.Rounds = *rounds
+	}
 	if set["settle"] {
 		o.Settle = *settle
 	}
@@ -85,7 +90,7 @@ func RunCLI(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if set["paths"] {
 		o.Paths = splitList(*pathList)
 	}
-	o.Timeout, o.Mode, o.DriftcarBin, o.OutDir = *timeout, *mode, *bin, *out
+	o.Timeout, o.Mode, o.DriftcarBin, o.OutDir, o.BigBytes = *timeout, *mode, *bin, *out, *big
 	o.Command = commandLine(args)
 	o.Progress = stderr
 	if err := errors.Join(append(errs, o.validate())...); err != nil {

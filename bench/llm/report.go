@@ -34,6 +34,7 @@ type Report struct {
 	Skipped  []Skip     `json:"skipped,omitempty"`
 	Cells    []Cell     `json:"cells"`
 	Targets  []Verdict  `json:"targets"`
+	Big      []Big      `json:"big,omitempty"`
 	Notes    []string   `json:"notes,omitempty"`
 }
 
@@ -54,6 +55,7 @@ type Settings struct {
 	Interval string `json:"interval"`
 	Streams  []int  `json:"streams"`
 	Duration string `json:"duration"`
+	Rounds   int    `json:"rounds"`
 	Mode     string `json:"mode"`
 }
 
@@ -109,8 +111,9 @@ type Added struct {
 // Verdict is one target checked.
 type Verdict struct {
 	Target string  `json:"target"`
-	Got    float64 `json:"got_ms"`
-	Limit  float64 `json:"limit_ms"`
+	Got    float64 `json:"got"`
+	Limit  float64 `json:"limit"`
+	Unit   string  `json:"unit"`
 	Pass   bool    `json:"pass"`
 }
 
@@ -122,7 +125,7 @@ func newReport(o Options) *Report {
 		Machine: Machine{Host: host, CPUs: runtime.NumCPU(), OS: runtime.GOOS + "/" + runtime.GOARCH, Go: runtime.Version(), Commit: gitCommit()},
 		Settings: Settings{
 			Short: o.Short, Tokens: o.Tokens, Interval: o.Interval.String(), Streams: o.Streams,
-			Duration: o.Duration.String(), Mode: o.Mode,
+			Duration: o.Duration.String(), Rounds: o.Rounds, Mode: o.Mode,
 		},
 		Paths: selectedPaths(o.Paths),
 	}
@@ -185,7 +188,7 @@ func (rep *Report) derive() {
 		}
 		at := fmt.Sprintf("%s at %d streams: ", p, TargetStreams)
 		add := func(target string, got, limit float64) {
-			rep.Targets = append(rep.Targets, Verdict{Target: at + target, Got: got, Limit: limit, Pass: got <= limit && c.Failed == 0})
+			rep.Targets = append(rep.Targets, Verdict{Target: at + target, Got: got, Limit: limit, Unit: "ms", Pass: got <= limit && c.Failed == 0})
 		}
 		add("TTFT p99 − direct ≤ 1 ms", c.Added.TTFT, limit)
 		add("chunk lag p99 − direct ≤ 1 ms", c.Added.ChunkLag, limit)
@@ -196,6 +199,34 @@ func (rep *Report) derive() {
 			add("chunk lag p99 added ≤ nginx's", c.Added.ChunkLag, ng.Added.ChunkLag+slack)
 		}
 	}
+	for _, b := range rep.Big {
+		if b.Path != Driftcar && b.Path != DriftcarTaps || b.RSSBefore == 0 {
+			continue
+		}
+		rep.Targets = append(rep.Targets, Verdict{
+			Target: fmt.Sprintf("%s: RSS growth over one %d MiB response < %d MiB", b.Path, b.Bytes>>20, TargetBigGrowth>>20),
+			Got:    b.RSSPeak - b.RSSBefore, Limit: TargetBigGrowth >> 20, Unit: "MiB",
+			Pass: b.Error == "" && b.RSSPeak-b.RSSBefore < TargetBigGrowth>>20,
+		})
+	}
+}
+
+// bigLines describes the large responses.
+func (rep *Report) bigLines() string {
+	var b strings.Builder
+	for _, r := range rep.Big {
+		fmt.Fprintf(&b, "- %s: %d MiB", r.Path, r.Bytes>>20)
+		if r.Error != "" {
+			fmt.Fprintf(&b, " failed: %s\n", r.Error)
+			continue
+		}
+		fmt.Fprintf(&b, " at %.0f MiB/s", r.MiBps)
+		if r.RSSBefore > 0 {
+			fmt.Fprintf(&b, "; RSS %.1f MiB before, %.1f MiB at most during (+%.1f MiB)", r.RSSBefore, r.RSSPeak, r.RSSPeak-r.RSSBefore)
+		}
+		b.WriteString("\n")
+	}
+	return b.String()
 }
 
 // Missed lists the targets this run missed.
@@ -203,7 +234,7 @@ func (rep *Report) Missed() []string {
 	var out []string
 	for _, v := range rep.Targets {
 		if !v.Pass {
-			out = append(out, fmt.Sprintf("%s: %.3f ms (limit %.3f ms)", v.Target, v.Got, v.Limit))
+			out = append(out, fmt.Sprintf("%s: %.3f %s (limit %.3f %s)", v.Target, v.Got, v.Unit, v.Limit, v.Unit))
 		}
 	}
 	return out
@@ -292,8 +323,8 @@ func (rep *Report) header() string {
 	fmt.Fprintf(&b, "; started %s.\n\n", rep.Started.Format(time.RFC3339))
 	s := rep.Settings
 	fmt.Fprintf(&b, "Load: the stub streams %d tokens, one every %s (token i due (i+1)·%s after the request), then a finish chunk, a usage chunk and [DONE]; "+
-		"closed loops of %s concurrent streams, %s each (after one warm-up stream per connection); driftcar as %s.\n",
-		s.Tokens, s.Interval, s.Interval, joinInts(s.Streams), s.Duration, s.Mode)
+		"closed loops of %s concurrent streams, %s each (after one warm-up stream per connection), in %d rounds whose path order rotates, merged; driftcar as %s.\n",
+		s.Tokens, s.Interval, s.Interval, joinInts(s.Streams), s.Duration, s.Rounds, s.Mode)
 	return b.String()
 }
 
@@ -322,7 +353,7 @@ func (rep *Report) targetLines() string {
 		if !v.Pass {
 			mark = "MISS"
 		}
-		fmt.Fprintf(&b, "- %s %s: %.3f ms (limit %.3f ms)\n", mark, v.Target, v.Got, v.Limit)
+		fmt.Fprintf(&b, "- %s %s: %.3f %s (limit %.3f %s)\n", mark, v.Target, v.Got, v.Unit, v.Limit, v.Unit)
 	}
 	return b.String()
 }
@@ -355,6 +386,9 @@ func (rep *Report) Markdown() string {
 	b.WriteString("\n## Results\n\n")
 	b.WriteString(rep.Table())
 	b.WriteString("\n" + rep.legend())
+	if len(rep.Big) > 0 {
+		b.WriteString("\n## One large response\n\n" + rep.bigLines())
+	}
 	fmt.Fprintf(&b, "\n## Targets (at %d streams)\n\n", TargetStreams)
 	b.WriteString(rep.targetLines())
 	if t := rep.tail(); t != "" {
@@ -370,6 +404,9 @@ func (rep *Report) Text() string {
 	b.WriteString("\n")
 	b.WriteString(rep.Table())
 	b.WriteString("\n" + rep.legend())
+	if len(rep.Big) > 0 {
+		b.WriteString("\nOne large response:\n" + rep.bigLines())
+	}
 	fmt.Fprintf(&b, "\nTargets (at %d streams):\n", TargetStreams)
 	b.WriteString(rep.targetLines())
 	if t := rep.tail(); t != "" {

@@ -38,6 +38,13 @@ type Options struct {
 	Streams []int
 	// Duration is how long each path starts new streams at each level.
 	Duration time.Duration
+	// Rounds repeats every level's measurements, each round in a rotated
+	// path order, and merges them: drift in the machine's load then
+	// falls on every path alike.
+	Rounds int
+	// BigBytes is the size of the one large response sent through every
+	// path after the streams, to check that memory stays flat; 0 skips it.
+	BigBytes int64
 	// Settle is the pause between two measurements.
 	Settle time.Duration
 	// Timeout bounds one stream.
@@ -66,6 +73,8 @@ func DefaultOptions(short bool) Options {
 		Interval: 20 * time.Millisecond,
 		Streams:  []int{1, 50, 500},
 		Duration: 5 * time.Second,
+		Rounds:   3,
+		BigBytes: 1 << 30,
 		Settle:   500 * time.Millisecond,
 		Timeout:  time.Minute,
 		Paths:    pathNames(),
@@ -75,7 +84,7 @@ func DefaultOptions(short bool) Options {
 	}
 	if short {
 		o.Tokens, o.Interval = 16, 10*time.Millisecond
-		o.Duration, o.Settle = time.Second, 200*time.Millisecond
+		o.Duration, o.Rounds, o.Settle = time.Second, 2, 200*time.Millisecond
 		o.Command = "driftcar-bench llm --short"
 	}
 	return o
@@ -106,6 +115,12 @@ func (o *Options) validate() error {
 			bad("streams must be >= 1, got %d", n)
 		}
 	}
+	if o.BigBytes < 0 {
+		bad("big-bytes must be >= 0, got %d", o.BigBytes)
+	}
+	if o.Rounds < 1 {
+		bad("rounds must be >= 1, got %d", o.Rounds)
+	}
 	if o.Duration <= 0 {
 		bad("duration must be > 0, got %s", o.Duration)
 	}
@@ -133,6 +148,7 @@ func (o *Options) validate() error {
 type target struct {
 	info PathInfo
 	addr string
+	pid  int // the driftcar child's, else 0
 	stop func() error
 }
 
@@ -174,23 +190,44 @@ func Run(ctx context.Context, opts Options) (*Report, error) {
 	}
 	rep.Notes = append(rep.Notes, e.notes...)
 	for _, n := range opts.Streams {
+		results := make([]*Result, len(e.targets))
+		for round := range opts.Rounds {
+			for k := range e.targets {
+				i := (k + round) % len(e.targets)
+				t := e.targets[i]
+				if err := ctx.Err(); err != nil {
+					return nil, err
+				}
+				log("%s at %d streams (round %d of %d)", t.info.Name, n, round+1, opts.Rounds)
+				res := e.measure(ctx, t, n)
+				if err := ctx.Err(); err != nil {
+					return nil, err
+				}
+				if res.Failed > 0 {
+					log("%s at %d streams: %d failed (%s)", t.info.Name, n, res.Failed, res.FirstError)
+				}
+				if results[i] == nil {
+					results[i] = res
+				} else {
+					results[i].merge(res)
+				}
+				select {
+				case <-ctx.Done():
+					return nil, ctx.Err()
+				case <-time.After(opts.Settle):
+				}
+			}
+		}
+		for i, t := range e.targets {
+			rep.Cells = append(rep.Cells, newCell(t.info.Name, n, results[i]))
+		}
+	}
+	if opts.BigBytes > 0 {
 		for _, t := range e.targets {
+			log("%s: one response of %d MiB", t.info.Name, opts.BigBytes>>20)
+			rep.Big = append(rep.Big, e.measureBig(ctx, t, opts.BigBytes))
 			if err := ctx.Err(); err != nil {
 				return nil, err
-			}
-			log("%s at %d streams", t.info.Name, n)
-			res := e.measure(ctx, t, n)
-			if err := ctx.Err(); err != nil {
-				return nil, err
-			}
-			rep.Cells = append(rep.Cells, newCell(t.info.Name, n, res))
-			if res.Failed > 0 {
-				log("%s at %d streams: %d failed (%s)", t.info.Name, n, res.Failed, res.FirstError)
-			}
-			select {
-			case <-ctx.Done():
-				return nil, ctx.Err()
-			case <-time.After(opts.Settle):
 			}
 		}
 	}
@@ -346,7 +383,7 @@ func (e *env) startDriftcar(ctx context.Context, name, bin string) (*target, err
 	if err != nil {
 		return nil, err
 	}
-	t := &target{addr: listen, stop: c.Stop}
+	t := &target{addr: listen, pid: c.Cmd.Process.Pid, stop: c.Stop}
 	if err := e.waitReady(ctx, listen, c); err != nil {
 		_ = c.Stop()
 		return nil, err

@@ -62,6 +62,7 @@ func Start(addr string, o Options) (*Server, error) {
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /v1/chat/completions", s.handle)
 	mux.HandleFunc("POST /v1/completions", s.handle)
+	mux.HandleFunc("GET "+BigPath, s.big)
 	s.srv = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 	go func() { _ = s.srv.Serve(ln) }()
 	return s, nil
@@ -126,6 +127,30 @@ func (s *Server) handle(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.stream(w, r, start, id, created, n, prompt, finish, req.StreamOptions.IncludeUsage)
+}
+
+// BigPath answers GET ?bytes=N with N bytes, chunked, written 64 KiB at a
+// time as fast as the client reads: a response too large to buffer.
+const BigPath = "/v1/big"
+
+func (s *Server) big(w http.ResponseWriter, r *http.Request) {
+	n, err := strconv.ParseInt(r.URL.Query().Get("bytes"), 10, 64)
+	if err != nil || n < 0 {
+		http.Error(w, "bytes must be a count of bytes", http.StatusBadRequest)
+		return
+	}
+	w.Header().Set("Content-Type", "application/octet-stream")
+	chunk := make([]byte, 64<<10)
+	for i := range chunk {
+		chunk[i] = byte('a' + i%26)
+	}
+	for n > 0 {
+		k := min(n, int64(len(chunk)))
+		if _, err := w.Write(chunk[:k]); err != nil {
+			return
+		}
+		n -= k
+	}
 }
 
 // wait blocks until token i is due, or the client went away.

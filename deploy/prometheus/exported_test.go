@@ -1,6 +1,7 @@
 package prometheus_test
 
 import (
+	"bufio"
 	"context"
 	"fmt"
 	"io"
@@ -32,6 +33,13 @@ import (
 func TestMetricsListMatchesARunningSidecar(t *testing.T) {
 	dir := t.TempDir()
 	answer := func(ctx *fasthttp.RequestCtx) {
+		if string(ctx.Path()) == "/v1/chat/completions" {
+			ctx.SetContentType("text/event-stream")
+			ctx.SetBodyStreamWriter(func(w *bufio.Writer) {
+				_, _ = w.WriteString("data: {\"choices\":[{\"delta\":{\"content\":\"hi\"},\"finish_reason\":\"stop\"}],\"usage\":{\"prompt_tokens\":2,\"completion_tokens\":1}}\n\ndata: [DONE]\n\n")
+			})
+			return
+		}
 		ctx.SetContentType("application/json")
 		ctx.SetBodyString(`{"predictions":[0.5]}`)
 	}
@@ -58,6 +66,10 @@ routes:
       - { upstream: canary, weight: 50 }
     shadow: { upstream: shadow, fraction: 1, compare: { abs_tolerance: 1e-6 } }
     sample: { fraction: 1 }
+  - name: chat
+    protocol: openai
+    match: { path_prefix: /v1/chat/completions }
+    split: [{ upstream: live, weight: 1 }]
 features:
   - { name: age, type: numeric }
   - { name: country, type: categorical }
@@ -201,6 +213,10 @@ func post(t *testing.T, addr string, n int) {
 		req.SetRequestURI("http://" + addr + "/v1/models/m:predict")
 		req.Header.SetMethod("POST")
 		req.SetBodyString(fmt.Sprintf(`{"instances":[{"age":%d,"country":%q}]}`, 10+i%70, countries[i%4]))
+		if i%10 == 0 {
+			req.SetRequestURI("http://" + addr + "/v1/chat/completions")
+			req.SetBodyString(`{"model":"m","stream":true,"messages":[{"role":"user","content":"?"}]}`)
+		}
 		if err := hc.Do(req, resp); err != nil {
 			t.Fatal(err)
 		}

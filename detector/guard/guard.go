@@ -21,11 +21,22 @@ type Stats struct {
 	// upper bounds in Bounds; the +Inf count is Requests.
 	Buckets []uint64
 	Bounds  []float64
+	// Streams counts the streamed answers timed to their first chunk, on
+	// routes that time tokens; FirstToken are their cumulative counts at
+	// Bounds.
+	Streams    uint64
+	FirstToken []uint64
 }
 
 // Quantile estimates the q-quantile of the arm's request durations; NaN
 // without requests.
 func (s Stats) Quantile(q float64) float64 { return stat.BucketQuantile(s.Bounds, s.Buckets, q) }
+
+// FirstTokenQuantile estimates the q-quantile of the arm's times to the
+// first chunk; NaN without streams.
+func (s Stats) FirstTokenQuantile(q float64) float64 {
+	return stat.BucketQuantile(s.Bounds, s.FirstToken, q)
+}
 
 // Arms are the arms the guard judges and steers. Implementations must be
 // safe for concurrent use.
@@ -48,6 +59,10 @@ type Options struct {
 	MaxErrorRateIncrease float64
 	// MaxLatencyP99Ratio is the tolerated canary/live p99 ratio.
 	MaxLatencyP99Ratio float64
+	// MaxTTFTP99Ratio is the tolerated canary/live p99 ratio of the time
+	// to the first chunk of streamed answers; 0 does not judge it. Arms
+	// need MinRequests streams each.
+	MaxTTFTP99Ratio float64
 	// PredictionDrift compares the canary's predictions with the live
 	// arm's with the binned two-sample tests.
 	PredictionDrift bool
@@ -92,7 +107,7 @@ func (c *RollbackCounts) get(route, reason string) uint64 {
 	return c.n[[2]string{route, reason}]
 }
 
-var rollbackReasons = []string{reasonErrorRate, reasonLatency, reasonPrediction}
+var rollbackReasons = []string{reasonErrorRate, reasonLatency, reasonTTFT, reasonPrediction}
 
 // Canary states, the values of driftcar_canary_state.
 const (
@@ -107,6 +122,7 @@ var canaryStateNames = []string{"ok", "insufficient_data", "rolled_back"}
 const (
 	reasonErrorRate  = "error_rate"
 	reasonLatency    = "latency"
+	reasonTTFT       = "time_to_first_token"
 	reasonPrediction = "prediction_drift"
 )
 
@@ -142,6 +158,9 @@ type Check struct {
 	ErrorRate      *float64 `json:"error_rate,omitempty"`
 	LiveErrorRate  *float64 `json:"live_error_rate,omitempty"`
 	P99Ratio       *float64 `json:"p99_ratio,omitempty"`
+	Streams        uint64   `json:"streams,omitempty"`
+	LiveStreams    uint64   `json:"live_streams,omitempty"`
+	TTFTP99Ratio   *float64 `json:"ttft_p99_ratio,omitempty"`
 	PredictionP    *float64 `json:"prediction_pvalue,omitempty"`
 	Breaches       []string `json:"breaches,omitempty"`
 	Streak         int      `json:"streak"`
@@ -279,8 +298,17 @@ func (g *Guard) check(route string, set *sampler.Set, live, canary Stats, arm st
 	liveP99 := live.Quantile(0.99)
 	lat := stat.CompareLatency(canary.Quantile(0.99), liveP99, g.opts.MaxLatencyP99Ratio)
 	c.P99Ratio = optional(lat.Ratio)
-	if lat.Breach && slowerThan(canary, liveP99*g.opts.MaxLatencyP99Ratio, g.opts.Alpha) {
+	if lat.Breach && slowerThan(canary.Requests, canary.Buckets, canary.Bounds, liveP99*g.opts.MaxLatencyP99Ratio, g.opts.Alpha) {
 		c.Breaches = append(c.Breaches, reasonLatency)
+	}
+	c.Streams, c.LiveStreams = canary.Streams, live.Streams
+	if g.opts.MaxTTFTP99Ratio > 0 && canary.Streams >= g.opts.MinRequests && live.Streams >= g.opts.MinRequests {
+		liveP99 := live.FirstTokenQuantile(0.99)
+		ttft := stat.CompareLatency(canary.FirstTokenQuantile(0.99), liveP99, g.opts.MaxTTFTP99Ratio)
+		c.TTFTP99Ratio = optional(ttft.Ratio)
+		if ttft.Breach && slowerThan(canary.Streams, canary.FirstToken, canary.Bounds, liveP99*g.opts.MaxTTFTP99Ratio, g.opts.Alpha) {
+			c.Breaches = append(c.Breaches, reasonTTFT)
+		}
 	}
 	if g.opts.PredictionDrift && set != nil {
 		if p, ok := g.predictions(route, set, arm); ok {
@@ -319,34 +347,41 @@ func (g *Guard) predictions(route string, set *sampler.Set, arm string) (stat.Tw
 	return stat.CompareCounts(lw.Cells[:cells], cw.Cells[:cells], numeric, g.opts.Alpha), true
 }
 
-// slowerThan tests whether significantly more than 1% of the arm's
-// requests took longer than limit: if the canary's p99 were within limit,
-// at most 1% would. It guards the p99 ratio, estimated from buckets about
-// 1.6x apart, against noise: it counts only requests in buckets wholly
-// above limit.
-func slowerThan(s Stats, limit, alpha float64) bool {
-	if s.Requests == 0 || math.IsNaN(limit) {
+// slowerThan tests whether significantly more than 1% of n timings,
+// cumulative counts at bounds, exceed limit: if the canary's p99 were
+// within limit, at most 1% would. It guards the p99 ratio, estimated from
+// buckets about 1.6x apart, against noise: it counts only timings in
+// buckets wholly above limit.
+func slowerThan(n uint64, buckets []uint64, bounds []float64, limit, alpha float64) bool {
+	if n == 0 || math.IsNaN(limit) {
 		return false
 	}
-	within := s.Requests // the +Inf bucket
-	for i, b := range s.Bounds {
-		if i < len(s.Buckets) && b >= limit {
-			within = s.Buckets[i]
+	within := n // the +Inf bucket
+	for i, b := range bounds {
+		if i < len(buckets) && b >= limit {
+			within = buckets[i]
 			break
 		}
 	}
-	slow := s.Requests - min(within, s.Requests)
-	return stat.BinomialSF(slow, s.Requests, 0.01) < alpha
+	slow := n - min(within, n)
+	return stat.BinomialSF(slow, n, 0.01) < alpha
 }
 
 // delta is the stats of a window: now minus then.
 func delta(now, then Stats) Stats {
-	d := Stats{Requests: now.Requests - then.Requests, Errors: now.Errors - then.Errors, Bounds: now.Bounds}
-	d.Buckets = make([]uint64, len(now.Buckets))
-	for i := range now.Buckets {
-		d.Buckets[i] = now.Buckets[i]
-		if i < len(then.Buckets) {
-			d.Buckets[i] -= then.Buckets[i]
+	return Stats{
+		Requests: now.Requests - then.Requests, Errors: now.Errors - then.Errors, Bounds: now.Bounds,
+		Buckets: deltaCounts(now.Buckets, then.Buckets),
+		Streams: now.Streams - then.Streams, FirstToken: deltaCounts(now.FirstToken, then.FirstToken),
+	}
+}
+
+func deltaCounts(now, then []uint64) []uint64 {
+	d := make([]uint64, len(now))
+	for i := range now {
+		d[i] = now[i]
+		if i < len(then) {
+			d[i] -= then[i]
 		}
 	}
 	return d

@@ -27,7 +27,7 @@ var _ Arms = (*fakeArms)(nil)
 func newFakeArms(arms ...string) *fakeArms {
 	f := &fakeArms{stats: map[string]*Stats{}}
 	for _, a := range arms {
-		f.stats[a] = &Stats{Bounds: testBounds, Buckets: make([]uint64, len(testBounds))}
+		f.stats[a] = &Stats{Bounds: testBounds, Buckets: make([]uint64, len(testBounds)), FirstToken: make([]uint64, len(testBounds))}
 	}
 	return f
 }
@@ -46,6 +46,20 @@ func (f *fakeArms) add(arm string, n, errors uint64, latency float64) {
 	}
 }
 
+// addStreams records n streamed answers of arm whose first chunk came
+// after ttft.
+func (f *fakeArms) addStreams(arm string, n uint64, ttft float64) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	st := f.stats[arm]
+	st.Streams += n
+	for i, b := range st.Bounds {
+		if ttft <= b {
+			st.FirstToken[i] += n
+		}
+	}
+}
+
 func (f *fakeArms) ArmStats(route, arm string) (Stats, bool) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -55,6 +69,7 @@ func (f *fakeArms) ArmStats(route, arm string) (Stats, bool) {
 	}
 	out := *st
 	out.Buckets = append([]uint64(nil), st.Buckets...)
+	out.FirstToken = append([]uint64(nil), st.FirstToken...)
 	return out, true
 }
 
@@ -77,7 +92,7 @@ func (f *fakeArms) setWeights() []string {
 func testOptions() Options {
 	return Options{
 		Rollback: true, MinRequests: 200, MaxErrorRateIncrease: 0.01,
-		MaxLatencyP99Ratio: 1.5, Window: time.Minute,
+		MaxLatencyP99Ratio: 1.5, MaxTTFTP99Ratio: 1.5, Window: time.Minute,
 	}
 }
 
@@ -97,15 +112,18 @@ func TestGuardJudgesCanaries(t *testing.T) {
 		name           string
 		canaryErrors   uint64
 		canaryLatency  float64
+		canaryTTFT     float64 // 0: no streams
 		rollback       bool
 		wantState      string
 		wantReason     string
 		wantSetWeights []string
 	}{
-		{"healthy", 0, 0.005, true, "ok", "", nil},
-		{"errors", 200, 0.005, true, "rolled_back", "error_rate", []string{"predict/canary=0"}},
-		{"slow", 0, 0.5, true, "rolled_back", "latency", []string{"predict/canary=0"}},
-		{"errors, report only", 200, 0.005, false, "rolled_back", "error_rate", nil},
+		{"healthy", 0, 0.005, 0, true, "ok", "", nil},
+		{"healthy streams", 0, 0.005, 0.005, true, "ok", "", nil},
+		{"errors", 200, 0.005, 0, true, "rolled_back", "error_rate", []string{"predict/canary=0"}},
+		{"slow", 0, 0.5, 0, true, "rolled_back", "latency", []string{"predict/canary=0"}},
+		{"slow first token", 0, 0.005, 0.5, true, "rolled_back", "time_to_first_token", []string{"predict/canary=0"}},
+		{"errors, report only", 200, 0.005, 0, false, "rolled_back", "error_rate", nil},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -121,6 +139,10 @@ func TestGuardJudgesCanaries(t *testing.T) {
 				}
 				arms.add("live", 1000, 0, 0.005)
 				arms.add("canary", 1000, tc.canaryErrors, tc.canaryLatency)
+				if tc.canaryTTFT > 0 {
+					arms.addStreams("live", 1000, 0.005)
+					arms.addStreams("canary", 1000, tc.canaryTTFT)
+				}
 				now = now.Add(10 * time.Second)
 				g.Tick(now, nil)
 				if tick < 3 && state(g) == "rolled_back" {
@@ -220,6 +242,7 @@ func TestGuardMetricsAndCountsSurviveANewGuard(t *testing.T) {
 driftcar_canary_rollback_total{reason="error_rate",route="predict"} 1
 driftcar_canary_rollback_total{reason="latency",route="predict"} 0
 driftcar_canary_rollback_total{reason="prediction_drift",route="predict"} 0
+driftcar_canary_rollback_total{reason="time_to_first_token",route="predict"} 0
 # HELP driftcar_canary_state Canary guard state: 0 ok, 1 insufficient_data, 2 rolled_back.
 # TYPE driftcar_canary_state gauge
 driftcar_canary_state{route="predict"} %d

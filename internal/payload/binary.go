@@ -165,6 +165,12 @@ func (ts *tensor) readBinary(dc *doc, tn uint32, sp binSpan, h *tensorHints) err
 	}
 	ts.binary = true
 	ts.raw = dc.bin[sp.off : sp.off+sp.size : sp.off+sp.size]
+	return ts.checkRaw()
+}
+
+// checkRaw sets the element count of ts, whose shape, datatype and raw
+// bytes are set, and checks that the bytes hold exactly that many.
+func (ts *tensor) checkRaw() error {
 	count := ts.batch * ts.per // each at most 2^31
 	ts.count = count
 	if ts.dtype != dtBytes {

@@ -98,6 +98,8 @@ type Decoder struct {
 	// hints for the v1 and v2 layouts
 	instHint, colsHint, inputsHint uint32
 	v2Hints                        tensorHints
+
+	pb pbMessage // a ModelInferRequest, for DecodeModelInfer
 }
 
 type featDec struct {
@@ -235,17 +237,22 @@ func (d *Decoder) DecodeBinary(req []byte, reqHeaderLen int, resp []byte, respHe
 		}
 		return b, err
 	}
-	// Count value-level problems.
+	d.countValues()
+	if d.pred != nil && len(resp) > 0 && b.Rows > 0 {
+		d.decodePredictions(resp, respHeaderLen)
+	}
+	return b, nil
+}
+
+// countValues counts the value-level problems of the batch.
+func (d *Decoder) countValues() {
+	b := &d.batch
 	for i := range b.Values {
 		v := &b.Values[i]
 		if v.Kind == ValueInvalid || v.Kind == ValueMissing && v.Reason == ReasonMissingFeature {
 			d.counters.Add(v.Reason, 1)
 		}
 	}
-	if d.pred != nil && len(resp) > 0 && b.Rows > 0 {
-		d.decodePredictions(resp, respHeaderLen)
-	}
-	return b, nil
 }
 
 // decodeRows reads the rows by the protocol's layout, then the paths.
@@ -428,8 +435,13 @@ func (d *Decoder) pathValue(n uint32, segs []pathSeg, typ FeatureType) Value {
 // row. Problems are counted and leave invalid predictions; they never
 // fail the rows.
 func (d *Decoder) decodePredictions(resp []byte, headerLen int) {
-	b := &d.batch
 	preds, err := d.pred.DecodeBinary(resp, headerLen)
+	d.setPredictions(preds, err)
+}
+
+// setPredictions fills b.Predictions from a response decoder's result.
+func (d *Decoder) setPredictions(preds []Prediction, err error) {
+	b := &d.batch
 	if err == nil && len(preds) != b.Rows {
 		err = ErrShapeMismatch
 	}

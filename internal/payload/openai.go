@@ -118,6 +118,9 @@ func messageChars(messages Node) int {
 // a completion, or every embedding.
 func (openAI) Predictions(p *Response) error {
 	root := p.Root()
+	st := &p.r.llm
+	st.reset()
+	st.readUsage(root)
 	if data, ok := root.Field("data"); ok && data.Kind() == NodeArray {
 		for _, e := range data.Elems() {
 			emb, ok := e.Field("embedding")
@@ -134,8 +137,6 @@ func (openAI) Predictions(p *Response) error {
 		return ErrWrongType
 	}
 	c, _ := choices.Index(0)
-	st := &p.r.llm
-	st.reset()
 	if msg, ok := c.Field("message"); ok {
 		if content, ok := msg.Field("content"); ok && content.Kind() == NodeString {
 			st.content = append(st.content, content.Text()...)
@@ -144,7 +145,6 @@ func (openAI) Predictions(p *Response) error {
 		st.content = append(st.content, text.Text()...)
 	}
 	st.readFinish(c)
-	st.readUsage(root)
 	p.r.preds = append(p.r.preds, st.prediction(utf8.RuneCount(st.content)))
 	return nil
 }
@@ -172,11 +172,12 @@ type llmState struct {
 	content []byte
 	finish  []byte
 	usage   int // completion tokens from usage, or -1
+	prompt  int // prompt tokens from usage, or -1
 	chunks  int // chunks that carried content
 }
 
 func (st *llmState) reset() {
-	st.content, st.finish, st.usage, st.chunks = st.content[:0], nil, -1, 0
+	st.content, st.finish, st.usage, st.prompt, st.chunks = st.content[:0], nil, -1, -1, 0
 }
 
 func (st *llmState) readFinish(choice Node) {
@@ -190,11 +191,22 @@ func (st *llmState) readUsage(root Node) {
 	if !ok {
 		return
 	}
-	if ct, ok := u.Field("completion_tokens"); ok && ct.Kind() == NodeNumber {
-		if f, ok := parseNumber(ct.Text()); ok && f >= 0 {
-			st.usage = int(f)
+	if n := tokens(u, "completion_tokens"); n >= 0 {
+		st.usage = n
+	}
+	if n := tokens(u, "prompt_tokens"); n >= 0 {
+		st.prompt = n
+	}
+}
+
+// tokens reads a token count of usage u, or -1.
+func tokens(u Node, name string) int {
+	if n, ok := u.Field(name); ok && n.Kind() == NodeNumber {
+		if f, ok := parseNumber(n.Text()); ok && f >= 0 && f <= math.MaxInt32 {
+			return int(f)
 		}
 	}
+	return -1
 }
 
 // prediction is the completion gathered, with tokens from usage or, when

@@ -75,18 +75,22 @@ func TestOpenAIPredictions(t *testing.T) {
 		num       float64
 		fromUsage bool
 		wantNorms []float64
+		// usage: the prompt and completion tokens Usage reports; zero
+		// means both absent (-1).
+		usage [2]int
 	}{
 		{name: "chat answer", body: `{"object":"chat.completion","choices":[{"index":0,"message":{"role":"assistant","content":"Hi there"},"finish_reason":"length"}],"usage":{"prompt_tokens":5,"completion_tokens":3}}`,
-			kind: PredictionCompletion, content: "Hi there", finish: "length", num: 3, fromUsage: true},
+			kind: PredictionCompletion, content: "Hi there", finish: "length", num: 3, fromUsage: true, usage: [2]int{5, 3}},
 		{name: "completion answer without usage", body: `{"choices":[{"text":"ünï","finish_reason":"stop"}]}`,
 			kind: PredictionCompletion, content: "ünï", finish: "stop", num: 3},
 		{name: "stream without usage", body: chatStream + "data: [DONE]\n\n",
 			kind: PredictionCompletion, content: "Hello\n", finish: "stop", num: 2},
-		{name: "stream with usage", body: chatStream + "data: {\"choices\":[],\"usage\":{\"completion_tokens\":4}}\n\ndata: [DONE]\n\n",
-			kind: PredictionCompletion, content: "Hello\n", finish: "stop", num: 4, fromUsage: true},
+		{name: "stream with usage", body: chatStream + "data: {\"choices\":[],\"usage\":{\"prompt_tokens\":9,\"completion_tokens\":4}}\n\ndata: [DONE]\n\n",
+			kind: PredictionCompletion, content: "Hello\n", finish: "stop", num: 4, fromUsage: true, usage: [2]int{9, 4}},
 		{name: "CRLF stream", body: "data: {\"choices\":[{\"text\":\"a\",\"finish_reason\":\"stop\"}]}\r\n\r\ndata: [DONE]\r\n\r\n",
 			kind: PredictionCompletion, content: "a", finish: "stop", num: 1},
-		{name: "embeddings", body: `{"object":"list","data":[{"embedding":[3,4]},{"embedding":[0,0,2]}]}`, wantNorms: []float64{5, 2}},
+		{name: "embeddings", body: `{"object":"list","data":[{"embedding":[3,4]},{"embedding":[0,0,2]}],"usage":{"prompt_tokens":7,"total_tokens":7}}`,
+			wantNorms: []float64{5, 2}, usage: [2]int{7, -1}},
 		{name: "stream cut before [DONE]", body: chatStream, wantErr: ErrMalformedStream},
 		{name: "data not JSON", body: "data: {\"choices\":\n\ndata: [DONE]\n\n", wantErr: ErrMalformedStream},
 		{name: "a line that is no field", body: "data: {}\n\ngarbage\n\ndata: [DONE]\n\n", wantErr: ErrMalformedStream},
@@ -105,6 +109,13 @@ func TestOpenAIPredictions(t *testing.T) {
 			}
 			if err != nil {
 				return
+			}
+			want := tc.usage
+			if want == [2]int{} {
+				want = [2]int{-1, -1}
+			}
+			if prompt, completion := r.Usage(); [2]int{prompt, completion} != want {
+				t.Errorf("usage: got prompt %d, completion %d; want %v", prompt, completion, want)
 			}
 			if tc.wantNorms != nil {
 				if len(preds) != len(tc.wantNorms) {

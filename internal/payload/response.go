@@ -82,6 +82,8 @@ type ResponseDecoder struct {
 
 	predHint, outputsHint uint32
 	v2Hints               tensorHints
+
+	pb pbMessage // a ModelInferResponse, for DecodeModelInfer
 }
 
 // NewResponseDecoder returns a ResponseDecoder for spec. Only the spec's
@@ -137,6 +139,7 @@ func (r *ResponseDecoder) Decode(body []byte) ([]Prediction, error) {
 func (r *ResponseDecoder) DecodeBinary(body []byte, headerLen int) ([]Prediction, error) {
 	r.preds = r.preds[:0]
 	r.doc.reset()
+	r.llm.reset()
 	head, err := splitBinary(&r.doc, body, headerLen)
 	if err != nil {
 		return nil, err
@@ -164,6 +167,12 @@ func (r *ResponseDecoder) DecodeBinary(body []byte, headerLen int) ([]Prediction
 		return nil, err
 	}
 	return r.preds, nil
+}
+
+// Usage returns the token counts that the usage object of the last
+// decoded answer states (OpenAI's layout), each -1 when absent.
+func (r *ResponseDecoder) Usage() (prompt, completion int) {
+	return r.llm.prompt, r.llm.usage
 }
 
 // fromPath reads the path: with [*], one prediction per element at the

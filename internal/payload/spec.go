@@ -125,13 +125,16 @@ const (
 	// ReasonUsageMismatch: a stream's usage contradicts its chunks, e.g.
 	// fewer completion tokens than content chunks (once per body).
 	ReasonUsageMismatch
+	// ReasonMalformedProtobuf: a gRPC message is not a valid
+	// ModelInferRequest or ModelInferResponse (once per message).
+	ReasonMalformedProtobuf
 	// NumReasons is the number of reasons.
 	NumReasons
 )
 
 var reasonNames = [NumReasons]string{
 	"malformed_json", "wrong_type", "nan_inf", "shape_mismatch", "too_deep", "missing_feature",
-	"binary_size", "malformed_stream", "usage_mismatch",
+	"binary_size", "malformed_stream", "usage_mismatch", "malformed_protobuf",
 }
 
 // String returns the metric label value of r, e.g. "malformed_json".
@@ -151,13 +154,14 @@ func (e *ReasonError) Error() string { return "sampler: invalid input: " + e.Rea
 
 // Errors returned by Decoder.Decode, one per document-level reason.
 var (
-	ErrMalformedJSON   = &ReasonError{ReasonMalformedJSON}
-	ErrWrongType       = &ReasonError{ReasonWrongType}
-	ErrShapeMismatch   = &ReasonError{ReasonShapeMismatch}
-	ErrTooDeep         = &ReasonError{ReasonTooDeep}
-	ErrBinarySize      = &ReasonError{ReasonBinarySize}
-	ErrMalformedStream = &ReasonError{ReasonMalformedStream}
-	ErrUsageMismatch   = &ReasonError{ReasonUsageMismatch}
+	ErrMalformedJSON     = &ReasonError{ReasonMalformedJSON}
+	ErrWrongType         = &ReasonError{ReasonWrongType}
+	ErrShapeMismatch     = &ReasonError{ReasonShapeMismatch}
+	ErrTooDeep           = &ReasonError{ReasonTooDeep}
+	ErrBinarySize        = &ReasonError{ReasonBinarySize}
+	ErrMalformedStream   = &ReasonError{ReasonMalformedStream}
+	ErrUsageMismatch     = &ReasonError{ReasonUsageMismatch}
+	ErrMalformedProtobuf = &ReasonError{ReasonMalformedProtobuf}
 )
 
 // ReasonOf returns the reason of an error returned by Decode, and false if

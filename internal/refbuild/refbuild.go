@@ -15,7 +15,7 @@ import (
 )
 
 // Usage is the command's help text.
-const Usage = `usage: driftcar reference build --input FILE --config FILE --out FILE [--format csv|jsonl] [--bins N]
+const Usage = `usage: driftcar reference build --input FILE --config FILE --out FILE [--format csv|jsonl|log] [--arm NAME] [--bins N]
 
 Streams FILE (CSV with a header row, or JSON lines) and writes the reference
 profile of the features and prediction that the config names.
@@ -27,10 +27,11 @@ func Run(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("reference build", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.Usage = func() { fmt.Fprint(stderr, Usage) }
-	input := fs.String("input", "", "training data: .csv or .jsonl")
+	input := fs.String("input", "", "training data (.csv or .jsonl), or the prediction log's file sink with --format log")
 	cfgPath := fs.String("config", "", "driftcar config naming the features")
 	out := fs.String("out", "", "reference profile to write")
-	format := fs.String("format", "", "csv or jsonl (default: from the input's extension)")
+	format := fs.String("format", "", "csv, jsonl, or log for the prediction log's file sink (default: from the input's extension)")
+	arm := fs.String("arm", "", "with --format log, only the records of this arm (default: every arm)")
 	bins := fs.Int("bins", 20, "quantile bins per numeric feature")
 	if err := fs.Parse(args); err != nil {
 		return 2
@@ -39,14 +40,14 @@ func Run(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprint(stderr, "driftcar reference build: --input, --config and --out are required\n\n"+Usage)
 		return 2
 	}
-	if err := build(*input, *cfgPath, *out, *format, *bins, stdout, stderr); err != nil {
+	if err := build(*input, *cfgPath, *out, *format, *arm, *bins, stdout, stderr); err != nil {
 		fmt.Fprintf(stderr, "driftcar reference build: %v\n", err)
 		return 1
 	}
 	return 0
 }
 
-func build(input, cfgPath, out, format string, bins int, stdout, stderr io.Writer) error {
+func build(input, cfgPath, out, format, arm string, bins int, stdout, stderr io.Writer) error {
 	cfg, _, err := config.Load(cfgPath)
 	if err != nil {
 		return err
@@ -61,6 +62,9 @@ func build(input, cfgPath, out, format string, bins int, stdout, stderr io.Write
 	inFormat, err := formatOf(input, format)
 	if err != nil {
 		return err
+	}
+	if arm != "" && inFormat != sketch.PredictionLog {
+		return errors.New("--arm selects records of the prediction log: use it with --format log")
 	}
 	f, err := os.Open(input)
 	if err != nil {
@@ -77,6 +81,7 @@ func build(input, cfgPath, out, format string, bins int, stdout, stderr io.Write
 		Bins:       bins,
 		Prediction: pred,
 		Progress:   progress.update,
+		Arm:        arm,
 	})
 	progress.done()
 	if err != nil {
@@ -99,8 +104,10 @@ func formatOf(input, format string) (sketch.InputFormat, error) {
 		return sketch.CSV, nil
 	case "jsonl", "ndjson":
 		return sketch.JSONL, nil
+	case "log":
+		return sketch.PredictionLog, nil
 	}
-	return 0, errors.New("cannot tell the input format: use --format csv or --format jsonl")
+	return 0, errors.New("cannot tell the input format: use --format csv, jsonl or log")
 }
 
 // progress prints a one-line progress display on a terminal, and nothing

@@ -182,6 +182,7 @@ func (s *Sidecar) newGuard(cfg *config.Config) *guard.Guard {
 		MinRequests:          uint64(g.MinRequests),
 		MaxErrorRateIncrease: *g.MaxErrorRateIncrease,
 		MaxLatencyP99Ratio:   g.MaxLatencyP99Ratio,
+		MaxTTFTP99Ratio:      g.MaxTTFTP99Ratio,
 		PredictionDrift:      g.MaxPredictionDrift == "auto",
 		Window:               time.Duration(g.Window),
 		Slice:                time.Duration(cfg.Sketch.SliceDuration),
@@ -196,7 +197,8 @@ var _ guard.Arms = guardArms{}
 
 func (a guardArms) ArmStats(route, arm string) (guard.Stats, bool) {
 	st, ok := a.p.ArmStats(route, arm)
-	return guard.Stats{Requests: st.Requests, Errors: st.Errors, Buckets: st.Buckets, Bounds: st.Bounds}, ok
+	return guard.Stats{Requests: st.Requests, Errors: st.Errors, Buckets: st.Buckets, Bounds: st.Bounds,
+		Streams: st.FirstToken.Count, FirstToken: st.FirstToken.Buckets}, ok
 }
 
 func (a guardArms) SetWeight(route, arm string, weight int) error {

@@ -1,6 +1,7 @@
 package sidecar
 
 import (
+	"bufio"
 	"context"
 	"fmt"
 	"os"
@@ -234,4 +235,116 @@ func TestCanaryGuardRejudgesAfterAConfigChange(t *testing.T) {
 	if want := `driftcar_canary_rollback_total{model="credit-risk",reason="error_rate",route="predict"} 2`; !strings.Contains(metrics, want) {
 		t.Errorf("/metrics lacks %s: the rollback total must survive the config change", want)
 	}
+}
+
+// streamAfter answers a streamed chat completion whose first chunk comes
+// after first and the rest after rest, so that an arm's time to first
+// token and its whole duration can differ.
+func streamAfter(first, rest time.Duration) fasthttp.RequestHandler {
+	events := splitEvents(sse([]string{"a", "b", "c"}, "stop", 3))
+	return func(ctx *fasthttp.RequestCtx) {
+		ctx.SetContentType("text/event-stream")
+		ctx.SetBodyStreamWriter(func(w *bufio.Writer) {
+			time.Sleep(first)
+			_, _ = w.WriteString(events[0])
+			if w.Flush() != nil {
+				return
+			}
+			time.Sleep(rest)
+			for _, ev := range events[1:] {
+				_, _ = w.WriteString(ev)
+			}
+		})
+	}
+}
+
+// TestCanaryGuardRollsBackASlowFirstToken: on an openai route a canary
+// whose answers take as long as live's but start 30 ms later is rolled
+// back for its time to first token, not for latency.
+func TestCanaryGuardRollsBackASlowFirstToken(t *testing.T) {
+	live := testupstream.Start(t, streamAfter(0, 30*time.Millisecond))
+	canary := testupstream.Start(t, streamAfter(30*time.Millisecond, 0))
+	clock := &fakeClock{}
+	clock.Advance(time.Hour)
+	path := filepath.Join(t.TempDir(), "driftcar.yaml")
+	testutil.WriteFile(t, path, fmt.Sprintf(`listen: 127.0.0.1:0
+admin: 127.0.0.1:0
+model: llm
+upstreams:
+  live:   { address: %s }
+  canary: { address: %s }
+routes:
+  - name: chat
+    protocol: openai
+    split:
+      - { upstream: live,   weight: 50 }
+      - { upstream: canary, weight: 50 }
+canary_guard: { min_requests: 50, window: 1m }
+`, live, canary))
+	s, err := New(Options{ConfigPath: path, Now: clock.Now, ManualTicks: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- s.Run(ctx, nil) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("Run: %v", err)
+		}
+	})
+	state := func() (string, string) {
+		for _, g := range s.currentMonitor().View().Canary {
+			if g.Route == "chat" && len(g.Checks) > 0 {
+				return g.State, g.Checks[0].RollbackReason
+			}
+		}
+		return "", ""
+	}
+	for tick := 0; tick < 12; tick++ {
+		if st, _ := state(); st == "rolled_back" {
+			break
+		}
+		streamBurst(t, s.ProxyAddr(), 200)
+		clock.Advance(10 * time.Second)
+		s.TickDrift(clock.Now())
+	}
+	if st, reason := state(); st != "rolled_back" || reason != "time_to_first_token" {
+		t.Fatalf("canary: got state %q, reason %q; want rolled_back for time_to_first_token\n%+v", st, reason, s.currentMonitor().View().Canary)
+	}
+	_, metrics, _ := get(t, "http://"+s.AdminAddr()+"/metrics")
+	if want := `driftcar_canary_rollback_total{model="llm",reason="time_to_first_token",route="chat"} 1`; !strings.Contains(metrics, want) {
+		t.Errorf("/metrics lacks %s", want)
+	}
+}
+
+// streamBurst sends n streamed chat requests from 16 connections and
+// reads every answer whole.
+func streamBurst(t *testing.T, addr string, n int) {
+	t.Helper()
+	hc := &fasthttp.HostClient{Addr: addr, MaxConns: 16}
+	defer hc.CloseIdleConnections()
+	var wg sync.WaitGroup
+	for w := range 16 {
+		wg.Go(func() {
+			req, resp := fasthttp.AcquireRequest(), fasthttp.AcquireResponse()
+			defer fasthttp.ReleaseRequest(req)
+			defer fasthttp.ReleaseResponse(resp)
+			for i := w; i < n; i += 16 {
+				req.SetRequestURI("http://" + addr + "/v1/chat/completions")
+				req.Header.SetMethod("POST")
+				req.SetBodyString(`{"model":"m","stream":true,"messages":[{"role":"user","content":"?"}]}`)
+				if err := hc.Do(req, resp); err != nil {
+					t.Errorf("request %d: %v", i, err)
+					return
+				}
+				if resp.StatusCode() != 200 || !strings.Contains(string(resp.Body()), "[DONE]") {
+					t.Errorf("request %d: status %d, body %q", i, resp.StatusCode(), resp.Body())
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
 }

@@ -1,6 +1,7 @@
 package sidecar
 
 import (
+	"bufio"
 	"fmt"
 	"net/http"
 	"path/filepath"
@@ -10,6 +11,7 @@ import (
 	"github.com/driftcar/driftcar/internal/payload"
 	"github.com/driftcar/driftcar/internal/testupstream"
 	"github.com/driftcar/driftcar/sampler/sketch"
+	"github.com/valyala/fasthttp"
 )
 
 // sse is a streamed chat answer of the given chunks, finish reason and
@@ -92,5 +94,116 @@ reference: { file: %s }
 	_, samples, _ := get(t, admin+"/api/shadow/mismatches")
 	if !strings.Contains(samples, `Paris`) || !strings.Contains(samples, `Lyon`) {
 		t.Errorf("mismatch samples do not show both texts: %s", samples)
+	}
+}
+
+// gatedEvents serves a streamed chat answer one event at a time: it writes
+// the next event only after the client has read the previous one (a
+// value on next), so every event is one chunk at the proxy.
+func gatedEvents(events []string, next <-chan struct{}) fasthttp.RequestHandler {
+	return func(ctx *fasthttp.RequestCtx) {
+		ctx.SetContentType("text/event-stream")
+		ctx.SetBodyStreamWriter(func(w *bufio.Writer) {
+			for i, ev := range events {
+				_, _ = w.WriteString(ev)
+				if w.Flush() != nil {
+					return
+				}
+				if i < len(events)-1 {
+					<-next
+				}
+			}
+		})
+	}
+}
+
+// splitEvents cuts a server-sent stream into its events.
+func splitEvents(stream string) []string {
+	var out []string
+	for ev := range strings.SplitAfterSeq(stream, "\n\n") {
+		if ev != "" {
+			out = append(out, ev)
+		}
+	}
+	return out
+}
+
+// TestOpenAIStreamAccounting: on an openai route every streamed answer
+// is timed per arm (first chunk, gaps between chunks) and its tokens and
+// finish reason counted, from usage when the server sends it and from
+// the chunks otherwise.
+func TestOpenAIStreamAccounting(t *testing.T) {
+	liveEvents := splitEvents(sse([]string{"Par", "is"}, "stop", 2)) // 2 chunks, finish, usage, [DONE]
+	canaryEvents := splitEvents(sse([]string{"Ly", "o", "n"}, "length", -1))
+	liveNext, canaryNext := make(chan struct{}), make(chan struct{})
+	live := testupstream.Start(t, gatedEvents(liveEvents, liveNext))
+	canary := testupstream.Start(t, gatedEvents(canaryEvents, canaryNext))
+	r := start(t, fmt.Sprintf(`listen: 127.0.0.1:0
+admin: 127.0.0.1:0
+model: llm
+upstreams:
+  live:   { address: %s }
+  canary: { address: %s }
+routes:
+  - name: chat
+    protocol: openai
+    arm_override: true
+    split: [{ upstream: live, weight: 1 }, { upstream: canary, weight: 0 }]
+`, live, canary))
+	const streams = 2
+	for _, arm := range []struct {
+		name   string
+		events []string
+		next   chan struct{}
+	}{{"live", liveEvents, liveNext}, {"canary", canaryEvents, canaryNext}} {
+		for range streams {
+			req, _ := http.NewRequest(http.MethodPost, "http://"+r.s.ProxyAddr()+"/v1/chat/completions",
+				strings.NewReader(`{"model":"m","stream":true,"messages":[{"role":"user","content":"?"}]}`))
+			req.Header.Set("x-driftcar-arm", arm.name)
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			br := bufio.NewReader(resp.Body)
+			for i, ev := range arm.events {
+				got := readEvent(t, br)
+				if got != ev {
+					t.Fatalf("%s event %d: got %q; want %q", arm.name, i, got, ev)
+				}
+				if i < len(arm.events)-1 {
+					arm.next <- struct{}{}
+				}
+			}
+			_ = resp.Body.Close()
+		}
+	}
+	admin := "http://" + r.s.AdminAddr()
+	waitMetrics(t, admin, "streams timed and their tokens counted",
+		`driftcar_llm_time_to_first_token_seconds_count{arm="live",model="llm",route="chat"} 2`,
+		fmt.Sprintf(`driftcar_llm_inter_token_seconds_count{arm="live",model="llm",route="chat"} %d`, streams*(len(liveEvents)-1)),
+		`driftcar_llm_time_to_first_token_seconds_count{arm="canary",model="llm",route="chat"} 2`,
+		fmt.Sprintf(`driftcar_llm_inter_token_seconds_count{arm="canary",model="llm",route="chat"} %d`, streams*(len(canaryEvents)-1)),
+		`driftcar_llm_tokens_total{arm="live",kind="completion",model="llm",route="chat",source="usage"} 4`,
+		`driftcar_llm_tokens_total{arm="live",kind="prompt",model="llm",route="chat",source="usage"} 6`,
+		`driftcar_llm_tokens_total{arm="canary",kind="completion",model="llm",route="chat",source="chunks"} 6`,
+		`driftcar_llm_finish_total{arm="live",model="llm",reason="stop",route="chat"} 2`,
+		`driftcar_llm_finish_total{arm="canary",model="llm",reason="length",route="chat"} 2`,
+		`driftcar_llm_uncounted_total{model="llm",reason="undecodable",route="chat"} 0`,
+	)
+}
+
+// readEvent reads one server-sent event, through its blank line.
+func readEvent(t *testing.T, br *bufio.Reader) string {
+	t.Helper()
+	var b strings.Builder
+	for {
+		line, err := br.ReadString('\n')
+		b.WriteString(line)
+		if err != nil {
+			t.Fatalf("reading an event: %v (read %q)", err, b.String())
+		}
+		if line == "\n" {
+			return b.String()
+		}
 	}
 }

@@ -7,9 +7,11 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"maps"
 	"net"
 	"os"
 	"reflect"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -26,6 +28,7 @@ import (
 	"github.com/driftcar/driftcar/internal/buildinfo"
 	"github.com/driftcar/driftcar/internal/panics"
 	"github.com/driftcar/driftcar/internal/ui"
+	"github.com/driftcar/driftcar/llm"
 	"github.com/driftcar/driftcar/proxy"
 	"github.com/driftcar/driftcar/sampler"
 	"github.com/driftcar/driftcar/shadow"
@@ -74,6 +77,8 @@ type Sidecar struct {
 	sampling      *sampler.Set // guarded by reloadMu
 	sampKey       string       // guarded by reloadMu
 	panics        *panics.Counter
+	llmMetrics    *llm.Metrics
+	counters      map[string]*llm.Counter // guarded by reloadMu
 
 	drift          *driftRuntime // guarded by reloadMu
 	driftNow       atomic.Pointer[driftRuntime]
@@ -150,6 +155,7 @@ func New(opts Options) (_ *Sidecar, err error) {
 	s.ring = shadow.NewRing(samples.Keep, int(samples.MaxBody), *samples.RequestBodies)
 	s.shadowMetrics = shadow.NewMetrics(reg, proxyMetrics.UpstreamDuration())
 	s.panics = panics.NewCounter(reg, s.log.Named("panics"), s.opts.Now)
+	s.llmMetrics = llm.NewMetrics(reg)
 	s.shadows = shadow.NewFleet(shadow.Options{
 		Logger:  s.log.Named("shadow"),
 		Metrics: s.shadowMetrics,
@@ -211,6 +217,7 @@ func (s *Sidecar) stopStarted() {
 	if s.sampling != nil {
 		s.sampling.Stop()
 	}
+	stopCounters(maps.Values(s.counters))
 	for _, ln := range []net.Listener{s.proxyLn, s.adminLn} {
 		if ln != nil {
 			_ = ln.Close()
@@ -351,6 +358,7 @@ func (s *Sidecar) shutdown() error {
 	if s.sampling != nil {
 		s.sampling.Stop()
 	}
+	stopCounters(maps.Values(s.counters))
 	s.reloadMu.Unlock()
 	actx, acancel := context.WithTimeout(context.Background(), time.Second)
 	defer acancel()
@@ -481,11 +489,15 @@ func (s *Sidecar) applyPlan(cfg *config.Config, plan *samplingPlan) error {
 
 // swap makes the proxy serve cfg with the new taps, then retires the old.
 func (s *Sidecar) swap(cfg *config.Config, set *sampler.Set, key string, rt *driftRuntime, mirrors map[string]*shadow.Mirror, retired []*shadow.Mirror) {
+	counters, retiredCounters := s.llmCounters(cfg)
 	taps := proxy.Taps{}
 	for _, r := range cfg.Routes {
 		var rt proxy.RouteTaps
 		if m := mirrors[r.Name]; m != nil {
 			rt.Mirror = m
+		}
+		if c := counters[r.Name]; c != nil {
+			rt.Tokens, rt.TimeTokens = c, true
 		}
 		if set != nil {
 			if t := set.Tap(r.Name); t != nil {
@@ -496,6 +508,8 @@ func (s *Sidecar) swap(cfg *config.Config, set *sampler.Set, key string, rt *dri
 	}
 	s.proxy.Apply(cfg, taps)
 	shadow.Retire(retired)
+	s.counters = counters
+	stopCounters(slices.Values(retiredCounters))
 
 	if rt != s.drift {
 		s.drift.stop()

@@ -16,15 +16,22 @@ const (
 	CSV InputFormat = iota + 1
 	// JSONL is one JSON object per line, keyed by feature name.
 	JSONL
+	// PredictionLog is the prediction log's JSON Lines: one record per
+	// request, whose "features" hold one object per row and whose
+	// "prediction" one value per row. Records that failed (status not
+	// 2xx) are skipped.
+	PredictionLog
 )
 
-// String returns "csv" or "jsonl".
+// String returns "csv", "jsonl" or "log".
 func (f InputFormat) String() string {
 	switch f {
 	case CSV:
 		return "csv"
 	case JSONL:
 		return "jsonl"
+	case PredictionLog:
+		return "log"
 	}
 	return fmt.Sprintf("InputFormat(%d)", uint8(f))
 }
@@ -63,6 +70,9 @@ type BuildOptions struct {
 	Progress func(bytesRead int64)
 	// ProgressEvery defaults to 1 MiB.
 	ProgressEvery int64
+	// Arm, with PredictionLog, keeps only the records of that arm; ""
+	// keeps every arm's.
+	Arm string
 }
 
 func (o *BuildOptions) defaults() {
@@ -106,7 +116,7 @@ func BuildReference(r io.Reader, format InputFormat, specs []payload.FeatureSpec
 	if err != nil {
 		return nil, err
 	}
-	if format != CSV && format != JSONL {
+	if format != CSV && format != JSONL && format != PredictionLog {
 		return nil, fmt.Errorf("cannot build reference: unknown input format %d", format)
 	}
 	start, _ := seekerPos(r)

@@ -2,7 +2,9 @@ package sketch
 
 import (
 	"bufio"
+	"bytes"
 	"encoding/csv"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -51,8 +53,11 @@ func (c *countingReader) report() {
 
 // read parses the input and feeds the accumulators.
 func (b *builder) read(r io.Reader, format InputFormat, second bool) error {
-	if format == CSV {
+	switch format {
+	case CSV:
 		return b.readCSV(r, second)
+	case PredictionLog:
+		return b.readLog(r, second)
 	}
 	return b.readJSONL(r, second)
 }
@@ -136,6 +141,87 @@ func (b *builder) readJSONL(r io.Reader, second bool) error {
 	}
 	if err := sc.Err(); err != nil {
 		return fmt.Errorf("cannot build reference: jsonl: line %d: %w", line+1, err)
+	}
+	return nil
+}
+
+// logRecord is what a reference reads of a prediction-log record.
+type logRecord struct {
+	Status     int                          `json:"status"`
+	Arm        string                       `json:"arm"`
+	Features   []map[string]json.RawMessage `json:"features"`
+	Prediction []json.RawMessage            `json:"prediction"`
+}
+
+// readLog reads prediction-log records: each row of a record is one
+// reference row, its features and, under the prediction's name, its
+// prediction.
+func (b *builder) readLog(r io.Reader, second bool) error {
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 0, 1<<20), 256<<20)
+	paths := make([]string, len(b.accs))
+	for i, a := range b.accs {
+		paths[i] = payload.KeyPath(a.name)
+	}
+	rec, err := payload.NewRecord(paths)
+	if err != nil {
+		return fmt.Errorf("cannot build reference: %w", err)
+	}
+	predName := ""
+	if p := b.opts.Prediction; p != nil {
+		predName = p.EffectiveName()
+	}
+	var row []byte
+	line := 0
+	for sc.Scan() {
+		line++
+		if len(bytes.TrimSpace(sc.Bytes())) == 0 {
+			continue
+		}
+		var lr logRecord
+		if err := json.Unmarshal(sc.Bytes(), &lr); err != nil {
+			return fmt.Errorf("cannot build reference: log: line %d: not a prediction-log record: %w", line, err)
+		}
+		if lr.Status < 200 || lr.Status > 299 || b.opts.Arm != "" && lr.Arm != b.opts.Arm {
+			continue
+		}
+		if lr.Features == nil {
+			return fmt.Errorf("cannot build reference: log: line %d: the record has no features (was the log written with features decoded?)", line)
+		}
+		for i, fs := range lr.Features {
+			row = append(row[:0], '{')
+			for k, v := range fs {
+				if len(row) > 1 {
+					row = append(row, ',')
+				}
+				row = strconv.AppendQuote(row, k)
+				row = append(row, ':')
+				row = append(row, v...)
+			}
+			if predName != "" && i < len(lr.Prediction) {
+				if len(row) > 1 {
+					row = append(row, ',')
+				}
+				row = strconv.AppendQuote(row, predName)
+				row = append(row, ':')
+				row = append(row, lr.Prediction[i]...)
+			}
+			row = append(row, '}')
+			if err := rec.Parse(row); err != nil {
+				return fmt.Errorf("cannot build reference: log: line %d: row %d: %w", line, i, err)
+			}
+			if second {
+				b.rows2++
+			} else {
+				b.rows++
+			}
+			for j, a := range b.accs {
+				b.addField(a, rec.Field(j))
+			}
+		}
+	}
+	if err := sc.Err(); err != nil {
+		return fmt.Errorf("cannot build reference: log: line %d: %w", line+1, err)
 	}
 	return nil
 }
