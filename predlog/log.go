@@ -246,27 +246,51 @@ func (l *Log) Close(ctx context.Context) error {
 	}
 	done := make(chan struct{})
 	go func() { l.wg.Wait(); close(done) }()
+	closeCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), closeGrace)
+	defer cancel()
+	var mu sync.Mutex
 	var err error
+	closeSinks := func() {
+		for _, s := range l.runners {
+			s.closeOnce.Do(func() {
+				if cerr := s.sink.Close(closeCtx); cerr != nil {
+					mu.Lock()
+					err = errors.Join(err, fmt.Errorf("cannot close log sink %s: %w", s.name, cerr))
+					mu.Unlock()
+				}
+			})
+		}
+	}
 	select {
 	case <-done:
 	case <-ctx.Done():
-		err = fmt.Errorf("cannot drain prediction log: %w", ctx.Err())
+		mu.Lock()
+		err = errors.Join(err, fmt.Errorf("cannot drain prediction log: %w", ctx.Err()))
+		mu.Unlock()
 		for _, s := range l.runners {
 			s.cancel()
 		}
+		select {
+		case <-done:
+		case <-time.After(closeGrace):
+			// A Write ignores its context: closing the sink unblocks it.
+			go closeSinks()
+		}
 		<-done
 	}
-	closeCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
-	defer cancel()
+	closeSinks()
 	for _, s := range l.runners {
 		s.cancel()
-		if cerr := s.sink.Close(closeCtx); cerr != nil {
-			err = errors.Join(err, fmt.Errorf("cannot close log sink %s: %w", s.name, cerr))
-		}
 		l.metrics.queues.remove(s)
 	}
+	mu.Lock()
+	defer mu.Unlock()
 	return err
 }
+
+// closeGrace is how long Close waits for a cancelled Write to return
+// before it closes the sink under it, and bounds each sink's Close.
+const closeGrace = 2 * time.Second
 
 // runner is one sink's queue and workers.
 type runner struct {
@@ -276,13 +300,14 @@ type runner struct {
 	log    *Log
 	logger *zap.Logger
 
-	q        chan *Record
-	bytes    atomic.Int64 // estimated bytes queued or in flight
-	depth    atomic.Int64 // records queued or in flight
-	failing  atomic.Bool
-	draining chan struct{}
-	stop     context.Context // done when Close gives up draining
-	cancel   context.CancelFunc
+	q         chan *Record
+	bytes     atomic.Int64 // estimated bytes queued or in flight
+	depth     atomic.Int64 // records queued or in flight
+	failing   atomic.Bool
+	draining  chan struct{}
+	stop      context.Context // done when Close gives up draining
+	cancel    context.CancelFunc
+	closeOnce sync.Once
 
 	written, failed prometheus.Counter
 	drop            [numDropReasons]prometheus.Counter
