@@ -74,6 +74,9 @@ type LogSink struct {
 	// Retries of a failed batch, with exponential backoff, before its
 	// records are dropped and counted. Default 5.
 	Retries *int `yaml:"retries" json:"retries"`
+	// Timeout bounds one write of a batch (one event, for cloudevents).
+	// Default 10s.
+	Timeout Duration `yaml:"timeout" json:"timeout"`
 
 	// File: JSON Lines at Path, rotated at MaxSize or MaxAge, keeping
 	// at most MaxBackups rotated files (gzip-compressed unless Compress
@@ -91,15 +94,13 @@ type LogSink struct {
 	// dev.driftcar.prediction event with the record) or both (default).
 	// Source is ce-source (default: the model's name); InferenceService,
 	// Namespace and Component fill KServe's extensions (defaults: the
-	// model, $POD_NAMESPACE, "predictor"). Timeout bounds one event
-	// (default 5s).
-	URL              string   `yaml:"url,omitempty" json:"url,omitempty"`
-	Events           string   `yaml:"events,omitempty" json:"events,omitempty"`
-	Source           string   `yaml:"source,omitempty" json:"source,omitempty"`
-	InferenceService string   `yaml:"inference_service,omitempty" json:"inference_service,omitempty"`
-	Namespace        string   `yaml:"namespace,omitempty" json:"namespace,omitempty"`
-	Component        string   `yaml:"component,omitempty" json:"component,omitempty"`
-	Timeout          Duration `yaml:"timeout,omitempty" json:"timeout,omitempty"`
+	// model, $POD_NAMESPACE, "predictor").
+	URL              string `yaml:"url,omitempty" json:"url,omitempty"`
+	Events           string `yaml:"events,omitempty" json:"events,omitempty"`
+	Source           string `yaml:"source,omitempty" json:"source,omitempty"`
+	InferenceService string `yaml:"inference_service,omitempty" json:"inference_service,omitempty"`
+	Namespace        string `yaml:"namespace,omitempty" json:"namespace,omitempty"`
+	Component        string `yaml:"component,omitempty" json:"component,omitempty"`
 
 	// Kafka: a producer to Brokers. Topic may hold {model} and {route}
 	// (default "driftcar.predictions.{model}"); the key is the request
@@ -143,7 +144,7 @@ const (
 	defaultFileMaxAge     = 7 * 24 * time.Hour
 	defaultFileMaxBackups = 10
 	defaultFileMaxTotal   = 1 << 30
-	defaultEventsTimeout  = 5 * time.Second
+	defaultSinkTimeout    = 10 * time.Second
 	defaultKafkaTopic     = "driftcar.predictions.{model}"
 )
 
@@ -179,6 +180,9 @@ func logDefaults(l *Log, p *fieldPath, unset func(*fieldPath, bool) bool) {
 		if s.Retries == nil {
 			s.Retries = ptr(defaultSinkRetries)
 		}
+		if unset(q.key("timeout"), s.Timeout == 0) {
+			s.Timeout = Duration(defaultSinkTimeout)
+		}
 		switch s.Type {
 		case SinkFile:
 			if unset(q.key("max_size"), s.MaxSize == 0) {
@@ -202,9 +206,6 @@ func logDefaults(l *Log, p *fieldPath, unset func(*fieldPath, bool) bool) {
 			}
 			if s.Component == "" {
 				s.Component = "predictor"
-			}
-			if unset(q.key("timeout"), s.Timeout == 0) {
-				s.Timeout = Duration(defaultEventsTimeout)
 			}
 		case SinkKafka:
 			if s.Topic == "" {
@@ -270,6 +271,9 @@ func (v *validator) log(p *fieldPath, l *Log) {
 		if *s.Retries < 0 {
 			v.add(q.key("retries"), "must be >= 0, got %d", *s.Retries)
 		}
+		if s.Timeout <= 0 {
+			v.add(q.key("timeout"), "must be > 0, got %s", s.Timeout)
+		}
 		switch s.Type {
 		case SinkFile:
 			v.fileSink(q, s)
@@ -313,9 +317,6 @@ func (v *validator) eventsSink(q *fieldPath, s *LogSink) {
 	}
 	if s.Events != "kserve" && s.Events != "combined" && s.Events != "both" {
 		v.add(q.key("events"), "must be kserve, combined or both, got %q", s.Events)
-	}
-	if s.Timeout <= 0 {
-		v.add(q.key("timeout"), "must be > 0, got %s", s.Timeout)
 	}
 }
 
