@@ -86,6 +86,7 @@ func (o CloudEventsOptions) Validate() error {
 type CloudEventsSink struct {
 	opts   CloudEventsOptions
 	client cloudevents.Client
+	tr     *http.Transport
 	state  sinkState
 	buf    chan []byte // JSON buffers for combined events
 }
@@ -130,7 +131,7 @@ func NewCloudEventsSink(o CloudEventsOptions) (*CloudEventsSink, error) {
 	if err != nil {
 		return nil, fmt.Errorf("cannot create cloudevents client: %w", err)
 	}
-	return &CloudEventsSink{opts: o, client: c, buf: make(chan []byte, 4)}, nil
+	return &CloudEventsSink{opts: o, client: c, tr: tr, buf: make(chan []byte, 4)}, nil
 }
 
 // Write sends the events of each record in batch.
@@ -205,5 +206,8 @@ func (s *CloudEventsSink) emit(ctx context.Context, r *Record, typ, contentType 
 // Ready reports the last write's error.
 func (s *CloudEventsSink) Ready() error { return s.state.get() }
 
-// Close does nothing: idle connections close on their own.
-func (s *CloudEventsSink) Close(context.Context) error { return nil }
+// Close closes the idle connections.
+func (s *CloudEventsSink) Close(context.Context) error {
+	s.tr.CloseIdleConnections()
+	return nil
+}

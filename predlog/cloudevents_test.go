@@ -240,6 +240,9 @@ func TestCloudEventsHungReceiver(t *testing.T) {
 		if d := l.runners[0].depth.Load(); d > int64(q.MaxRecords+q.BatchSize) {
 			t.Fatalf("depth %d above the queue bound %d", d, q.MaxRecords+q.BatchSize)
 		}
+		if b := l.runners[0].bytes.Load(); b > q.MaxBytes {
+			t.Fatalf("queued bytes %d above MaxBytes %d", b, q.MaxBytes)
+		}
 	}
 	if el := time.Since(start); el > 5*time.Second {
 		t.Errorf("%d Offers took %v; want them non-blocking", n, el)

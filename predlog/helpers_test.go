@@ -11,6 +11,9 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	promtest "github.com/prometheus/client_golang/prometheus/testutil"
+	"github.com/twmb/franz-go/pkg/sasl"
+	"github.com/twmb/franz-go/pkg/sasl/plain"
+	"github.com/twmb/franz-go/pkg/sasl/scram"
 	"go.uber.org/zap"
 )
 
@@ -149,4 +152,15 @@ func fmtSscan(id string, i *int) (int, error) {
 
 func jsonEqual(a, b any) bool {
 	return reflect.DeepEqual(a, b)
+}
+
+func saslMechanism(t *testing.T, mech string) sasl.Mechanism {
+	t.Helper()
+	switch mech {
+	case "PLAIN":
+		return plain.Auth{User: "driftcar", Pass: "s3cret"}.AsMechanism()
+	case "SCRAM-SHA-256":
+		return scram.Auth{User: "driftcar", Pass: "s3cret"}.AsSha256Mechanism()
+	}
+	return scram.Auth{User: "driftcar", Pass: "s3cret"}.AsSha512Mechanism()
 }

@@ -309,6 +309,9 @@ func (s *KafkaSink) pinger() {
 	}
 }
 
+// maxPooledArena caps the value memory a pooled arena keeps.
+const maxPooledArena = 4 << 20
+
 // kafkaArena holds one Write's records and their values.
 type kafkaArena struct {
 	buf  []byte
@@ -340,25 +343,33 @@ func (s *KafkaSink) Write(ctx context.Context, batch []*Record) error {
 	a := s.arenas.Get().(*kafkaArena)
 	defer s.arenas.Put(a)
 	a.buf, a.ends = a.buf[:0], a.ends[:0]
+	// Each record's key then value, back to back; ends holds both ends.
 	for _, r := range batch {
+		a.buf = append(a.buf, r.RequestID...)
+		a.ends = append(a.ends, len(a.buf))
 		a.buf = r.AppendJSON(a.buf)
 		a.ends = append(a.ends, len(a.buf))
 	}
 	a.recs, a.ptrs = a.recs[:0], a.ptrs[:0]
 	start := 0
 	for i, r := range batch {
+		k, v := a.ends[2*i], a.ends[2*i+1]
 		a.recs = append(a.recs, kgo.Record{
 			Topic: s.Topic(r.Model, r.Route),
-			Key:   []byte(r.RequestID),
-			Value: a.buf[start:a.ends[i]:a.ends[i]],
+			Key:   a.buf[start:k:k],
+			Value: a.buf[k:v:v],
 		})
-		start = a.ends[i]
+		start = v
 	}
 	for i := range a.recs {
 		a.ptrs = append(a.ptrs, &a.recs[i])
 	}
 	err := s.client.ProduceSync(ctx, a.ptrs...).FirstErr()
 	clear(a.recs)
+	clear(a.ptrs)
+	if cap(a.buf) > maxPooledArena {
+		a.buf = nil
+	}
 	if err != nil {
 		err = fmt.Errorf("cannot produce to kafka: %w", err)
 	}

@@ -246,11 +246,11 @@ func (l *Log) Close(ctx context.Context) error {
 	}
 	done := make(chan struct{})
 	go func() { l.wg.Wait(); close(done) }()
-	closeCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), closeGrace)
-	defer cancel()
 	var mu sync.Mutex
 	var err error
 	closeSinks := func() {
+		closeCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), closeGrace)
+		defer cancel()
 		for _, s := range l.runners {
 			s.closeOnce.Do(func() {
 				if cerr := s.sink.Close(closeCtx); cerr != nil {

@@ -154,3 +154,51 @@ func TestNewValidation(t *testing.T) {
 		})
 	}
 }
+
+// TestOfferDuringClose offers from several goroutines while Close runs;
+// every offer is still counted exactly once per sink.
+func TestOfferDuringClose(t *testing.T) {
+	a, b := newMemSink(), newMemSink()
+	b.fail = func(call int) bool { return call%2 == 0 }
+	q := QueueOptions{MaxRecords: 256, BatchSize: 16, MaxAttempts: 3, Backoff: fastRetry}
+	l, m := newTestLog(t, SinkSpec{Name: "a", Sink: a, Queue: q}, SinkSpec{Name: "b", Sink: b, Queue: q})
+	const goroutines = 4
+	var offered [goroutines]int
+	var wg sync.WaitGroup
+	stop := make(chan struct{})
+	for g := range goroutines {
+		wg.Go(func() {
+			for i := 0; ; i++ {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				r := l.Acquire()
+				fill(r, g*1000000+i)
+				l.Offer(r)
+				offered[g]++
+			}
+		})
+	}
+	testutil.Eventually(t, 10*time.Second, "traffic flowing", func() bool { return readCounts(m, "a").written > 1000 })
+	closeErr := closeLog(t, l, 2*time.Second)
+	close(stop)
+	wg.Wait()
+	if closeErr != nil {
+		t.Errorf("Close: %v", closeErr)
+	}
+	total := 0
+	for _, n := range offered {
+		total += n
+	}
+	for _, name := range []string{"a", "b"} {
+		c := readCounts(m, name)
+		if got := c.written + c.droppedTotal(); got != float64(total) {
+			t.Errorf("%s: written %v + dropped %v = %v; want %d offered", name, c.written, c.dropped, got, total)
+		}
+		if c.dropped[ReasonClosed] == 0 {
+			t.Errorf("%s: no closed drops; want offers after Close counted", name)
+		}
+	}
+}

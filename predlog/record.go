@@ -7,6 +7,8 @@ import (
 	"time"
 	"unicode/utf8"
 	"unsafe"
+
+	"github.com/driftcar/driftcar/internal/payload"
 )
 
 // ValueKind says what a Value holds.
@@ -33,6 +35,19 @@ func (v *Value) SetNumber(f float64) { v.Kind, v.Num, v.Str = KindNumber, f, v.S
 
 // SetString makes v a copy of s, reusing v's memory.
 func (v *Value) SetString(s []byte) { v.Kind, v.Num, v.Str = KindString, 0, append(v.Str[:0], s...) }
+
+// SetPayload makes v a copy of a decoded payload value; a missing or
+// invalid one becomes null.
+func (v *Value) SetPayload(pv payload.Value) {
+	switch pv.Kind {
+	case payload.ValueNumber:
+		v.SetNumber(pv.Num)
+	case payload.ValueString:
+		v.SetString(pv.Str)
+	default:
+		v.SetNull()
+	}
+}
 
 // SetNull makes v absent.
 func (v *Value) SetNull() { v.Kind, v.Num, v.Str = KindNull, 0, v.Str[:0] }
@@ -81,7 +96,7 @@ type Shadow struct {
 // AddPrediction appends a shadow prediction and returns it to set.
 func (s *Shadow) AddPrediction() *Value { return addValue(&s.Prediction) }
 
-// Record is one logged request. Get records with Log.Acquire, fill them
+// Record is one logged request; it must not be copied. Get records with Log.Acquire, fill them
 // and hand them to Log.Offer; after Offer the record belongs to the log.
 // Every []byte field is owned by the record: the setters copy into it.
 // String fields are kept as given and must not be changed afterwards.

@@ -4,8 +4,11 @@ import (
 	"encoding/json"
 	"math"
 	"reflect"
+	"strings"
 	"testing"
 	"time"
+
+	"github.com/driftcar/driftcar/internal/payload"
 )
 
 func TestAppendJSON(t *testing.T) {
@@ -76,5 +79,18 @@ func TestResetReuses(t *testing.T) {
 	}
 	if r.Features[0].Fields[0].Value.Kind != KindNumber || string(r.Features[0].Fields[1].Value.Str) != "Paris" {
 		t.Errorf("reused row holds %+v", r.Features[0])
+	}
+}
+
+func TestSetPayload(t *testing.T) {
+	var r Record
+	row := r.AddRow()
+	row.Add("n").SetPayload(payload.Value{Kind: payload.ValueNumber, Num: 2.5})
+	row.Add("s").SetPayload(payload.Value{Kind: payload.ValueString, Str: []byte("a")})
+	row.Add("m").SetPayload(payload.Value{Kind: payload.ValueMissing})
+	row.Add("i").SetPayload(payload.Value{Kind: payload.ValueInvalid, Num: 1})
+	got := string(r.AppendJSON(nil))
+	if want := `"features":[{"n":2.5,"s":"a","m":null,"i":null}]`; !strings.Contains(got, want) {
+		t.Fatalf("got %s; want it to contain %s", got, want)
 	}
 }
