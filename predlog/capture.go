@@ -47,7 +47,7 @@ type CaptureRoute struct {
 // CaptureOptions configure a Capture.
 type CaptureOptions struct {
 	Model  string
-	Log    *Log     // required
+	Log    *Log // required
 	Routes []CaptureRoute
 	// Features and Prediction are the config's; Prediction may be nil.
 	Features   []payload.FeatureSpec
@@ -402,7 +402,7 @@ func (d *decoders) fill(rec *Record, cp *capture, ok bool, features []payload.Fe
 		for i := range b.Rows {
 			row := rec.AddRow()
 			for j, v := range b.Row(i) {
-				setValue(row.Add(features[j].Name), &v)
+				row.Add(features[j].Name).SetPayload(v)
 			}
 		}
 	}
@@ -415,17 +415,6 @@ func (d *decoders) fill(rec *Record, cp *capture, ok bool, features []payload.Fe
 	}
 	for i := range preds {
 		setPrediction(rec.AddPrediction(), &preds[i])
-	}
-}
-
-func setValue(dst *Value, v *payload.Value) {
-	switch v.Kind {
-	case payload.ValueNumber:
-		dst.SetNumber(v.Num)
-	case payload.ValueString:
-		dst.SetString(v.Str)
-	default:
-		dst.SetNull()
 	}
 }
 

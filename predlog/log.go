@@ -452,3 +452,6 @@ func (s *runner) finish(batch []*Record, reason dropReason) {
 		s.drop[reason].Add(float64(n))
 	}
 }
+
+// Release returns a record that will not be offered.
+func (l *Log) Release(r *Record) { l.release(r) }

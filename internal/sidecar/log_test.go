@@ -92,7 +92,7 @@ log:
 	for sc.Scan() {
 		var rec struct {
 			RequestID  string           `json:"request_id"`
-			Route, Arm string           `json:"route"`
+			Route      string           `json:"route"`
 			Status     int              `json:"status"`
 			Features   []map[string]any `json:"features"`
 			Prediction []float64        `json:"prediction"`
