@@ -25,6 +25,9 @@ type Options struct {
 	// Ready returns nil when the sidecar can take traffic, else the reason
 	// it cannot. Required.
 	Ready func() error
+	// Detail, when set, returns lines /readyz adds after its verdict:
+	// trouble that does not stop the sidecar from serving (a sink down).
+	Detail func() []string
 	// Config returns the effective config as JSON. Required.
 	Config func() []byte
 	// APIs maps a path under /api/ (e.g. "shadow/mismatches") to a
@@ -68,6 +71,11 @@ func New(opts Options) *Server {
 			return
 		}
 		_, _ = w.Write([]byte("ready\n"))
+		if opts.Detail != nil {
+			for _, line := range opts.Detail() {
+				_, _ = fmt.Fprintf(w, "%s\n", line)
+			}
+		}
 	})
 	mux.HandleFunc("GET /api/config", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "application/json")

@@ -29,6 +29,7 @@ import (
 	"github.com/driftcar/driftcar/internal/panics"
 	"github.com/driftcar/driftcar/internal/ui"
 	"github.com/driftcar/driftcar/llm"
+	"github.com/driftcar/driftcar/predlog"
 	"github.com/driftcar/driftcar/proxy"
 	"github.com/driftcar/driftcar/sampler"
 	"github.com/driftcar/driftcar/shadow"
@@ -79,6 +80,10 @@ type Sidecar struct {
 	panics        *panics.Counter
 	llmMetrics    *llm.Metrics
 	counters      map[string]*llm.Counter // guarded by reloadMu
+	logMetrics    *predlog.Metrics
+	logs          *logRuntime // guarded by reloadMu
+	logNow        atomic.Pointer[logRuntime]
+	answers       *liveAnswers
 
 	drift          *driftRuntime // guarded by reloadMu
 	driftNow       atomic.Pointer[driftRuntime]
@@ -156,11 +161,14 @@ func New(opts Options) (_ *Sidecar, err error) {
 	s.shadowMetrics = shadow.NewMetrics(reg, proxyMetrics.UpstreamDuration())
 	s.panics = panics.NewCounter(reg, s.log.Named("panics"), s.opts.Now)
 	s.llmMetrics = llm.NewMetrics(reg)
+	s.logMetrics = predlog.NewMetrics(reg)
+	s.answers = &liveAnswers{}
 	s.shadows = shadow.NewFleet(shadow.Options{
 		Logger:  s.log.Named("shadow"),
 		Metrics: s.shadowMetrics,
 		Ring:    s.ring,
 		Panics:  s.panics,
+		Answers: s.answers,
 	})
 	s.features = sampler.NewCollector()
 	reg.MustRegister(s.features, detector.NewCollector(s.currentMonitor), delegate{detector.DescribeWebhook, func() prometheus.Collector {
@@ -176,6 +184,7 @@ func New(opts Options) (_ *Sidecar, err error) {
 		Logger:   s.log.Named("admin"),
 		Gatherer: s.registry,
 		Ready:    s.readyErr,
+		Detail:   s.logDetail,
 		Config:   func() []byte { return s.cfg.Load().RedactedJSON() },
 		Token:    cfg.Token(os.Getenv),
 		UI:       ui.Handler(),
@@ -218,6 +227,7 @@ func (s *Sidecar) stopStarted() {
 		s.sampling.Stop()
 	}
 	stopCounters(maps.Values(s.counters))
+	s.logs.stop()
 	for _, ln := range []net.Listener{s.proxyLn, s.adminLn} {
 		if ln != nil {
 			_ = ln.Close()
@@ -359,6 +369,7 @@ func (s *Sidecar) shutdown() error {
 		s.sampling.Stop()
 	}
 	stopCounters(maps.Values(s.counters))
+	s.logs.stop()
 	s.reloadMu.Unlock()
 	actx, acancel := context.WithTimeout(context.Background(), time.Second)
 	defer acancel()
@@ -469,17 +480,28 @@ func (s *Sidecar) applyPlan(cfg *config.Config, plan *samplingPlan) error {
 		}
 		key = plan.key
 	}
+	logs, retireLogs, err := s.startLog(cfg)
+	if err != nil {
+		if set != nil && set != s.sampling {
+			set.Stop()
+		}
+		return err
+	}
 	rt, err := s.startDrift(cfg, set)
 	if err == nil {
 		var mirrors map[string]*shadow.Mirror
 		var retired []*shadow.Mirror
 		if mirrors, retired, err = s.shadows.Update(shadows); err == nil {
-			s.swap(cfg, set, key, rt, mirrors, retired)
+			s.swap(cfg, set, key, rt, mirrors, retired, logs)
+			retireLogs()
 			return nil
 		}
 		if rt != s.drift {
 			rt.stop()
 		}
+	}
+	if logs != s.logs {
+		logs.stopNew(s.logs)
 	}
 	if set != nil && set != s.sampling {
 		set.Stop()
@@ -488,7 +510,7 @@ func (s *Sidecar) applyPlan(cfg *config.Config, plan *samplingPlan) error {
 }
 
 // swap makes the proxy serve cfg with the new taps, then retires the old.
-func (s *Sidecar) swap(cfg *config.Config, set *sampler.Set, key string, rt *driftRuntime, mirrors map[string]*shadow.Mirror, retired []*shadow.Mirror) {
+func (s *Sidecar) swap(cfg *config.Config, set *sampler.Set, key string, rt *driftRuntime, mirrors map[string]*shadow.Mirror, retired []*shadow.Mirror, logs *logRuntime) {
 	counters, retiredCounters := s.llmCounters(cfg)
 	taps := proxy.Taps{}
 	for _, r := range cfg.Routes {
@@ -499,6 +521,9 @@ func (s *Sidecar) swap(cfg *config.Config, set *sampler.Set, key string, rt *dri
 		if c := counters[r.Name]; c != nil {
 			rt.Tokens, rt.TimeTokens = c, true
 		}
+		if logs != nil {
+			rt.Recorder = logs.capture.Route(r.Name)
+		}
 		if set != nil {
 			if t := set.Tap(r.Name); t != nil {
 				rt.Sampler = t
@@ -506,7 +531,14 @@ func (s *Sidecar) swap(cfg *config.Config, set *sampler.Set, key string, rt *dri
 		}
 		taps[r.Name] = rt
 	}
+	if logs != nil {
+		s.answers.capture.Store(logs.capture)
+	} else {
+		s.answers.capture.Store(nil)
+	}
 	s.proxy.Apply(cfg, taps)
+	s.logs = logs
+	s.logNow.Store(logs)
 	shadow.Retire(retired)
 	s.counters = counters
 	stopCounters(slices.Values(retiredCounters))
