@@ -81,7 +81,10 @@ drift:
   min_samples: 100
   webhook: { url: %s }
 canary_guard: { min_requests: 100, window: 1m }
-`, live, canary, shadow, ref, hook.URL)
+log:
+  fraction: 0.5
+  sinks: [{ name: local, type: file, path: %s }]
+`, live, canary, shadow, ref, hook.URL, filepath.Join(dir, "predictions.jsonl"))
 	s := startSidecar(t, filepath.Join(dir, "full.yaml"), cfg)
 
 	// The xDS client registers its metrics when it is built; it need not

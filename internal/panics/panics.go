@@ -31,7 +31,7 @@ type logState struct {
 
 // Components are the label values of driftcar_worker_panics_total,
 // exported from the start at zero.
-var Components = []string{"sampler", "shadow", "llm"}
+var Components = []string{"sampler", "shadow", "llm", "log"}
 
 // NewCounter registers driftcar_worker_panics_total{component} with reg.
 // now may be nil for time.Now.
