@@ -189,6 +189,15 @@ func (r *routeCapture) Record(req *fasthttp.Request, resp *fasthttp.Response, ex
 		return
 	}
 	c := r.c
+	if c.opts.Log.Saturated() {
+		// Every sink would drop it: count it as theirs, and spare the
+		// copy and the decoding. (A request held only to learn of a
+		// mismatch is not counted: it may never have been logged.)
+		if chosen {
+			c.opts.Log.DropSaturated()
+		}
+		return
+	}
 	cp := c.pool.Get().(*capture)
 	cp.route, cp.ex, cp.status, cp.chosen = r, ex, status, chosen
 	cp.requestID = append(cp.requestID[:0], ex.RequestID...)

@@ -254,3 +254,42 @@ func mustJSON(v any) string {
 	b, _ := json.Marshal(v)
 	return string(b)
 }
+
+// TestCaptureSparesWorkWhenEverySinkIsFull: with every sink's queue
+// full, the capture neither copies nor decodes a request, and counts it
+// as each sink's drop, so every request is still accounted for.
+func TestCaptureSparesWorkWhenEverySinkIsFull(t *testing.T) {
+	m := NewMetrics(prometheus.NewRegistry())
+	hung := newMemSink()
+	hung.gate = make(chan struct{}) // never opens
+	log, err := New(zap.NewNop(), m, SinkSpec{Name: "hung", Sink: hung, Queue: QueueOptions{MaxRecords: 2, BatchSize: 1, WriteTimeout: time.Hour}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := NewCapture(CaptureOptions{Model: "m", Log: log, MaxBody: 1 << 10,
+		Routes: []CaptureRoute{{Name: "predict", Protocol: payload.KServeV1, Fraction: 1, Live: "live"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		c.Stop()
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		defer cancel()
+		_ = log.Close(ctx)
+	})
+	req, resp := &fasthttp.Request{}, &fasthttp.Response{}
+	req.SetBodyString(twoRows)
+	resp.SetBodyString(`{"predictions":[0.25,0.75]}`)
+	rec := c.Route("predict")
+	const n = 50
+	for i := range n {
+		rec.Record(req, resp, proxy.Exchange{Arm: "live", RequestID: []byte("s-" + strconv.Itoa(i))})
+		// Let the worker hand each one on, so the sink's queue fills.
+		testutil.Eventually(t, 5*time.Second, "the capture queue drains", func() bool { return len(c.queue) == 0 })
+	}
+	dropped := promtest.ToFloat64(m.dropped.WithLabelValues("hung", ReasonQueueFull))
+	held := float64(len(log.runners[0].q)) + float64(log.runners[0].depth.Load()-int64(len(log.runners[0].q)))
+	if dropped+held != n || dropped < n-3 {
+		t.Errorf("dropped %v + held %v; want all %d accounted for, all but at most 3 dropped", dropped, held, n)
+	}
+}

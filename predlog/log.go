@@ -455,3 +455,26 @@ func (s *runner) finish(batch []*Record, reason dropReason) {
 
 // Release returns a record that will not be offered.
 func (l *Log) Release(r *Record) { l.release(r) }
+
+// Saturated reports whether every sink's queue is full, so that Offer
+// would drop a record everywhere: a caller can skip building it.
+func (l *Log) Saturated() bool {
+	for _, s := range l.runners {
+		if len(s.q) < cap(s.q) && s.bytes.Load() < s.opts.MaxBytes {
+			return false
+		}
+	}
+	return len(l.runners) > 0
+}
+
+// DropSaturated counts a record that was not built because the log was
+// Saturated, as Offer would have counted it in every sink.
+func (l *Log) DropSaturated() {
+	for _, s := range l.runners {
+		if s.bytes.Load() >= s.opts.MaxBytes {
+			s.drop[dropBytesFull].Inc()
+		} else {
+			s.drop[dropQueueFull].Inc()
+		}
+	}
+}
