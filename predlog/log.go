@@ -50,6 +50,10 @@ type QueueOptions struct {
 	WriteTimeout time.Duration
 	// Workers is the number of goroutines writing to the sink (default 1).
 	Workers int
+	// Linger is how long a batch that is not full waits for more records
+	// before it is written (default 5ms; negative writes at once): fewer,
+	// larger writes.
+	Linger time.Duration
 }
 
 // DefaultBackoff is the retry pause of a sink without its own.
@@ -107,6 +111,9 @@ func (o QueueOptions) withDefaults() QueueOptions {
 	}
 	if o.Workers == 0 {
 		o.Workers = 1
+	}
+	if o.Linger == 0 {
+		o.Linger = 5 * time.Millisecond
 	}
 	return o
 }
@@ -366,6 +373,8 @@ func (s *runner) work(wg *sync.WaitGroup) {
 	}()
 	timer := time.NewTimer(time.Hour)
 	timer.Stop()
+	linger := time.NewTimer(time.Hour)
+	linger.Stop()
 	for {
 		var rec *Record
 		select {
@@ -378,17 +387,52 @@ func (s *runner) work(wg *sync.WaitGroup) {
 			}
 		}
 		batch = append(batch[:0], rec)
-	fill:
-		for len(batch) < s.opts.BatchSize {
-			select {
-			case rec = <-s.q:
-				batch = append(batch, rec)
-			default:
-				break fill
-			}
-		}
+		s.fill(&batch, linger)
 		s.deliver(batch, timer)
 		batch = batch[:0]
+	}
+}
+
+// fill adds queued records to batch until it is full or the linger,
+// started at its first record, has passed, or the log drains.
+func (s *runner) fill(batch *[]*Record, linger *time.Timer) {
+	b := *batch
+	defer func() { *batch = b }()
+	if s.opts.Linger < 0 {
+		for len(b) < s.opts.BatchSize {
+			select {
+			case rec := <-s.q:
+				b = append(b, rec)
+			default:
+				return
+			}
+		}
+		return
+	}
+	linger.Reset(s.opts.Linger)
+	defer func() {
+		if !linger.Stop() {
+			select {
+			case <-linger.C:
+			default:
+			}
+		}
+	}()
+	for len(b) < s.opts.BatchSize {
+		select {
+		case rec := <-s.q: // what is queued first, even when draining
+			b = append(b, rec)
+			continue
+		default:
+		}
+		select {
+		case rec := <-s.q:
+			b = append(b, rec)
+		case <-linger.C:
+			return
+		case <-s.draining:
+			return
+		}
 	}
 }
 
