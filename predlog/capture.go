@@ -209,8 +209,11 @@ func (r *routeCapture) Record(req *fasthttp.Request, resp *fasthttp.Response, ex
 	body = resp.Body()
 	cp.respCut = len(body) > max
 	cp.resp = append(cp.resp[:0], body[:min(len(body), max)]...)
-	cp.reqHdr = payload.ParseHeaderLength(req.Header.Peek(payload.BinaryHeader))
-	cp.respHdr = payload.ParseHeaderLength(resp.Header.Peek(payload.BinaryHeader))
+	cp.reqHdr, cp.respHdr = payload.JSONBody, payload.JSONBody
+	if r.route.Protocol.Tensors() { // only the tensor protocols have binary bodies
+		cp.reqHdr = payload.ParseHeaderLength(req.Header.Peek(payload.BinaryHeader))
+		cp.respHdr = payload.ParseHeaderLength(resp.Header.Peek(payload.BinaryHeader))
+	}
 	for i, name := range c.opts.Headers {
 		if v := req.Header.Peek(name); v != nil {
 			cp.headers[i] = append(cp.headers[i][:0], v...)
@@ -262,11 +265,42 @@ func (c *Capture) Stop() {
 	<-c.done
 }
 
+// Poll bounds of the worker: it takes what is queued, then sleeps
+// pollMin, doubling up to pollMax while nothing comes. Requests never
+// wake it, so the request path's hand-off is a plain channel send.
+const (
+	pollMin = time.Millisecond
+	pollMax = 64 * time.Millisecond
+)
+
 func (c *Capture) work(decoders map[payload.Protocol]*decoders) {
 	defer close(c.done)
-	tick := time.NewTicker(time.Second)
-	defer tick.Stop()
+	wait := pollMin
+	timer := time.NewTimer(wait)
+	defer timer.Stop()
+	lastExpire := c.opts.Now()
 	for {
+		n := 0
+	drain:
+		for {
+			select {
+			case cp := <-c.queue:
+				c.takeGuarded(decoders, cp)
+				n++
+			default:
+				break drain
+			}
+		}
+		if now := c.opts.Now(); now.Sub(lastExpire) >= time.Second {
+			c.expire(now.Add(-c.opts.ShadowWait))
+			lastExpire = now
+		}
+		if n > 0 {
+			wait = pollMin
+		} else {
+			wait = min(2*wait, pollMax)
+		}
+		timer.Reset(wait)
 		select {
 		case <-c.stop:
 			for {
@@ -278,10 +312,7 @@ func (c *Capture) work(decoders map[payload.Protocol]*decoders) {
 					return
 				}
 			}
-		case cp := <-c.queue:
-			c.takeGuarded(decoders, cp)
-		case <-tick.C:
-			c.expire(c.opts.Now().Add(-c.opts.ShadowWait))
+		case <-timer.C:
 		}
 	}
 }
