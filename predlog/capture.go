@@ -160,6 +160,7 @@ func NewCapture(opts CaptureOptions) (*Capture, error) {
 		}
 		decoders[r.Protocol] = d
 	}
+	opts.Log.metrics.queues.setCapture(c)
 	go c.work(decoders)
 	return c, nil
 }
@@ -263,6 +264,7 @@ func (c *Capture) ShadowAnswer(a *shadow.Answer) {
 func (c *Capture) Stop() {
 	close(c.stop)
 	<-c.done
+	c.opts.Log.metrics.queues.clearCapture(c)
 }
 
 // Poll bounds of the worker: it takes what is queued, then sleeps
@@ -335,14 +337,13 @@ func (c *Capture) take(d *decoders, cp *capture) {
 	switch a, held := c.join.record(string(cp.requestID), rec, cp.chosen, c.opts.Now()); {
 	case a != nil:
 		c.finish(rec, cp.chosen, a)
+	case !held && cp.chosen:
+		// Logged without its shadow's side rather than lost.
+		rec.Shadow.Mirrored, rec.Shadow.Outcome = true, "not_joined"
+		c.opts.Log.Offer(rec)
 	case !held:
-		c.dropped[1].Inc()
-		if cp.chosen {
-			rec.Shadow.Mirrored, rec.Shadow.Outcome = true, "not_joined"
-			c.opts.Log.Offer(rec)
-		} else {
-			c.opts.Log.Release(rec)
-		}
+		c.dropped[1].Inc() // held only to learn of a mismatch
+		c.opts.Log.Release(rec)
 	}
 }
 
@@ -544,6 +545,9 @@ func (j *joinTable) answer(id string, a answer, now time.Time) (rec *Record, cho
 	}
 	return nil, false, false
 }
+
+// held is the requests queued and the records waiting for their shadow.
+func (c *Capture) held() int { return len(c.queue) + c.join.len() }
 
 func (j *joinTable) len() int {
 	j.mu.Lock()

@@ -68,6 +68,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 type queueCollector struct {
 	mu                  sync.Mutex
 	runners             map[*runner]struct{}
+	capture             *Capture // its queue shows as sink "_capture"
 	depth, bytes, ready *prometheus.Desc
 }
 
@@ -101,4 +102,23 @@ func (c *queueCollector) Collect(ch chan<- prometheus.Metric) {
 		}
 		ch <- prometheus.MustNewConstMetric(c.ready, prometheus.GaugeValue, up, r.name)
 	}
+	if c.capture != nil {
+		ch <- prometheus.MustNewConstMetric(c.depth, prometheus.GaugeValue, float64(c.capture.held()), CaptureSink)
+	}
+}
+
+// setCapture shows the queue of the Capture now serving as sink
+// "_capture"; clearCapture removes it if it is still c.
+func (c *queueCollector) setCapture(cp *Capture) {
+	c.mu.Lock()
+	c.capture = cp
+	c.mu.Unlock()
+}
+
+func (c *queueCollector) clearCapture(cp *Capture) {
+	c.mu.Lock()
+	if c.capture == cp {
+		c.capture = nil
+	}
+	c.mu.Unlock()
 }
