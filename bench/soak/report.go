@@ -73,6 +73,8 @@ type StubCounts struct {
 	ShadowInjected       map[string]uint64
 	WebhookCalls         uint64
 	WebhookAnswered      uint64
+	LogCalls             uint64
+	LogAccepted          uint64
 }
 
 // DriftcarCounts are driftcar's own final counts.
@@ -136,6 +138,7 @@ func (rep *Report) fill(s *soak, res *loadgen.Result, m metrics, drained bool, e
 		Live: s.live.received.Load(), Canary: s.canary.received.Load(), Shadow: s.shadow.received.Load(),
 		CanaryInjected: s.canary.injected[faultError].Load(), ShadowInjected: shadowInjected,
 		WebhookCalls: s.hook.calls.Load(), WebhookAnswered: s.hook.answers.Load(),
+		LogCalls: s.logs.calls.Load(), LogAccepted: s.logs.accepted(),
 	}
 	logged, panics := s.proc.counts()
 	exitText := "0"
@@ -157,6 +160,11 @@ func (rep *Report) fill(s *soak, res *loadgen.Result, m metrics, drained bool, e
 	rollbacks := m.sum("driftcar_canary_rollback_total")
 	nacks := m.sum("driftcar_xds_updates_total", "result", "nack")
 	upstreamErrors := m.by("driftcar_upstream_errors_total", "arm")
+	logWritten := m.sum("driftcar_log_records_total", "sink", "events", "result", "written")
+	logDropped := m.sum("driftcar_log_dropped_total", "sink", "events")
+	fileWritten := m.sum("driftcar_log_records_total", "sink", "file", "result", "written")
+	fileDropped := m.sum("driftcar_log_dropped_total", "sink", "file")
+	captureDropped := m.sum("driftcar_log_dropped_total", "sink", "_capture")
 	rep.Driftcar = DriftcarCounts{
 		Exit: exitText, Panics: panics, Drained: drained, Logged: logged,
 		Metrics: map[string]any{
@@ -165,8 +173,10 @@ func (rep *Report) fill(s *soak, res *loadgen.Result, m metrics, drained bool, e
 			"sampler_rows": rows, "sampler_dropped": dropped,
 			"sampler_invalid": invalid, "webhook": hook, "canary_rollbacks": rollbacks,
 			"xds_nacks": nacks, "upstream_errors": upstreamErrors,
-			"fallbacks":         m.sum("driftcar_fallbacks_total"),
-			"drift_evaluations": m.sum("driftcar_drift_evaluations_total"),
+			"fallbacks":          m.sum("driftcar_fallbacks_total"),
+			"drift_evaluations":  m.sum("driftcar_drift_evaluations_total"),
+			"log_events_written": logWritten, "log_events_dropped": logDropped, "log_file_written": fileWritten,
+			"log_file_dropped": fileDropped, "log_capture_dropped": captureDropped,
 		},
 	}
 	rep.Changes = ChangeCounts{Pushes: s.changes.pushes, Reloads: s.changes.reloads, Failed: s.changes.failed}
@@ -218,6 +228,9 @@ func (rep *Report) fill(s *soak, res *loadgen.Result, m metrics, drained bool, e
 		comparisons+statusDiffer+failedAlike+expired, "ok", "pairs")
 	eq("sampler: route requests = rows + dropped + invalid", route, rows+sumValues(dropped)+invalid, "requests", "accounted")
 	eq("webhook: target's 2xx = sent", float64(rep.Stubs.WebhookAnswered), hook["sent"], "target", "driftcar")
+	eq("log (file): route requests = written + dropped by the sink + dropped by the capture", route, fileWritten+fileDropped+captureDropped, "requests", "accounted")
+	eq("log (events): route requests = written + dropped by the sink + dropped by the capture", route, logWritten+logDropped+captureDropped, "requests", "accounted")
+	eq("log: receiver's distinct accepted events = written", float64(rep.Stubs.LogAccepted), logWritten, "receiver", "driftcar")
 	eq("config: applied = 1 + pushes + reloads", float64(logged["xds config applied"]), float64(1+rep.Changes.Pushes+rep.Changes.Reloads), "logged", "made")
 	eq("config: base reloads logged = SIGHUPs sent", float64(logged["base file reloaded under the xDS config"]), float64(rep.Changes.Reloads), "logged", "sent")
 	eq("xDS: NACKs", nacks, 0, "nacks", "want")
@@ -229,6 +242,7 @@ func (rep *Report) fill(s *soak, res *loadgen.Result, m metrics, drained bool, e
 		fmt.Sprintf("%d of %d phases, after %s", rep.Drift.Detected, rep.Drift.Phases, strings.Join(rep.Drift.Delays, ", ")), "all")
 	add("exercised", "undrifted features entering drift (f2, cat)", rep.Drift.Undrifted == 0, strconv.Itoa(rep.Drift.Undrifted), "0")
 	atLeastOne("webhook calls that failed", float64(rep.Stubs.WebhookCalls-rep.Stubs.WebhookAnswered))
+	atLeastOne("log events refused by the receiver", float64(rep.Stubs.LogCalls)-float64(rep.Stubs.LogAccepted))
 	atLeastOne("shadow errors and timeouts", shadow["error"]+shadow["timeout"])
 	atLeastOne("injected canary 5xx seen by clients", float64(rep.Client.UpstreamFaults))
 	atLeastOne("xDS pushes", float64(rep.Changes.Pushes))
@@ -318,7 +332,7 @@ func (rep *Report) Markdown(command, plot string) []byte {
 	fmt.Fprintf(&b, "Started %s on %d CPUs. Command: `%s`.\n\n", rep.Started.Format(time.RFC3339), rep.CPUs, command)
 	fmt.Fprintf(&b, "%s measured after %s of warm-up, at %.0f requests/s (open loop, at most %d connections), all at once: a config change every %s (xDS push and base-file SIGHUP in turn), "+
 		"drift injected %s on / %s off, canary failing 30%% of its requests half of every %s, a flaky slow shadow "+
-		"(5%% 500s, 3%% resets, 2%% past its %s timeout, up to 20 ms jitter), and a webhook target failing every other call.\n\n",
+		"(5%% 500s, 3%% resets, 2%% past its %s timeout, up to 20 ms jitter), a webhook target failing every other call, and a prediction-log receiver refusing every fifth event.\n\n",
 		o.Duration, o.Warmup, o.Rate, o.Conns, o.ChangeEvery, o.DriftPeriod, o.DriftPeriod, o.BurstPeriod, shadowTimeout)
 	if plot != "" {
 		fmt.Fprintf(&b, "![RSS, heap, goroutines, fds and queues over time](%s)\n\n", plot)

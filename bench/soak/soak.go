@@ -122,6 +122,7 @@ type soak struct {
 	canary   *model
 	shadow   *model
 	hook     *webhook
+	logs     *logReceiver
 	cp       *controlplane.Server
 	cpDone   chan error
 	cpStop   context.CancelFunc
@@ -176,6 +177,9 @@ func (s *soak) start(ctx context.Context) error {
 	if s.shadow, err = startModel("shadow", s.opts.Seed+2, shadowFaults, 0.01); err != nil {
 		return err
 	}
+	if s.logs, err = startLogReceiver(); err != nil {
+		return err
+	}
 	if s.hook, err = startWebhook(); err != nil {
 		return err
 	}
@@ -220,6 +224,9 @@ func (s *soak) stopAll() {
 		if m != nil {
 			m.stop(ctx)
 		}
+	}
+	if s.logs != nil {
+		s.logs.stop(ctx)
 	}
 	if s.hook != nil {
 		s.hook.stop(ctx)
@@ -345,7 +352,7 @@ func (s *soak) drain(ctx context.Context, limit time.Duration) (metrics, string)
 		if err == nil {
 			last = m
 			pending := map[string]float64{}
-			for _, name := range []string{"driftcar_shadow_queue_length", "driftcar_shadow_inflight", "driftcar_sampler_queue_length", "driftcar_webhook_pending"} {
+			for _, name := range []string{"driftcar_shadow_queue_length", "driftcar_shadow_inflight", "driftcar_sampler_queue_length", "driftcar_webhook_pending", "driftcar_log_queue_records"} {
 				if v := m.sum(name); v != 0 {
 					pending[name] = v
 				}
@@ -429,7 +436,11 @@ model: soak
 drift:
   webhook: { url: %s, cooldown: 20s, timeout: %s, retries: 2 }
 canary_guard: { rollback: true, min_requests: 200, window: 20s, max_error_rate_increase: %g }
-`, variant, s.hook.url(), timeout, increase)
+log:
+  sinks:
+    - { name: file, type: file, path: %s }
+    - { name: events, type: cloudevents, url: "%s", events: combined, queue: 100, batch: 1, retries: 1, timeout: 1s }
+`, variant, s.hook.url(), timeout, increase, yamlQuote(s.path("predictions.jsonl")), s.logs.url())
 }
 
 // writeReference builds the reference profile from 20,000 undrifted rows
@@ -617,3 +628,5 @@ func (d *driftcar) driftEntries() map[string][]time.Time {
 	}
 	return out
 }
+
+func yamlQuote(v string) string { return "'" + strings.ReplaceAll(v, "'", "''") + "'" }

@@ -3,6 +3,7 @@ package soak
 import (
 	"context"
 	"fmt"
+	"io"
 	"math"
 	"math/rand/v2"
 	"net"
@@ -173,6 +174,47 @@ func startWebhook() (*webhook, error) {
 	go func() { _ = w.srv.Serve(ln) }()
 	return w, nil
 }
+
+// logReceiver takes the prediction log's CloudEvents and answers 500 to
+// every fifth; it counts the distinct event ids it accepted.
+type logReceiver struct {
+	srv   *http.Server
+	ln    net.Listener
+	calls atomic.Uint64
+	mu    sync.Mutex
+	ids   map[string]bool
+}
+
+func startLogReceiver() (*logReceiver, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, fmt.Errorf("cannot start the log receiver: %w", err)
+	}
+	lr := &logReceiver{ln: ln, ids: map[string]bool{}}
+	lr.srv = &http.Server{Handler: http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
+		_, _ = io.Copy(io.Discard, r.Body)
+		if lr.calls.Add(1)%5 == 0 {
+			http.Error(rw, "injected failure", http.StatusInternalServerError)
+			return
+		}
+		lr.mu.Lock()
+		lr.ids[r.Header.Get("Ce-Id")] = true
+		lr.mu.Unlock()
+		rw.WriteHeader(http.StatusAccepted)
+	}), ReadHeaderTimeout: 5 * time.Second}
+	go func() { _ = lr.srv.Serve(ln) }()
+	return lr, nil
+}
+
+func (lr *logReceiver) url() string { return "http://" + lr.ln.Addr().String() + "/" }
+
+func (lr *logReceiver) accepted() uint64 {
+	lr.mu.Lock()
+	defer lr.mu.Unlock()
+	return uint64(len(lr.ids))
+}
+
+func (lr *logReceiver) stop(ctx context.Context) { _ = lr.srv.Shutdown(ctx) }
 
 func (w *webhook) url() string { return "http://" + w.ln.Addr().String() + "/retrain" }
 
