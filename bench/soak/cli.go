@@ -42,6 +42,7 @@ func RunCLI(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	bin := fs.String("driftcar-bin", "", "driftcar binary to soak (default: driftcar next to this binary)")
 	out := fs.String("out", "bench/results", `directory of the report; "" writes none`)
 	name := fs.String("name", "", "report file stem (default <date>-soak)")
+	fs.BoolVar(&o.LogSinkDead, "log-sink-dead", false, "make the prediction log's CloudEvents receiver dead (it never answers) instead of refusing every fifth event")
 	fs.BoolVar(&o.HeapProfiles, "heap-profiles", false, "save driftcar's heap profile after each quarter into --keep")
 	keep := fs.String("keep", "", "directory to keep the configs and driftcar's log in (default: a temporary one)")
 	if err := fs.Parse(args); err != nil {

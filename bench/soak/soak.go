@@ -56,6 +56,9 @@ type Options struct {
 	BurstPeriod time.Duration
 	// Seed seeds the data and the faults. Default 1.
 	Seed uint64
+	// LogSinkDead makes the prediction log's CloudEvents receiver never
+	// answer, instead of refusing every fifth event.
+	LogSinkDead bool
 	// Dir keeps the configs, the reference and driftcar's log; default a
 	// temporary directory, removed afterwards.
 	Dir string
@@ -177,7 +180,7 @@ func (s *soak) start(ctx context.Context) error {
 	if s.shadow, err = startModel("shadow", s.opts.Seed+2, shadowFaults, 0.01); err != nil {
 		return err
 	}
-	if s.logs, err = startLogReceiver(); err != nil {
+	if s.logs, err = startLogReceiver(s.opts.LogSinkDead); err != nil {
 		return err
 	}
 	if s.hook, err = startWebhook(); err != nil {
@@ -352,9 +355,16 @@ func (s *soak) drain(ctx context.Context, limit time.Duration) (metrics, string)
 		if err == nil {
 			last = m
 			pending := map[string]float64{}
-			for _, name := range []string{"driftcar_shadow_queue_length", "driftcar_shadow_inflight", "driftcar_sampler_queue_length", "driftcar_webhook_pending", "driftcar_log_queue_records"} {
+			for _, name := range []string{"driftcar_shadow_queue_length", "driftcar_shadow_inflight", "driftcar_sampler_queue_length", "driftcar_webhook_pending"} {
 				if v := m.sum(name); v != 0 {
 					pending[name] = v
+				}
+			}
+			// The log's capture and file sink drain; the receiver's sink may
+			// be dead, and what it still holds is accounted as queued.
+			for _, sink := range []string{"_capture", "file"} {
+				if v := m.sum("driftcar_log_queue_records", "sink", sink); v != 0 {
+					pending["driftcar_log_queue_records{sink="+sink+"}"] = v
 				}
 			}
 			if len(pending) == 0 {

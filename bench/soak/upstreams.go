@@ -176,7 +176,8 @@ func startWebhook() (*webhook, error) {
 }
 
 // logReceiver takes the prediction log's CloudEvents and answers 500 to
-// every fifth; it counts the distinct event ids it accepted.
+// every fifth; it counts the distinct event ids it accepted. A dead one
+// holds every request unanswered until the client gives up.
 type logReceiver struct {
 	srv   *http.Server
 	ln    net.Listener
@@ -185,7 +186,7 @@ type logReceiver struct {
 	ids   map[string]bool
 }
 
-func startLogReceiver() (*logReceiver, error) {
+func startLogReceiver(dead bool) (*logReceiver, error) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return nil, fmt.Errorf("cannot start the log receiver: %w", err)
@@ -193,6 +194,11 @@ func startLogReceiver() (*logReceiver, error) {
 	lr := &logReceiver{ln: ln, ids: map[string]bool{}}
 	lr.srv = &http.Server{Handler: http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
 		_, _ = io.Copy(io.Discard, r.Body)
+		if dead {
+			lr.calls.Add(1)
+			<-r.Context().Done()
+			return
+		}
 		if lr.calls.Add(1)%5 == 0 {
 			http.Error(rw, "injected failure", http.StatusInternalServerError)
 			return
