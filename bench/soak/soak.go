@@ -360,9 +360,13 @@ func (s *soak) drain(ctx context.Context, limit time.Duration) (metrics, string)
 					pending[name] = v
 				}
 			}
-			// The log's capture and file sink drain; the receiver's sink may
-			// be dead, and what it still holds is accounted as queued.
-			for _, sink := range []string{"_capture", "file"} {
+			// The log's queues drain, but for a dead receiver's sink, whose
+			// records still held are accounted as queued.
+			sinks := []string{"_capture", "file", "events"}
+			if s.opts.LogSinkDead {
+				sinks = sinks[:2]
+			}
+			for _, sink := range sinks {
 				if v := m.sum("driftcar_log_queue_records", "sink", sink); v != 0 {
 					pending["driftcar_log_queue_records{sink="+sink+"}"] = v
 				}
