@@ -118,8 +118,19 @@ type capture struct {
 
 // NewCapture starts a Capture's worker.
 func NewCapture(opts CaptureOptions) (*Capture, error) {
+	c, decoders, err := newCapture(opts)
+	if err != nil {
+		return nil, err
+	}
+	opts.Log.metrics.queues.setCapture(c)
+	go c.work(decoders)
+	return c, nil
+}
+
+// newCapture builds a Capture without starting its worker.
+func newCapture(opts CaptureOptions) (*Capture, map[payload.Protocol]*decoders, error) {
 	if opts.Log == nil {
-		return nil, errors.New("predlog: CaptureOptions.Log is required")
+		return nil, nil, errors.New("predlog: CaptureOptions.Log is required")
 	}
 	if opts.Queue <= 0 {
 		opts.Queue = DefaultCaptureQueue
@@ -156,13 +167,11 @@ func NewCapture(opts CaptureOptions) (*Capture, error) {
 		}
 		d, err := newDecoders(r.Protocol, opts.Features, opts.Prediction)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		decoders[r.Protocol] = d
 	}
-	opts.Log.metrics.queues.setCapture(c)
-	go c.work(decoders)
-	return c, nil
+	return c, decoders, nil
 }
 
 // Route returns the Recorder tap of a route, or nil for a route the

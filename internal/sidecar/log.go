@@ -13,6 +13,7 @@ import (
 	"github.com/driftcar/driftcar/internal/payload"
 	"github.com/driftcar/driftcar/predlog"
 	"github.com/driftcar/driftcar/shadow"
+	"go.uber.org/zap"
 )
 
 // logRuntime is the running prediction log of one config: the sinks'
@@ -252,4 +253,25 @@ func (s *Sidecar) newKafkaSink(_ *config.Config, sc *config.LogSink) (predlog.Si
 		o.SASL = &predlog.KafkaSASL{Mechanism: a.Mechanism, User: a.Username, PasswordEnv: a.PasswordEnv}
 	}
 	return predlog.NewKafkaSink(o)
+}
+
+// reportSinks logs a change in the prediction log's readiness; last is
+// the previous report ("" for ready).
+func (s *Sidecar) reportSinks(last *string) {
+	msg := ""
+	if rt := s.logNow.Load(); rt != nil {
+		if err := rt.log.Ready(); err != nil {
+			msg = err.Error()
+		}
+	}
+	switch {
+	case msg == *last:
+		return
+	case msg != "":
+		s.log.Warn("prediction log sink not ready: driftcar keeps serving, and the sink's records are dropped and counted when its queue fills",
+			zap.String("reason", msg))
+	default:
+		s.log.Info("prediction log sinks ready")
+	}
+	*last = msg
 }

@@ -23,9 +23,11 @@ func (s *Sidecar) readyErr() error {
 func (s *Sidecar) probeLoop(ctx context.Context) {
 	ticker := time.NewTicker(s.opts.ProbeInterval)
 	defer ticker.Stop()
+	var sinks string
 	for {
 		err := probeLive(ctx, s.cfg.Load())
 		s.ready.Store(&err)
+		s.reportSinks(&sinks)
 		select {
 		case <-ctx.Done():
 			return
