@@ -96,6 +96,95 @@ type Webhook struct {
 	Timeout Duration `yaml:"timeout" json:"timeout"`
 	// Retries after a failed attempt, with exponential backoff. Default 5.
 	Retries *int `yaml:"retries" json:"retries"`
+	// Format is the request shape: json (the event as the body, the
+	// default), cloudevents (a binary-mode CloudEvent), airflow (a DAG
+	// run), argo-workflows (a submit from a WorkflowTemplate) or kubeflow
+	// (a pipeline run). The presets other than json and cloudevents need
+	// their block below.
+	Format string `yaml:"format" json:"format"`
+	// Airflow names the DAG of format airflow.
+	Airflow *WebhookAirflow `yaml:"airflow,omitempty" json:"airflow,omitempty"`
+	// ArgoWorkflows names the WorkflowTemplate of format argo-workflows.
+	ArgoWorkflows *WebhookArgo `yaml:"argo_workflows,omitempty" json:"argo_workflows,omitempty"`
+	// Kubeflow names the pipeline version of format kubeflow.
+	Kubeflow *WebhookKubeflow `yaml:"kubeflow,omitempty" json:"kubeflow,omitempty"`
+	// Auth, when set, sends credentials read from the environment at
+	// load; a variable that is unset or empty is an error. Default: none.
+	Auth *WebhookAuth `yaml:"auth,omitempty" json:"auth,omitempty"`
+	// When, when set, calls the webhook only while every condition holds
+	// for the drifting route. Default: on drift alone.
+	When *WebhookWhen `yaml:"when,omitempty" json:"when,omitempty"`
+}
+
+// WebhookAirflow is the target of format airflow: POST
+// {url}/api/{api_version}/dags/{dag_id}/dagRuns with the event as conf.
+type WebhookAirflow struct {
+	// DagID is the DAG to run. Required.
+	DagID string `yaml:"dag_id" json:"dag_id"`
+	// APIVersion is v1 (Airflow 2) or v2 (Airflow 3). Default v1.
+	APIVersion string `yaml:"api_version" json:"api_version"`
+}
+
+// WebhookArgo is the target of format argo-workflows: POST
+// {url}/api/v1/workflows/{namespace}/submit of the template with the
+// parameters route, model and event (the event as JSON).
+type WebhookArgo struct {
+	// Namespace of the WorkflowTemplate. Required.
+	Namespace string `yaml:"namespace" json:"namespace"`
+	// Template is the WorkflowTemplate's name. Required.
+	Template string `yaml:"template" json:"template"`
+}
+
+// WebhookKubeflow is the target of format kubeflow: POST
+// {url}/apis/v2beta1/runs of the pipeline version, with the event's fields
+// as runtime parameters.
+type WebhookKubeflow struct {
+	// PipelineID and PipelineVersionID name the pipeline version. Required.
+	PipelineID        string `yaml:"pipeline_id" json:"pipeline_id"`
+	PipelineVersionID string `yaml:"pipeline_version_id" json:"pipeline_version_id"`
+	// ExperimentID, when set, files the run under that experiment.
+	// Default: the server's default experiment.
+	ExperimentID string `yaml:"experiment_id,omitempty" json:"experiment_id,omitempty"`
+}
+
+// WebhookAuth holds the webhook's credentials: exactly one of a bearer
+// token and basic auth. The X-Driftcar-Signature of secret_env is sent
+// either way.
+type WebhookAuth struct {
+	// BearerTokenEnv names the variable holding the token sent as
+	// "Authorization: Bearer <token>".
+	BearerTokenEnv string `yaml:"bearer_token_env,omitempty" json:"bearer_token_env,omitempty"`
+	// Basic sends HTTP basic auth.
+	Basic *WebhookBasicAuth `yaml:"basic,omitempty" json:"basic,omitempty"`
+}
+
+// WebhookBasicAuth is a user name and the variable holding its password.
+type WebhookBasicAuth struct {
+	Username    string `yaml:"username" json:"username"`
+	PasswordEnv string `yaml:"password_env" json:"password_env"`
+}
+
+// WebhookWhen is a multi-condition trigger: every condition of All must
+// hold at once.
+type WebhookWhen struct {
+	All []WebhookCondition `yaml:"all" json:"all"`
+}
+
+// WebhookCondition is one condition of a trigger; exactly one field is
+// set. A signal the sidecar cannot measure for the route (no shadow, no
+// traffic) does not hold.
+type WebhookCondition struct {
+	// Drift: the route is drifting. Only true is accepted.
+	Drift *bool `yaml:"drift,omitempty" json:"drift,omitempty"`
+	// LatencyP99RatioAbove: the route's p99 latency over its baseline p99
+	// is above this ratio.
+	LatencyP99RatioAbove *float64 `yaml:"latency_p99_ratio_above,omitempty" json:"latency_p99_ratio_above,omitempty"`
+	// ShadowAgreementBelow: the share of shadow comparisons that match is
+	// below this floor (0..1).
+	ShadowAgreementBelow *float64 `yaml:"shadow_agreement_below,omitempty" json:"shadow_agreement_below,omitempty"`
+	// ErrorRateAbove: the route's share of failed requests is above this
+	// rate (0..1).
+	ErrorRateAbove *float64 `yaml:"error_rate_above,omitempty" json:"error_rate_above,omitempty"`
 }
 
 // CanaryGuard compares canary arms with the live arm.

@@ -47,6 +47,8 @@ const (
 	defaultCooldown       = 30 * time.Minute
 	defaultWebhookTimeout = 5 * time.Second
 	defaultWebhookRetries = 5
+	defaultWebhookFormat  = "json"
+	defaultAirflowAPI     = "v1"
 	defaultMinRequests    = 500
 	defaultErrorIncrease  = 0.02
 	defaultP99Ratio       = 1.5
@@ -287,6 +289,12 @@ func driftDefaults(d *Drift, p *fieldPath, unset func(*fieldPath, bool) bool) {
 		}
 		if w.Retries == nil {
 			w.Retries = ptr(defaultWebhookRetries)
+		}
+		if unset(q.key("format"), w.Format == "") {
+			w.Format = defaultWebhookFormat
+		}
+		if a := w.Airflow; a != nil && unset(q.key("airflow").key("api_version"), a.APIVersion == "") {
+			a.APIVersion = defaultAirflowAPI
 		}
 	}
 }

@@ -55,17 +55,29 @@ func (c *Config) JSON() []byte {
 // Redacted is the value of "redacted" fields in RedactedJSON.
 const Redacted = "REDACTED"
 
-// RedactedJSON is JSON for serving: the admin token, the webhook secret's
-// variable name and the names of headers stripped from shadow copies are
-// replaced by "REDACTED".
+// RedactedJSON is JSON for serving: the admin token, the variable names of
+// the webhook's secret and credentials, and the names of headers stripped
+// from shadow copies are replaced by "REDACTED".
 func (c *Config) RedactedJSON() []byte {
 	r := *c
 	if r.AdminToken != "" {
 		r.AdminToken = Redacted
 	}
-	if w := r.Drift.Webhook; w != nil && w.SecretEnv != "" {
+	if w := r.Drift.Webhook; w != nil && (w.SecretEnv != "" || w.Auth != nil) {
 		wc := *w
-		wc.SecretEnv = Redacted
+		if wc.SecretEnv != "" {
+			wc.SecretEnv = Redacted
+		}
+		if a := w.Auth; a != nil {
+			ac := *a
+			if ac.BearerTokenEnv != "" {
+				ac.BearerTokenEnv = Redacted
+			}
+			if b := a.Basic; b != nil {
+				ac.Basic = &WebhookBasicAuth{Username: b.Username, PasswordEnv: Redacted}
+			}
+			wc.Auth = &ac
+		}
 		r.Drift.Webhook = &wc
 	}
 	r.Routes = make([]Route, len(c.Routes))

@@ -6,6 +6,7 @@ import (
 	"math"
 	"net"
 	"net/url"
+	"os"
 	"regexp"
 	"slices"
 	"strconv"
@@ -41,6 +42,8 @@ type validator struct {
 	lines        lineIndex
 	errs         Errors
 	emptyRouting bool // accept no upstreams and no routes
+	// lookupEnv reads the variables that credentials name.
+	lookupEnv func(string) (string, bool)
 }
 
 func (v *validator) add(p *fieldPath, format string, args ...any) {
@@ -49,7 +52,7 @@ func (v *validator) add(p *fieldPath, format string, args ...any) {
 
 // validate returns every problem of c; lines locates them in the input.
 func validate(c *Config, lines lineIndex, o ParseOptions) Errors {
-	v := &validator{lines: lines, emptyRouting: o.AllowEmptyRouting}
+	v := &validator{lines: lines, emptyRouting: o.AllowEmptyRouting, lookupEnv: os.LookupEnv}
 	root := rootPath
 	v.listenAddr(root.key("listen"), c.Listen)
 	v.listenAddr(root.key("admin"), c.Admin)
@@ -598,6 +601,133 @@ func (v *validator) drift(p *fieldPath, d *Drift, sk Sketch) {
 		}
 		if w.Retries != nil && (*w.Retries < 0 || *w.Retries > 20) {
 			v.add(q.key("retries"), "must be in 0..20, got %d", *w.Retries)
+		}
+		v.webhookTarget(q, w)
+		if w.Auth != nil {
+			v.webhookAuth(q.key("auth"), w.Auth)
+		}
+		if w.When != nil {
+			v.webhookWhen(q.key("when"), w.When)
+		}
+	}
+}
+
+// The path segments the webhook presets put in their URLs.
+var (
+	dagIDRE   = regexp.MustCompile(`^[A-Za-z0-9_.-]{1,250}$`)
+	dnsNameRE = regexp.MustCompile(`^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$`)
+	kubeName  = regexp.MustCompile(`^[a-z0-9]([a-z0-9.-]{0,251}[a-z0-9])?$`)
+)
+
+// webhookTarget checks the format and that exactly its block is set.
+func (v *validator) webhookTarget(q *fieldPath, w *Webhook) {
+	blocks := []struct {
+		key, format string
+		set         bool
+	}{
+		{"airflow", "airflow", w.Airflow != nil},
+		{"argo_workflows", "argo-workflows", w.ArgoWorkflows != nil},
+		{"kubeflow", "kubeflow", w.Kubeflow != nil},
+	}
+	switch w.Format {
+	case "json", "cloudevents", "airflow", "argo-workflows", "kubeflow":
+	default:
+		v.add(q.key("format"), "must be json, cloudevents, airflow, argo-workflows or kubeflow, got %q", w.Format)
+		return
+	}
+	for _, b := range blocks {
+		switch {
+		case b.format == w.Format && !b.set:
+			v.add(q.key(b.key), "required with format %s", w.Format)
+		case b.format != w.Format && b.set:
+			v.add(q.key(b.key), "only applies to format %s, got format %s", b.format, w.Format)
+		}
+	}
+	if a := w.Airflow; a != nil && w.Format == "airflow" {
+		p := q.key("airflow")
+		if !dagIDRE.MatchString(a.DagID) {
+			v.add(p.key("dag_id"), "must be a DAG id (letters, digits, '_', '.', '-'), got %q", a.DagID)
+		}
+		if a.APIVersion != "v1" && a.APIVersion != "v2" {
+			v.add(p.key("api_version"), "must be v1 (Airflow 2) or v2 (Airflow 3), got %q", a.APIVersion)
+		}
+	}
+	if a := w.ArgoWorkflows; a != nil && w.Format == "argo-workflows" {
+		p := q.key("argo_workflows")
+		if !dnsNameRE.MatchString(a.Namespace) {
+			v.add(p.key("namespace"), "must be a Kubernetes namespace name, got %q", a.Namespace)
+		}
+		if !kubeName.MatchString(a.Template) {
+			v.add(p.key("template"), "must be a WorkflowTemplate name, got %q", a.Template)
+		}
+	}
+	if k := w.Kubeflow; k != nil && w.Format == "kubeflow" {
+		p := q.key("kubeflow")
+		if k.PipelineID == "" {
+			v.add(p.key("pipeline_id"), "required")
+		}
+		if k.PipelineVersionID == "" {
+			v.add(p.key("pipeline_version_id"), "required")
+		}
+	}
+}
+
+func (v *validator) webhookAuth(p *fieldPath, a *WebhookAuth) {
+	switch {
+	case a.BearerTokenEnv == "" && a.Basic == nil:
+		v.add(p, "needs bearer_token_env or basic")
+	case a.BearerTokenEnv != "" && a.Basic != nil:
+		v.add(p.key("basic"), "must not be set with bearer_token_env")
+	case a.BearerTokenEnv != "":
+		v.credentialEnv(p.key("bearer_token_env"), a.BearerTokenEnv)
+	default:
+		b := p.key("basic")
+		if a.Basic.Username == "" || strings.Contains(a.Basic.Username, ":") {
+			v.add(b.key("username"), "must be a non-empty name without ':', got %q", a.Basic.Username)
+		}
+		v.credentialEnv(b.key("password_env"), a.Basic.PasswordEnv)
+	}
+}
+
+// credentialEnv checks that name is a variable name and is set.
+func (v *validator) credentialEnv(p *fieldPath, name string) {
+	if !envNameRE.MatchString(name) {
+		v.add(p, "must be an environment variable name, got %q", name)
+		return
+	}
+	if val, ok := v.lookupEnv(name); !ok {
+		v.add(p, "environment variable %s is not set", name)
+	} else if val == "" {
+		v.add(p, "environment variable %s is empty", name)
+	}
+}
+
+func (v *validator) webhookWhen(p *fieldPath, w *WebhookWhen) {
+	all := p.key("all")
+	if len(w.All) == 0 {
+		v.add(all, "at least one condition is required")
+	}
+	for i, c := range w.All {
+		q := all.index(i)
+		n := 0
+		for _, set := range []bool{c.Drift != nil, c.LatencyP99RatioAbove != nil, c.ShadowAgreementBelow != nil, c.ErrorRateAbove != nil} {
+			if set {
+				n++
+			}
+		}
+		if n != 1 {
+			v.add(q, "must set exactly one of drift, latency_p99_ratio_above, shadow_agreement_below, error_rate_above; got %d", n)
+			continue
+		}
+		switch {
+		case c.Drift != nil && !*c.Drift:
+			v.add(q.key("drift"), "must be true (leave the condition out instead)")
+		case c.LatencyP99RatioAbove != nil && (!(*c.LatencyP99RatioAbove > 0) || math.IsInf(*c.LatencyP99RatioAbove, 1)):
+			v.add(q.key("latency_p99_ratio_above"), "must be a finite number > 0, got %v", *c.LatencyP99RatioAbove)
+		case c.ShadowAgreementBelow != nil && !(*c.ShadowAgreementBelow > 0 && *c.ShadowAgreementBelow <= 1):
+			v.add(q.key("shadow_agreement_below"), "must be in (0, 1], got %v", *c.ShadowAgreementBelow)
+		case c.ErrorRateAbove != nil && !(*c.ErrorRateAbove >= 0 && *c.ErrorRateAbove < 1):
+			v.add(q.key("error_rate_above"), "must be in [0, 1), got %v", *c.ErrorRateAbove)
 		}
 	}
 }

@@ -9,6 +9,9 @@
 // Webhook.Reconfigure may run concurrently with it. A Webhook (and the
 // guard's RollbackCounts) outlive Monitors and Guards: a config change replaces
 // the guard (and the monitor only when what it tests changed) without
-// losing queued notifications or resetting counters. Nothing here is
-// called from the request path.
+// losing queued notifications or resetting counters. A Webhook with
+// conditions (When) holds drift alerts and evaluates them on its Run
+// goroutine, calling the integrator's Signals there and never from Notify,
+// which the Monitor calls under its lock. Nothing here is called from the
+// request path.
 package detector

@@ -6,9 +6,9 @@ import (
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
-	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"sync"
 	"sync/atomic"
@@ -41,6 +41,25 @@ type WebhookOptions struct {
 	// Sleep waits between retries; tests may replace it. Default: a timer
 	// that also ends with the sender's context.
 	Sleep func(context.Context, time.Duration) error
+	// Format shapes the request; Target holds what its preset needs.
+	// Default FormatJSON.
+	Format Format
+	Target Target
+	// Auth adds credentials to every attempt. The signature of Secret is
+	// sent either way.
+	Auth Auth
+	// When, when set, holds a drift alert until every condition holds for
+	// its route, as Signals measures it. Empty sends on drift alone.
+	When []Condition
+	// Signals measures a route for When; it is called on the sender's
+	// goroutine (never from Notify) and may block briefly. Nil measures
+	// nothing: held alerts expire, as no route drifts.
+	Signals func(route string) Signals
+	// MaxHold bounds how long a drift alert waits for When. Default 1h.
+	MaxHold time.Duration
+	// Recheck is how often Run re-evaluates held alerts; it is read once,
+	// by NewWebhook. Default 10s.
+	Recheck time.Duration
 }
 
 // Payload is the body of a webhook call.
@@ -81,8 +100,14 @@ type Webhook struct {
 
 	mu   sync.Mutex
 	last map[string]time.Time // route → last accepted notification
+	held map[string]heldAlert // route → alert waiting for When
+
+	recheckMu sync.Mutex    // one Recheck at a time
+	wake      chan struct{} // a held alert arrived
+	recheck   time.Duration
 
 	sent, failed, dropped, suppressed atomic.Uint64
+	unmet, heldFull                   atomic.Uint64
 	delivering                        atomic.Int64
 	desc, pending                     *prometheus.Desc
 }
@@ -95,6 +120,7 @@ func NewWebhook(opts WebhookOptions, log *zap.Logger) *Webhook {
 	}
 	w := &Webhook{
 		log: log, queue: make(chan Payload, opts.Queue), last: map[string]time.Time{},
+		held: map[string]heldAlert{}, wake: make(chan struct{}, 1), recheck: opts.Recheck,
 		client:  &http.Client{}, // each attempt is bounded by its context
 		desc:    webhookNotifications,
 		pending: webhookPending,
@@ -127,13 +153,32 @@ func (opts *WebhookOptions) fill() {
 	if opts.Sleep == nil {
 		opts.Sleep = sleepCtx
 	}
+	if opts.Format == "" {
+		opts.Format = FormatJSON
+	}
+	if opts.MaxHold <= 0 {
+		opts.MaxHold = time.Hour
+	}
+	if opts.Recheck <= 0 {
+		opts.Recheck = 10 * time.Second
+	}
 }
 
 // Notify queues p unless the route is cooling down or the queue is full;
-// it never blocks.
+// with When set it holds p for Recheck instead. It never blocks and never
+// calls Signals, so a Monitor may call it under its lock.
 func (w *Webhook) Notify(p Payload) {
 	opts := w.opts.Load()
 	now := opts.Now()
+	if len(opts.When) > 0 {
+		w.hold(p, now)
+		return
+	}
+	w.enqueue(opts, p, now)
+}
+
+// enqueue queues p unless its route is cooling down or the queue is full.
+func (w *Webhook) enqueue(opts *WebhookOptions, p Payload, now time.Time) {
 	w.mu.Lock()
 	if last, ok := w.last[p.Route]; ok && now.Sub(last) < opts.Cooldown {
 		w.mu.Unlock()
@@ -149,12 +194,18 @@ func (w *Webhook) Notify(p Payload) {
 	}
 }
 
-// Run sends queued notifications until ctx ends.
+// Run sends queued notifications, and rechecks held ones, until ctx ends.
 func (w *Webhook) Run(ctx context.Context) {
+	t := time.NewTicker(w.recheck)
+	defer t.Stop()
 	for {
 		select {
 		case <-ctx.Done():
 			return
+		case <-w.wake:
+			w.Recheck()
+		case <-t.C:
+			w.Recheck()
 		case p := <-w.queue:
 			w.delivering.Add(1)
 			w.deliver(ctx, p)
@@ -186,20 +237,26 @@ func (w *Webhook) deliver(ctx context.Context, p Payload) {
 }
 
 func (w *Webhook) post(ctx context.Context, opts *WebhookOptions, p Payload) error {
-	body, err := json.Marshal(p)
+	enc, err := encode(opts, &p)
 	if err != nil {
-		return fmt.Errorf("cannot encode webhook body: %w", err)
+		return err
 	}
 	ctx, cancel := context.WithTimeout(ctx, opts.Timeout)
 	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, opts.URL, bytes.NewReader(body))
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, enc.url, bytes.NewReader(enc.body))
 	if err != nil {
 		return fmt.Errorf("cannot build webhook request: %w", err)
 	}
-	req.Header.Set("Content-Type", "application/json")
+	maps.Copy(req.Header, enc.header)
 	req.Header.Set("User-Agent", "driftcar/"+p.Sidecar.Version)
 	if len(opts.Secret) > 0 {
-		req.Header.Set("X-Driftcar-Signature", Sign(opts.Secret, body))
+		req.Header.Set("X-Driftcar-Signature", Sign(opts.Secret, enc.body))
+	}
+	switch a := opts.Auth; {
+	case a.Username != "":
+		req.SetBasicAuth(a.Username, a.Password)
+	case a.BearerToken != "":
+		req.Header.Set("Authorization", "Bearer "+a.BearerToken)
 	}
 	resp, err := w.client.Do(req)
 	if err != nil {
@@ -207,7 +264,7 @@ func (w *Webhook) post(ctx context.Context, opts *WebhookOptions, p Payload) err
 	}
 	defer func() { _ = resp.Body.Close() }()
 	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
-	if resp.StatusCode < 200 || resp.StatusCode > 299 {
+	if !delivered(opts.Format, resp.StatusCode) {
 		return fmt.Errorf("webhook answered %s", resp.Status)
 	}
 	return nil
@@ -250,7 +307,8 @@ func (w *Webhook) Describe(ch chan<- *prometheus.Desc) { DescribeWebhook(ch) }
 
 // Collect exports the notification counts.
 func (w *Webhook) Collect(ch chan<- prometheus.Metric) {
-	for result, n := range map[string]*atomic.Uint64{"sent": &w.sent, "failed": &w.failed, "dropped_queue_full": &w.dropped, "suppressed_cooldown": &w.suppressed} {
+	for result, n := range map[string]*atomic.Uint64{"sent": &w.sent, "failed": &w.failed, "dropped_queue_full": &w.dropped, "suppressed_cooldown": &w.suppressed,
+		"expired_conditions_unmet": &w.unmet, "dropped_held_full": &w.heldFull} {
 		ch <- prometheus.MustNewConstMetric(w.desc, prometheus.CounterValue, float64(n.Load()), result)
 	}
 	ch <- prometheus.MustNewConstMetric(w.pending, prometheus.GaugeValue, float64(len(w.queue))+float64(w.delivering.Load()))
