@@ -42,6 +42,9 @@ func (s *Sidecar) TickDrift(now time.Time) {
 	if m := s.currentMonitor(); m != nil {
 		m.Tick(now)
 	}
+	if w := s.webhook.Load(); w != nil {
+		w.Recheck() // alerts waiting for their conditions
+	}
 }
 
 // RouteStats is one route on /api/routes: cumulative counts since start,

@@ -153,6 +153,8 @@ func (s *Sidecar) configureWebhook(cfg *config.Config) {
 		URL: wh.URL, Secret: secret, Cooldown: time.Duration(wh.Cooldown), Timeout: time.Duration(wh.Timeout),
 		Retries: *wh.Retries, Backoff: s.opts.WebhookBackoff, Now: s.opts.Now,
 	}
+	detector.ApplyWebhookConfig(&opts, wh, os.Getenv)
+	opts.Signals = s.signals.of
 	if w := s.webhook.Load(); w != nil {
 		w.Reconfigure(opts)
 		return

@@ -259,3 +259,79 @@ func httpServer(t *testing.T, h http.Handler) string {
 	t.Cleanup(func() { _ = srv.Close() })
 	return "http://" + ln.Addr().String() + "/drift"
 }
+
+// TestWebhookWaitsForAllItsConditions: with `when: all [drift, error
+// rate above 20%]`, drift alone does not call the webhook; the call
+// comes once the route's error rate over the last 5 minutes passes 20%
+// too.
+func TestWebhookWaitsForAllItsConditions(t *testing.T) {
+	var failing atomic.Bool
+	var n atomic.Int64
+	ok := uniformPredictions()
+	live := testupstream.Start(t, func(ctx *fasthttp.RequestCtx) {
+		if failing.Load() && n.Add(1)%4 != 0 {
+			ctx.SetStatusCode(503)
+			ctx.SetBodyString(`{"error":"overloaded"}`)
+			return
+		}
+		ok(ctx)
+	})
+	rc := &receiver{}
+	target := httpServer(t, rc)
+	clock := &fakeClock{}
+	clock.Advance(time.Hour)
+	ref := filepath.Join(t.TempDir(), "reference.json")
+	writeReference(t, ref)
+	path := filepath.Join(t.TempDir(), "driftcar.yaml")
+	testutil.WriteFile(t, path, samplingConfig(live, "{ file: "+ref+" }")+fmt.Sprintf(`sketch: { slices: 10, slice_duration: 1m }
+drift:
+  windows: [5m]
+  evaluate_every: 10s
+  min_samples: 100
+  webhook:
+    url: %s
+    retries: 3
+    when: { all: [ { drift: true }, { error_rate_above: 0.2 } ] }
+`, target))
+	s, err := New(Options{ConfigPath: path, Now: clock.Now, CalibrationTicks: 20000, ManualTicks: true, WebhookBackoff: time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	r := &running{s: s, path: path, cancel: cancel, done: make(chan error, 1)}
+	go func() { r.done <- s.Run(ctx, nil) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-r.done; err != nil {
+			t.Errorf("Run: %v", err)
+		}
+	})
+	req := 0
+	minute := func(offset int, rows uint64) {
+		for range 30 {
+			postAges(t, r, req, offset)
+			req++
+		}
+		waitRows(t, r, rows)
+		for range 6 {
+			clock.Advance(10 * time.Second)
+			r.s.TickDrift(clock.Now())
+		}
+	}
+	for m := range 5 {
+		minute(0, uint64(300*(m+1)))
+	}
+	for range 3 {
+		minute(30, 1500) // age shifted: drift, and no errors
+	}
+	if got := featureState(t, r, "age"); got != "drift" {
+		t.Fatalf("age after the shift: got %s; want drift", got)
+	}
+	if rc.calls() != 0 {
+		t.Fatalf("the webhook was called on drift alone (%d calls); its when also needs errors", rc.calls())
+	}
+	failing.Store(true) // three in four requests now fail
+	minute(30, 1500)
+	minute(30, 1500) // the 5-minute window: about 45 of 150 requests failed
+	testutil.Eventually(t, 10*time.Second, "the webhook called once both conditions hold", func() bool { return rc.calls() == 1 })
+}

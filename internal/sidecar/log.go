@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"os"
 	"reflect"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -218,15 +219,36 @@ func (s *Sidecar) newSink(cfg *config.Config, sc *config.LogSink) (predlog.Sink,
 }
 
 // liveAnswers forwards the shadow fleet's answers to the capture now
-// serving; the fleet outlives every config.
+// serving, and counts each route's agreement for the webhook's
+// conditions; the fleet outlives every config.
 type liveAnswers struct {
 	capture atomic.Pointer[predlog.Capture]
+	agree   sync.Map // route → *agreement
 }
 
 func (a *liveAnswers) ShadowAnswer(ans *shadow.Answer) {
+	switch ans.Outcome {
+	case "match", "mismatch", "undecodable", "status_mismatch":
+		ag, ok := a.agree.Load(ans.Route)
+		if !ok {
+			ag, _ = a.agree.LoadOrStore(ans.Route, new(agreement))
+		}
+		ag.(*agreement).compared.Add(1)
+		if ans.Outcome == "match" {
+			ag.(*agreement).matched.Add(1)
+		}
+	}
 	if c := a.capture.Load(); c != nil {
 		c.ShadowAnswer(ans)
 	}
+}
+
+// agreement returns route's counts, or nil before its first comparison.
+func (a *liveAnswers) agreement(route string) *agreement {
+	if ag, ok := a.agree.Load(route); ok {
+		return ag.(*agreement)
+	}
+	return nil
 }
 
 // logDetail is the readiness detail of the prediction log's sinks.

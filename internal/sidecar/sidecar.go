@@ -84,6 +84,7 @@ type Sidecar struct {
 	logs          *logRuntime // guarded by reloadMu
 	logNow        atomic.Pointer[logRuntime]
 	answers       *liveAnswers
+	signals       *signals
 
 	drift          *driftRuntime // guarded by reloadMu
 	driftNow       atomic.Pointer[driftRuntime]
@@ -163,6 +164,7 @@ func New(opts Options) (_ *Sidecar, err error) {
 	s.llmMetrics = llm.NewMetrics(reg)
 	s.logMetrics = predlog.NewMetrics(reg)
 	s.answers = &liveAnswers{}
+	s.signals = &signals{s: s, now: s.opts.Now}
 	s.shadows = shadow.NewFleet(shadow.Options{
 		Logger:  s.log.Named("shadow"),
 		Metrics: s.shadowMetrics,
