@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"math"
 	"net"
+	"net/http"
+	"path/filepath"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -20,6 +22,7 @@ import (
 	"google.golang.org/protobuf/encoding/protowire"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/driftcar/driftcar/internal/testupstream"
 	"github.com/driftcar/driftcar/internal/testutil"
 )
 
@@ -120,10 +123,10 @@ type row struct {
 	country     string
 }
 
-// inferRequest is a Triton-shaped ModelInferRequest of rows: FP32 inputs
-// age and income in raw_input_contents, BYTES input country in typed
-// contents.
-func inferRequest(id string, rows []row) []byte {
+// inferRequest is a ModelInferRequest of rows with FP32 inputs age and
+// income and BYTES input country: Triton-shaped, all in
+// raw_input_contents, or with typed contents when typed is set.
+func inferRequest(id string, rows []row, typed bool) []byte {
 	n := uint64(len(rows))
 	tensor := func(name, dt string, contents []byte) []byte {
 		var b []byte
@@ -143,8 +146,13 @@ func inferRequest(id string, rows []row) []byte {
 	for _, r := range rows {
 		ages = binary.LittleEndian.AppendUint32(ages, math.Float32bits(r.age))
 		incomes = binary.LittleEndian.AppendUint32(incomes, math.Float32bits(r.income))
-		countries = protowire.AppendTag(countries, 8, protowire.BytesType)
-		countries = protowire.AppendString(countries, r.country)
+		if typed {
+			countries = protowire.AppendTag(countries, 8, protowire.BytesType)
+			countries = protowire.AppendString(countries, r.country)
+		} else {
+			countries = binary.LittleEndian.AppendUint32(countries, uint32(len(r.country)))
+			countries = append(countries, r.country...)
+		}
 	}
 	var b []byte
 	b = protowire.AppendTag(b, 1, protowire.BytesType)
@@ -153,13 +161,24 @@ func inferRequest(id string, rows []row) []byte {
 		b = protowire.AppendTag(b, 3, protowire.BytesType)
 		b = protowire.AppendString(b, id)
 	}
-	for _, t := range [][]byte{tensor("age", "FP32", nil), tensor("income", "FP32", nil), tensor("country", "BYTES", countries)} {
+	fp32 := func(raw []byte) []byte { // InferTensorContents.fp32_contents, packed
+		var c []byte
+		c = protowire.AppendTag(c, 6, protowire.BytesType)
+		return protowire.AppendBytes(c, raw)
+	}
+	inputs := [][]byte{tensor("age", "FP32", nil), tensor("income", "FP32", nil), tensor("country", "BYTES", nil)}
+	if typed {
+		inputs = [][]byte{tensor("age", "FP32", fp32(ages)), tensor("income", "FP32", fp32(incomes)), tensor("country", "BYTES", countries)}
+	}
+	for _, t := range inputs {
 		b = protowire.AppendTag(b, 5, protowire.BytesType)
 		b = protowire.AppendBytes(b, t)
 	}
-	for _, raw := range [][]byte{ages, incomes} {
-		b = protowire.AppendTag(b, 7, protowire.BytesType)
-		b = protowire.AppendBytes(b, raw)
+	if !typed {
+		for _, raw := range [][]byte{ages, incomes, countries} {
+			b = protowire.AppendTag(b, 7, protowire.BytesType)
+			b = protowire.AppendBytes(b, raw)
+		}
 	}
 	return b
 }
@@ -245,11 +264,11 @@ func TestGRPCListenerRelaysReloadsAndReportsHealth(t *testing.T) {
 
 	want := answeredBy("live")
 	wb, _ := want(0, nil, nil)
-	got, _, err := modelInfer(cc, inferRequest("r1", []row{{20, 1000, "DE"}}))
+	got, _, err := modelInfer(cc, inferRequest("r1", []row{{20, 1000, "DE"}}, false))
 	if err != nil || string(got) != string(wb) {
 		t.Fatalf("ModelInfer: got %q, %v; want the live answer %q", got, err, wb)
 	}
-	_, _, err = modelInfer(cc, inferRequest("r2", nil), "x-fail", "1")
+	_, _, err = modelInfer(cc, inferRequest("r2", nil, false), "x-fail", "1")
 	if st, _ := status.FromError(err); st.Code() != codes.FailedPrecondition || st.Message() != "model live refuses" {
 		t.Fatalf("failing call: got %v; want the upstream's FailedPrecondition unchanged", err)
 	}
@@ -258,7 +277,7 @@ func TestGRPCListenerRelaysReloadsAndReportsHealth(t *testing.T) {
 	r.reload <- struct{}{}
 	cb, _ := answeredBy("canary")(0, nil, nil)
 	testutil.Eventually(t, 5*time.Second, "a reload moves gRPC traffic to the canary", func() bool {
-		got, _, err := modelInfer(cc, inferRequest("r3", nil))
+		got, _, err := modelInfer(cc, inferRequest("r3", nil, false))
 		return err == nil && string(got) == string(cb)
 	})
 
@@ -310,4 +329,179 @@ func TestGRPCListenerClosesWhenNewFails(t *testing.T) {
 		t.Fatalf("the gRPC address stays bound after New failed: %v", err)
 	}
 	_ = ln.Close()
+}
+
+// startManual runs the sidecar of yaml with the clock and manual drift
+// ticks.
+func startManual(t *testing.T, yaml string, clock *fakeClock) *running {
+	t.Helper()
+	path := t.TempDir() + "/driftcar.yaml"
+	testutil.WriteFile(t, path, yaml)
+	s, err := New(Options{ConfigPath: path, Now: clock.Now, CalibrationTicks: 20000, ManualTicks: true, ProbeInterval: 10 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	r := &running{s: s, path: path, cancel: cancel, done: make(chan error, 1)}
+	go func() { r.done <- s.Run(ctx, nil) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-r.done; err != nil {
+			t.Errorf("Run: %v", err)
+		}
+	})
+	return r
+}
+
+// samplingTail samples route predict and monitors age, income, country
+// and the prediction against ref.
+func samplingTail(ref string) string {
+	return fmt.Sprintf(`    sample: { fraction: 1, queue: 8192 }
+features:
+  - { name: age, type: numeric }
+  - { name: income, type: numeric }
+  - { name: country, type: categorical }
+prediction: { type: numeric }
+reference: { file: %s }
+sketch: { slices: 10, slice_duration: 1m }
+drift: { windows: [5m], min_samples: 100 }
+`, ref)
+}
+
+// The same four rows over REST (v2 JSON) and over gRPC (ModelInfer, raw
+// and typed contents) move the feature and prediction sketches alike; a
+// message that is not a ModelInferRequest is relayed unchanged and
+// counted as malformed_protobuf.
+func TestGRPCSamplingMatchesREST(t *testing.T) {
+	rows := []row{{20, 1000, "DE"}, {30, 2000, "FR"}, {40, 3000, "US"}, {50, 4000, "DE"}}
+	preds := []float32{0.25, 0.5, 0.75, 0.875}
+	restAnswer := `{"model_name":"credit","outputs":[{"name":"prob","datatype":"FP32","shape":[4,1],"data":[0.25,0.5,0.75,0.875]}]}`
+	restLive := testupstream.Start(t, testupstream.Answer("live", restAnswer))
+	var garbage atomic.Pointer[[]byte]
+	grpcLive := startInferServer(t, func(_ int64, _ metadata.MD, req []byte) ([]byte, error) {
+		if len(req) > 0 && req[0] == 0xff {
+			garbage.Store(&req)
+			return []byte("not checked"), nil
+		}
+		return inferResponse(preds...), nil
+	})
+	ref := filepath.Join(t.TempDir(), "reference.json")
+	writeReference(t, ref)
+	clock := &fakeClock{}
+	clock.Advance(time.Hour)
+	r := startManual(t, grpcRouteConfig(restLive, grpcLive.addr, restLive, grpcLive.addr, 1, 0, samplingTail(ref)), clock)
+	admin := "http://" + r.s.AdminAddr()
+
+	restBody := `{"inputs":[` +
+		`{"name":"age","datatype":"FP32","shape":[4],"data":[20,30,40,50]},` +
+		`{"name":"income","datatype":"FP32","shape":[4],"data":[1000,2000,3000,4000]},` +
+		`{"name":"country","datatype":"BYTES","shape":[4],"data":["DE","FR","US","DE"]}]}`
+	for range 5 {
+		resp, err := http.Post("http://"+r.s.ProxyAddr()+"/v2/models/credit/infer", "application/json", strings.NewReader(restBody))
+		if err != nil {
+			t.Fatal(err)
+		}
+		_ = resp.Body.Close()
+		if resp.StatusCode != 200 {
+			t.Fatalf("REST status %d", resp.StatusCode)
+		}
+	}
+	// Each line with the count after REST only; gRPC doubles it.
+	lines := func(k int) []string {
+		return []string{
+			fmt.Sprintf(`driftcar_sampler_rows_total{model="credit-risk",route="predict"} %d`, 20*k),
+			fmt.Sprintf(`driftcar_feature_value_count{feature="age",model="credit-risk",route="predict"} %d`, 20*k),
+			fmt.Sprintf(`driftcar_feature_value_sum{feature="age",model="credit-risk",route="predict"} %d`, 700*k),
+			fmt.Sprintf(`driftcar_feature_value_sum{feature="income",model="credit-risk",route="predict"} %d`, 50000*k),
+			fmt.Sprintf(`driftcar_feature_category_total{category="DE",feature="country",model="credit-risk",route="predict"} %d`, 10*k),
+			fmt.Sprintf(`driftcar_feature_value_count{feature="__prediction__",model="credit-risk",route="predict"} %d`, 20*k),
+			fmt.Sprintf(`driftcar_feature_value_sum{feature="__prediction__",model="credit-risk",route="predict"} %g`, 11.875*float64(k)),
+		}
+	}
+	waitMetrics(t, admin, "REST rows are sampled", lines(1)...)
+
+	cc := grpcClient(t, r.s.GRPCAddr())
+	for i := range 5 {
+		got, _, err := modelInfer(cc, inferRequest(fmt.Sprintf("g%d", i), rows, false))
+		if err != nil || string(got) != string(inferResponse(preds...)) {
+			t.Fatalf("gRPC call %d: got %q, %v", i, got, err)
+		}
+	}
+	waitMetrics(t, admin, "gRPC rows are sampled as REST rows are", lines(2)...)
+
+	bad := []byte{0xff, 0xff, 0xff}
+	got, _, err := modelInfer(cc, bad)
+	if err != nil || string(got) != "not checked" {
+		t.Fatalf("malformed call: got %q, %v; want the upstream's answer", got, err)
+	}
+	if g := garbage.Load(); g == nil || string(*g) != string(bad) {
+		t.Fatalf("upstream got %v; want the malformed message unchanged", g)
+	}
+	waitMetrics(t, admin, "the malformed message is counted",
+		`driftcar_sampler_invalid_total{model="credit-risk",reason="malformed_protobuf",route="predict"} 1`)
+	waitMetrics(t, admin, "and adds no rows", lines(2)...)
+}
+
+// Drift over gRPC: stationary traffic keeps age and the prediction ok; a
+// shift of both raises drift, as TestDriftDetectedAndWebhookCalled does
+// over REST.
+func TestGRPCDriftDetected(t *testing.T) {
+	var shift atomic.Bool
+	grpcLive := startInferServer(t, func(n int64, _ metadata.MD, _ []byte) ([]byte, error) {
+		preds := make([]float32, 10)
+		for j := range preds {
+			preds[j] = float32(((n*10+int64(j))*7919)%1000) / 1000
+			if shift.Load() {
+				preds[j] = 0.9 + preds[j]/10
+			}
+		}
+		return inferResponse(preds...), nil
+	})
+	ref := filepath.Join(t.TempDir(), "reference.json")
+	writeReference(t, ref)
+	clock := &fakeClock{}
+	clock.Advance(time.Hour)
+	r := startManual(t, grpcRouteConfig(grpcLive.addr, grpcLive.addr, grpcLive.addr, grpcLive.addr, 1, 0, samplingTail(ref)), clock)
+	cc := grpcClient(t, r.s.GRPCAddr())
+	call := func(i, offset int) {
+		t.Helper()
+		rows := make([]row, 10)
+		for j := range rows {
+			k := i*10 + j
+			rows[j] = row{float32(20 + k%50 + offset), float32(1000 + 50*((k*7919)%1000)), []string{"DE", "FR", "US"}[k%3]}
+		}
+		if _, _, err := modelInfer(cc, inferRequest("", rows, true)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	minutes := func(from, n, offset int) {
+		for m := range n {
+			for i := range 30 {
+				call((from+m)*30+i, offset)
+			}
+			waitRows(t, r, uint64(min(300*(from+m+1), 1500)))
+			for range 6 {
+				clock.Advance(10 * time.Second)
+				r.s.TickDrift(clock.Now())
+			}
+		}
+	}
+	minutes(0, 5, 0)
+	for _, f := range []string{"age", "__prediction__"} {
+		if got := featureState(t, r, f); got != "ok" {
+			t.Fatalf("%s after 5 stationary minutes: got %s; want ok", f, got)
+		}
+	}
+	shift.Store(true)
+	minutes(5, 3, 30)
+	_, metrics, _ := get(t, "http://"+r.s.AdminAddr()+"/metrics")
+	for _, f := range []string{"age", "__prediction__"} {
+		want := fmt.Sprintf(`driftcar_drift_state{feature=%q,model="credit-risk",route="predict"} 3`, f)
+		if !strings.Contains(metrics, want) {
+			t.Errorf("/metrics lacks %s (state %s)", want, featureState(t, r, f))
+		}
+	}
+	if got := featureState(t, r, "country"); got == "drift" {
+		t.Error("country: got drift; it did not change")
+	}
 }
