@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"path/filepath"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -503,5 +504,64 @@ func TestGRPCDriftDetected(t *testing.T) {
 	}
 	if got := featureState(t, r, "country"); got == "drift" {
 		t.Error("country: got drift; it did not change")
+	}
+}
+
+// A canary failing over gRPC only is rolled back: the guard reads the
+// relay's per-arm counts, and the rollback reaches the gRPC table.
+func TestCanaryGuardRollsBackAGRPCCanary(t *testing.T) {
+	answer := func(errorEvery int64) func(int64, metadata.MD, []byte) ([]byte, error) {
+		return func(n int64, _ metadata.MD, _ []byte) ([]byte, error) {
+			if errorEvery > 0 && n%errorEvery == 0 {
+				return nil, status.Error(codes.Unavailable, "model overloaded")
+			}
+			return inferResponse(float32((n*7919)%1000) / 1000), nil
+		}
+	}
+	live := startInferServer(t, answer(0))
+	canary := startInferServer(t, answer(5))
+	ref := filepath.Join(t.TempDir(), "reference.json")
+	writeReference(t, ref)
+	clock := &fakeClock{}
+	clock.Advance(time.Hour)
+	r := startManual(t, grpcRouteConfig(live.addr, live.addr, canary.addr, canary.addr, 50, 50,
+		samplingTail(ref)+"canary_guard: { min_requests: 200, window: 1m }\n"), clock)
+	cc := grpcClient(t, r.s.GRPCAddr())
+	burst := func(n int) {
+		t.Helper()
+		var wg sync.WaitGroup
+		for w := range 8 {
+			wg.Go(func() {
+				for i := w; i < n; i += 8 {
+					_, _, err := modelInfer(cc, inferRequest("", []row{{float32(20 + i%50), 1000, "DE"}}, false))
+					if err != nil && status.Code(err) != codes.Unavailable {
+						t.Errorf("call %d: %v", i, err)
+						return
+					}
+				}
+			})
+		}
+		wg.Wait()
+	}
+	for tick := 0; tick < 12 && canaryState(t, r) != "rolled_back"; tick++ {
+		burst(600)
+		waitSampled(t, r)
+		clock.Advance(10 * time.Second)
+		r.s.TickDrift(clock.Now())
+	}
+	if got := canaryState(t, r); got != "rolled_back" {
+		t.Fatalf("canary state: got %s; want rolled_back\n%+v", got, r.s.currentMonitor().View().Canary)
+	}
+	_, metrics, _ := get(t, "http://"+r.s.AdminAddr()+"/metrics")
+	if want := `driftcar_canary_rollback_total{model="credit-risk",reason="error_rate",route="predict"} 1`; !strings.Contains(metrics, want) {
+		t.Errorf("/metrics lacks %s", want)
+	}
+	if st := r.s.proxy.Stats("predict"); st[1].Requests != 0 {
+		t.Errorf("the HTTP proxy counted %d canary requests; the test sends gRPC only", st[1].Requests)
+	}
+	before := canary.calls.Load()
+	burst(200)
+	if after := canary.calls.Load(); after != before {
+		t.Errorf("the rolled-back canary still got %d gRPC calls", after-before)
 	}
 }
