@@ -52,11 +52,13 @@ func TestMetricsListMatchesARunningSidecar(t *testing.T) {
 	learned := filepath.Join(dir, "learned.json")
 	cfg := fmt.Sprintf(`listen: 127.0.0.1:0
 admin: 127.0.0.1:0
+grpc_listen: 127.0.0.1:0
 model: credit-risk
 upstreams:
   live:   { address: %s }
   canary: { address: %s }
   shadow: { address: %s }
+  grpc:   { address: %s, grpc_address: %s }
 routes:
   - name: predict
     protocol: kserve-v1
@@ -70,6 +72,10 @@ routes:
     protocol: openai
     match: { path_prefix: /v1/chat/completions }
     split: [{ upstream: live, weight: 1 }]
+  - name: infer
+    protocol: open-inference-v2
+    match: { path_prefix: /inference.GRPCInferenceService/ }
+    split: [{ upstream: grpc, weight: 1 }]
 features:
   - { name: age, type: numeric }
   - { name: country, type: categorical }
@@ -81,7 +87,7 @@ drift:
   min_samples: 100
   webhook: { url: %s }
 canary_guard: { min_requests: 100, window: 1m }
-`, live, canary, shadow, ref, hook.URL)
+`, live, canary, shadow, live, live, ref, hook.URL)
 	s := startSidecar(t, filepath.Join(dir, "full.yaml"), cfg)
 
 	// The xDS client registers its metrics when it is built; it need not
