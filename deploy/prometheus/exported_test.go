@@ -52,11 +52,13 @@ func TestMetricsListMatchesARunningSidecar(t *testing.T) {
 	learned := filepath.Join(dir, "learned.json")
 	cfg := fmt.Sprintf(`listen: 127.0.0.1:0
 admin: 127.0.0.1:0
+grpc_listen: 127.0.0.1:0
 model: credit-risk
 upstreams:
   live:   { address: %s }
   canary: { address: %s }
   shadow: { address: %s }
+  grpc:   { address: %s, grpc_address: %s }
 routes:
   - name: predict
     protocol: kserve-v1
@@ -70,6 +72,10 @@ routes:
     protocol: openai
     match: { path_prefix: /v1/chat/completions }
     split: [{ upstream: live, weight: 1 }]
+  - name: infer
+    protocol: open-inference-v2
+    match: { path_prefix: /inference.GRPCInferenceService/ }
+    split: [{ upstream: grpc, weight: 1 }]
 features:
   - { name: age, type: numeric }
   - { name: country, type: categorical }
@@ -84,7 +90,7 @@ canary_guard: { min_requests: 100, window: 1m }
 log:
   fraction: 0.5
   sinks: [{ name: local, type: file, path: %s }]
-`, live, canary, shadow, ref, hook.URL, filepath.Join(dir, "predictions.jsonl"))
+`, live, canary, shadow, live, live, ref, hook.URL, filepath.Join(dir, "predictions.jsonl"))
 	s := startSidecar(t, filepath.Join(dir, "full.yaml"), cfg)
 
 	// The xDS client registers its metrics when it is built; it need not
