@@ -78,7 +78,8 @@ type Sidecar struct {
 	sampKey       string       // guarded by reloadMu
 	panics        *panics.Counter
 	llmMetrics    *llm.Metrics
-	counters      map[string]*llm.Counter // guarded by reloadMu
+	counters      map[string]*llm.Counter                 // guarded by reloadMu
+	countersNow   atomic.Pointer[map[string]*llm.Counter] // counters, for the API
 
 	drift          *driftRuntime // guarded by reloadMu
 	driftNow       atomic.Pointer[driftRuntime]
@@ -509,6 +510,7 @@ func (s *Sidecar) swap(cfg *config.Config, set *sampler.Set, key string, rt *dri
 	s.proxy.Apply(cfg, taps)
 	shadow.Retire(retired)
 	s.counters = counters
+	s.countersNow.Store(&counters)
 	stopCounters(slices.Values(retiredCounters))
 
 	if rt != s.drift {
