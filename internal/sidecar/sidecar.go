@@ -81,7 +81,8 @@ type Sidecar struct {
 	sampKey       string       // guarded by reloadMu
 	panics        *panics.Counter
 	llmMetrics    *llm.Metrics
-	counters      map[string]*llm.Counter // guarded by reloadMu
+	counters      map[string]*llm.Counter                 // guarded by reloadMu
+	countersNow   atomic.Pointer[map[string]*llm.Counter] // counters, for the API
 	logMetrics    *predlog.Metrics
 	logs          *logRuntime // guarded by reloadMu
 	logNow        atomic.Pointer[logRuntime]
@@ -563,6 +564,7 @@ func (s *Sidecar) swap(cfg *config.Config, set *sampler.Set, key string, rt *dri
 	s.logNow.Store(logs)
 	shadow.Retire(retired)
 	s.counters = counters
+	s.countersNow.Store(&counters)
 	stopCounters(slices.Values(retiredCounters))
 
 	if rt != s.drift {
