@@ -314,6 +314,7 @@ func TestNoGRPCListenerWithoutGRPCListen(t *testing.T) {
 func TestGRPCListenerClosesWhenNewFails(t *testing.T) {
 	live := startInferServer(t, answeredBy("live"))
 	busy := testutil.Listen(t, "127.0.0.1:0")
+	defer busy.Close() // held (and referenced) until New has failed on it
 	grpcAddr := testutil.Listen(t, "127.0.0.1:0")
 	addr := grpcAddr.Addr().String()
 	_ = grpcAddr.Close()
