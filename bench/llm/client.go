@@ -186,6 +186,7 @@ func (r *Result) merge(o *Result) {
 	r.Streams += o.Streams
 	r.Failed += o.Failed
 	r.Tokens += o.Tokens
+	r.Elapsed += o.Elapsed // rounds run one after another
 	if r.FirstError == "" {
 		r.FirstError = o.FirstError
 	}

@@ -99,6 +99,10 @@ type Cell struct {
 	// Added are the p99s minus direct's at the same level (ms); absent
 	// for direct.
 	Added *Added `json:"added_vs_direct,omitempty"`
+	// RoundTTFTP99 and RoundLagP99 are each round's own p99s (ms): their
+	// spread on the direct path is the run's noise floor.
+	RoundTTFTP99 []float64 `json:"round_ttft_p99_ms,omitempty"`
+	RoundLagP99  []float64 `json:"round_chunk_lag_p99_ms,omitempty"`
 }
 
 // Added is a path's p99 minus direct's, in milliseconds.
@@ -143,10 +147,14 @@ func selectedPaths(names []string) []PathInfo {
 	return out
 }
 
-func newCell(path string, streams int, r *Result) Cell {
+func newCell(path string, streams int, r *Result, rounds []*Result) Cell {
 	c := Cell{
 		Path: path, Streams: streams, Completed: r.Streams, Failed: r.Failed, FirstError: r.FirstError,
 		TTFT: dist(r.TTFT), InterToken: dist(r.Gap), ChunkLag: dist(r.Lag), Total: dist(r.Total),
+	}
+	for _, rr := range rounds {
+		c.RoundTTFTP99 = append(c.RoundTTFTP99, dist(rr.TTFT).P99)
+		c.RoundLagP99 = append(c.RoundLagP99, dist(rr.Lag).P99)
 	}
 	if r.Elapsed > 0 {
 		c.TokensPerSecond = float64(r.Tokens) / r.Elapsed.Seconds()
@@ -305,6 +313,14 @@ func (rep *Report) Table() string {
 	return b.String()
 }
 
+func minMax(v []float64) (lo, hi float64) {
+	lo, hi = v[0], v[0]
+	for _, x := range v[1:] {
+		lo, hi = min(lo, x), max(hi, x)
+	}
+	return lo, hi
+}
+
 func msStr(v float64) string { return fmt.Sprintf("%.3f ms", v) }
 
 func signed(v float64) string { return fmt.Sprintf("%+.3f ms", v) }
@@ -360,6 +376,15 @@ func (rep *Report) targetLines() string {
 
 func (rep *Report) tail() string {
 	var b strings.Builder
+	for _, c := range rep.Cells {
+		if c.Path != Direct || len(c.RoundTTFTP99) < 2 {
+			continue
+		}
+		lo, hi := minMax(c.RoundTTFTP99)
+		llo, lhi := minMax(c.RoundLagP99)
+		fmt.Fprintf(&b, "- noise floor at %d streams: direct's own TTFT p99 ranged %.3f–%.3f ms and its chunk-lag p99 %.3f–%.3f ms across the %d rounds; an added p99 smaller than that spread is not resolved by this run\n",
+			c.Streams, lo, hi, llo, lhi, len(c.RoundTTFTP99))
+	}
 	for _, s := range rep.Skipped {
 		fmt.Fprintf(&b, "- skipped %s: %s\n", s.Path, s.Why)
 	}

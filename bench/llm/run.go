@@ -191,6 +191,7 @@ func Run(ctx context.Context, opts Options) (*Report, error) {
 	rep.Notes = append(rep.Notes, e.notes...)
 	for _, n := range opts.Streams {
 		results := make([]*Result, len(e.targets))
+		rounds := make([][]*Result, len(e.targets))
 		for round := range opts.Rounds {
 			for k := range e.targets {
 				i := (k + round) % len(e.targets)
@@ -206,11 +207,11 @@ func Run(ctx context.Context, opts Options) (*Report, error) {
 				if res.Failed > 0 {
 					log("%s at %d streams: %d failed (%s)", t.info.Name, n, res.Failed, res.FirstError)
 				}
+				rounds[i] = append(rounds[i], res)
 				if results[i] == nil {
-					results[i] = res
-				} else {
-					results[i].merge(res)
+					results[i] = newResult()
 				}
+				results[i].merge(res)
 				select {
 				case <-ctx.Done():
 					return nil, ctx.Err()
@@ -219,7 +220,7 @@ func Run(ctx context.Context, opts Options) (*Report, error) {
 			}
 		}
 		for i, t := range e.targets {
-			rep.Cells = append(rep.Cells, newCell(t.info.Name, n, results[i]))
+			rep.Cells = append(rep.Cells, newCell(t.info.Name, n, results[i], rounds[i]))
 		}
 	}
 	if opts.BigBytes > 0 {
