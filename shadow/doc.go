@@ -19,7 +19,8 @@
 // metrics, samples and Answers are shared with the HTTP side.
 //
 // Concurrency: Mirror.Offer, Pending.Live and the gRPC tap's Call are
-// safe for concurrent use and allocation-free in steady state. A Pending must receive exactly one
-// Live call. Mirror.Stop may be called once; after it, Offer keeps working
-// but nothing new is sent. Ring is safe for concurrent use.
+// safe for concurrent use and allocation-free in steady state. A Pending
+// must receive exactly one Live call. Mirror.Stop may be called once;
+// after it, Offer keeps working but nothing new is sent. Ring is safe for
+// concurrent use.
 package shadow
