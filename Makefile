@@ -36,11 +36,13 @@ fmt:
 
 # Go micro-benchmarks of every hot path, then a short load benchmark
 # against the direct path and the peers that are installed (< 3 minutes),
-# then the short LLM streaming benchmark (< 1 minute).
+# then the short LLM streaming benchmark (< 1 minute), then the short
+# gRPC ModelInfer benchmark (< 30 seconds).
 bench: build
 	$(GO) test -run '^$$' -bench . -benchmem -benchtime 200ms -count 1 ./...
 	./$(BENCH_BIN) proxy --short --driftcar-bin $(BIN)
 	./$(BENCH_BIN) llm --short --driftcar-bin $(BIN)
+	./$(BENCH_BIN) grpc --short --driftcar-bin $(BIN)
 
 # The full sweep (about 1.5 hours on 2 cores); writes bench/results/<date>-<host>.*
 bench-full: build

@@ -24,6 +24,7 @@ type metrics struct {
 	requests  *prometheus.CounterVec
 	duration  *prometheus.HistogramVec
 	fallbacks *prometheus.CounterVec
+	arms      armSet
 }
 
 func newMetrics(reg prometheus.Registerer) (*metrics, error) {
@@ -80,12 +81,14 @@ type armMetrics struct {
 	codes    [numCodes]prometheus.Counter
 	duration prometheus.Observer
 	fallback prometheus.Counter
+	stats    *armStats
 }
 
 func (m *metrics) forArm(route, arm string) *armMetrics {
 	am := &armMetrics{
 		duration: m.duration.WithLabelValues(route, arm),
 		fallback: m.fallbacks.WithLabelValues(route, arm),
+		stats:    m.arms.get(route, arm),
 	}
 	for c := range am.codes {
 		am.codes[c] = m.requests.WithLabelValues(route, arm, codes.Code(c).String())
@@ -100,6 +103,7 @@ func (am *armMetrics) observe(code codes.Code, d time.Duration) {
 	}
 	am.codes[code].Inc()
 	am.duration.Observe(d.Seconds())
+	am.stats.observe(code, d)
 }
 
 // forget deletes the series of a (route, arm) that a new table dropped.
@@ -108,4 +112,5 @@ func (m *metrics) forget(route, arm string) {
 	m.requests.DeletePartialMatch(labels)
 	m.duration.DeletePartialMatch(labels)
 	m.fallbacks.DeletePartialMatch(labels)
+	m.arms.forget(route, arm)
 }

@@ -7,6 +7,7 @@ import (
 	"io"
 	"math/rand/v2"
 	"net"
+	"runtime"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -104,6 +105,8 @@ func New(cfg *config.Config, opts Options) (*Server, error) {
 		grpc.MaxRecvMsgSize(s.maxRecv),
 		grpc.MaxSendMsgSize(s.maxSend),
 		grpc.SharedWriteBuffer(true),
+		// Calls run on a pool of goroutines instead of one new each.
+		grpc.NumStreamWorkers(uint32(runtime.GOMAXPROCS(0))),
 	)
 	healthpb.RegisterHealthServer(s.srv, s.health)
 	if err := s.Apply(cfg, nil); err != nil {
@@ -253,19 +256,25 @@ func (s *Server) handle(_ any, ss grpc.ServerStream) error {
 	ctx, cancel := context.WithCancel(metadata.NewOutgoingContext(ss.Context(), md))
 	defer cancel()
 
-	cs, err := a.open(ctx, method)
-	if err != nil && neverSent(err) && r.fallback >= 0 && r.fallback != i && ctx.Err() == nil {
-		a.metrics.fallback.Inc()
-		a = r.arms[r.fallback]
-		cs, err = a.open(ctx, method)
-	}
 	c := call{}
-	if err == nil {
-		err = c.relay(ss, cs, cancel, r, a)
-	} else if ctxErr := ss.Context().Err(); ctxErr != nil {
-		err = status.FromContextError(ctxErr).Err()
+	var err error
+	if unaryMethods[method] {
+		a, err = c.unary(ctx, ss, r, i, method)
 	} else {
-		err = armStatus(r.name, a.name, err)
+		var cs grpc.ClientStream
+		cs, err = a.open(ctx, method)
+		if err != nil && neverSent(err) && r.fallback >= 0 && r.fallback != i && ctx.Err() == nil {
+			a.metrics.fallback.Inc()
+			a = r.arms[r.fallback]
+			cs, err = a.open(ctx, method)
+		}
+		if err == nil {
+			err = c.relay(ss, cs, cancel, r, a)
+		} else if ctxErr := ss.Context().Err(); ctxErr != nil {
+			err = status.FromContextError(ctxErr).Err()
+		} else {
+			err = armStatus(r.name, a.name, err)
+		}
 	}
 	code := status.Code(err)
 	if code == codes.Canceled && pastDeadline(ss.Context()) {
@@ -299,6 +308,65 @@ const deadlineSlack = 50 * time.Millisecond
 func pastDeadline(ctx context.Context) bool {
 	dl, ok := ctx.Deadline()
 	return ok && time.Until(dl) < deadlineSlack
+}
+
+// unaryMethods are the Open Inference Protocol's unary methods: the relay
+// forwards them with one receive and one upstream Invoke, no goroutine of
+// their own. Every other method is relayed as a stream.
+var unaryMethods = map[string]bool{
+	"/inference.GRPCInferenceService/ServerLive":     true,
+	"/inference.GRPCInferenceService/ServerReady":    true,
+	"/inference.GRPCInferenceService/ModelReady":     true,
+	"/inference.GRPCInferenceService/ServerMetadata": true,
+	"/inference.GRPCInferenceService/ModelMetadata":  true,
+	"/inference.GRPCInferenceService/ModelInfer":     true,
+}
+
+// unary relays a unary call on arm i of r, or on the fallback arm when
+// the call never reached it, and returns the arm that served it.
+func (c *call) unary(ctx context.Context, ss grpc.ServerStream, r *route, i int, method string) (*arm, error) {
+	a := r.arms[i]
+	req := new(Frame)
+	if err := ss.RecvMsg(req); err != nil {
+		return a, err // too large, or the client is gone
+	}
+	c.requests.Store(1)
+	c.req.Store(req)
+	var header, trailer metadata.MD
+	resp := new(Frame)
+	err := a.invoke(ctx, method, req, resp, &header, &trailer)
+	if err != nil && neverSent(err) && local(err) && r.fallback >= 0 && r.fallback != i && ctx.Err() == nil {
+		a.metrics.fallback.Inc()
+		a = r.arms[r.fallback]
+		header, trailer = nil, nil
+		err = a.invoke(ctx, method, req, resp, &header, &trailer)
+	}
+	if len(header) > 0 {
+		if herr := ss.SendHeader(header); herr != nil {
+			return a, herr
+		}
+	}
+	if len(trailer) > 0 {
+		ss.SetTrailer(trailer)
+	}
+	switch {
+	case err == nil:
+		c.responses, c.resp = 1, resp
+		return a, ss.SendMsg(resp)
+	case ss.Context().Err() != nil:
+		return a, status.FromContextError(ss.Context().Err()).Err()
+	case local(err) || errors.Is(err, ErrNoGRPCAddress):
+		return a, armStatus(r.name, a.name, err)
+	}
+	return a, err // the upstream's own status
+}
+
+// invoke makes a unary call to a's upstream.
+func (a *arm) invoke(ctx context.Context, method string, req, resp *Frame, header, trailer *metadata.MD) error {
+	if a.conn == nil {
+		return ErrNoGRPCAddress
+	}
+	return a.conn.cc.Invoke(ctx, method, req, resp, grpc.Header(header), grpc.Trailer(trailer))
 }
 
 // open opens the upstream half of a call on a.

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 
@@ -48,7 +50,10 @@ type Counter struct {
 	stop    chan struct{}
 	done    chan struct{}
 	dropped [3]prometheus.Counter // queue_full, bytes_full, body_too_large
-	arms    map[string]*armCounters
+	// arms is written by the worker only, under mu; Stats reads it under
+	// mu, the worker without.
+	mu   sync.Mutex
+	arms map[string]*armCounters
 }
 
 var _ proxy.Sampler = (*Counter)(nil)
@@ -59,10 +64,14 @@ type answer struct {
 	stream bool
 }
 
-// armCounters are the children of one arm, resolved by the worker.
+// armCounters are the children of one arm, resolved by the worker, and
+// the same counts kept for Stats.
 type armCounters struct {
 	prompt, completionUsage, completionChunks prometheus.Counter
 	finish                                    map[string]prometheus.Counter
+
+	answers, nPrompt, nUsage, nChunks atomic.Uint64
+	nFinish                           map[string]*atomic.Uint64 // fixed at creation
 }
 
 // New starts the Counter of opts.Route.
@@ -193,22 +202,28 @@ func (c *Counter) count(a *answer) {
 		return
 	}
 	ac := c.armCounters(a.arm)
+	ac.answers.Add(1)
 	prompt, completion := c.dec.Usage()
 	var completion0 *payload.Prediction
 	if len(preds) > 0 && preds[0].Kind == payload.PredictionCompletion {
 		completion0 = &preds[0]
-		ac.finish[finishLabel(completion0.Text)].Inc()
+		reason := finishLabel(completion0.Text)
+		ac.finish[reason].Inc()
+		ac.nFinish[reason].Add(1)
 	}
 	switch {
 	case prompt >= 0 || completion >= 0:
 		if prompt > 0 {
 			ac.prompt.Add(float64(prompt))
+			ac.nPrompt.Add(uint64(prompt))
 		}
 		if completion > 0 {
 			ac.completionUsage.Add(float64(completion))
+			ac.nUsage.Add(uint64(completion))
 		}
 	case a.stream && completion0 != nil:
 		ac.completionChunks.Add(completion0.Num)
+		ac.nChunks.Add(uint64(completion0.Num))
 	default:
 		m.uncounted.WithLabelValues(c.opts.Route, uncountedNoUsage).Inc()
 	}
@@ -224,10 +239,48 @@ func (c *Counter) armCounters(arm string) *armCounters {
 		completionUsage:  m.tokens.WithLabelValues(route, arm, "completion", "usage"),
 		completionChunks: m.tokens.WithLabelValues(route, arm, "completion", "chunks"),
 		finish:           map[string]prometheus.Counter{},
+		nFinish:          map[string]*atomic.Uint64{},
 	}
-	for _, reason := range append(finishReasons[:len(finishReasons):len(finishReasons)], "other", "none") {
+	for _, reason := range finishLabels {
 		ac.finish[reason] = m.finish.WithLabelValues(route, arm, reason)
+		ac.nFinish[reason] = new(atomic.Uint64)
 	}
+	c.mu.Lock()
 	c.arms[arm] = ac
+	c.mu.Unlock()
 	return ac
+}
+
+// ArmTokens are the cumulative counts of one arm's answers since the
+// Counter started.
+type ArmTokens struct {
+	Arm string
+	// Answers counts the answers decoded.
+	Answers uint64
+	// Prompt and CompletionUsage come from the servers' usage objects;
+	// CompletionChunks counts the text chunks of streams without usage.
+	Prompt, CompletionUsage, CompletionChunks uint64
+	// Finish counts answers by finish reason (other: a reason not listed;
+	// none: an answer without one); only reasons seen are present.
+	Finish map[string]uint64
+}
+
+// Stats returns the counts of every arm that answered, by arm name. It is
+// safe to call concurrently with Sample and the worker.
+func (c *Counter) Stats() []ArmTokens {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	out := make([]ArmTokens, 0, len(c.arms))
+	for arm, ac := range c.arms {
+		st := ArmTokens{Arm: arm, Answers: ac.answers.Load(), Prompt: ac.nPrompt.Load(),
+			CompletionUsage: ac.nUsage.Load(), CompletionChunks: ac.nChunks.Load(), Finish: map[string]uint64{}}
+		for reason, n := range ac.nFinish {
+			if v := n.Load(); v > 0 {
+				st.Finish[reason] = v
+			}
+		}
+		out = append(out, st)
+	}
+	slices.SortFunc(out, func(a, b ArmTokens) int { return strings.Compare(a.Arm, b.Arm) })
+	return out
 }

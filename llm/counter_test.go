@@ -1,6 +1,7 @@
 package llm
 
 import (
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -86,6 +87,48 @@ func TestCounterCountsTokensAndFinishReasons(t *testing.T) {
 		if got != w {
 			t.Errorf("%s: got %v; want %v", key, got, w)
 		}
+	}
+	// Stats keeps the same counts itself; the undecodable answer is in
+	// neither arm.
+	wantStats := []ArmTokens{
+		{Arm: "canary", Answers: 2, Prompt: 3, Finish: map[string]uint64{"other": 1}},
+		{Arm: "live", Answers: 3, Prompt: 15, CompletionUsage: 7, CompletionChunks: 3, Finish: map[string]uint64{"stop": 1, "length": 2}},
+	}
+	if got := c.Stats(); !reflect.DeepEqual(got, wantStats) {
+		t.Errorf("Stats: got %+v; want %+v", got, wantStats)
+	}
+}
+
+// TestStatsWhileCounting: Stats may run while the worker counts (run
+// with -race), and its counts only grow.
+func TestStatsWhileCounting(t *testing.T) {
+	c, _ := newCounter(t, Options{Queue: 1024})
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for range 200 {
+			c.Sample(nil, answerOf(200, "text/event-stream", stream+"data: [DONE]\n\n"), "live")
+		}
+	}()
+	var last uint64
+	for deadline := time.Now().Add(5 * time.Second); ; {
+		st := c.Stats()
+		if len(st) == 1 {
+			if st[0].CompletionChunks < last {
+				t.Fatalf("chunks went back from %d to %d", last, st[0].CompletionChunks)
+			}
+			last = st[0].CompletionChunks
+			if st[0].Answers == 200 {
+				break
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("answers not all counted: %+v", st)
+		}
+	}
+	<-done
+	if st := c.Stats(); st[0].CompletionChunks != 600 || st[0].Finish["length"] != 200 {
+		t.Errorf("got %+v; want 600 chunks and 200 length", st[0])
 	}
 }
 

@@ -4,5 +4,6 @@
 //
 // Concurrency: Counter.Sample runs on the request path, copies the answer
 // and hands it to a bounded queue without blocking; one worker per
-// Counter decodes it. Metrics are safe for concurrent use.
+// Counter decodes it. Counter.Stats reads the same counts at any time.
+// Metrics are safe for concurrent use.
 package llm

@@ -6,6 +6,9 @@ import "github.com/prometheus/client_golang/prometheus"
 // any other counts as "other", an answer without one as "none".
 var finishReasons = []string{"stop", "length", "tool_calls", "content_filter", "function_call"}
 
+// finishLabels are every value of the reason label.
+var finishLabels = append(finishReasons[:len(finishReasons):len(finishReasons)], "other", "none")
+
 // Reasons an answer's tokens were not counted: the uncounted reason label.
 const (
 	uncountedQueueFull    = "queue_full"

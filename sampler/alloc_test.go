@@ -21,3 +21,17 @@ func TestSamplingTapAllocs(t *testing.T) {
 		t.Errorf("got %v allocs per sampled request; want at most 1", n)
 	}
 }
+
+// TestSampleModelInferAllocs guards the gRPC hand-off as
+// TestSamplingTapAllocs guards Sample: at most one allocation (a record
+// the pool had none for while the worker lags).
+func TestSampleModelInferAllocs(t *testing.T) {
+	tap := grpcTap(t, 1<<16, 1<<20)
+	req := modelInferAges(20, 30, 40)
+	for range 1000 {
+		tap.SampleModelInfer(req, nil, "live")
+	}
+	if n := testing.AllocsPerRun(5000, func() { tap.SampleModelInfer(req, nil, "live") }); n > 1 {
+		t.Errorf("got %v allocs per SampleModelInfer; want at most 1", n)
+	}
+}

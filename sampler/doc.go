@@ -5,8 +5,8 @@
 // a learned reference is ready; a Collector exports the sketches as
 // Prometheus histograms and counters.
 //
-// Concurrency: Tap.Sample runs on request goroutines, never blocks and does
-// not allocate in steady state. A Set is built once per effective config
+// Concurrency: Tap.Sample and Tap.SampleModelInfer (its gRPC twin) run on
+// request goroutines, never block and do not allocate in steady state. A Set is built once per effective config
 // and is immutable apart from its atomic learn-to-observe switch; Stop may
 // be called once. The Collector is safe for concurrent use; a scrape and
 // Use take its mutex, never the request path. Call Use with the new Set

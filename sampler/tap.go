@@ -115,6 +115,7 @@ func (t *totals) add(o *totals) {
 type record struct {
 	req, resp []byte
 	ok        bool   // the response was 2xx, so it carries predictions
+	pb        bool   // serialized ModelInfer messages, from gRPC
 	arm       string // the arm that served it
 
 	// binary tensor header lengths, or payload.JSONBody
@@ -172,6 +173,33 @@ func (t *Tap) Sample(req *fasthttp.Request, resp *fasthttp.Response, arm string)
 	status := resp.StatusCode()
 	rec.ok = status >= 200 && status < 300
 	rec.arm = arm
+	rec.pb = false
+	t.enqueue(rec)
+}
+
+// SampleModelInfer is Sample for the Open Inference protocol over gRPC:
+// req is a serialized ModelInferRequest and resp its ModelInferResponse,
+// nil when the call failed. It copies them and never blocks; the worker
+// decodes them with DecodeModelInfer.
+func (t *Tap) SampleModelInfer(req, resp []byte, arm string) {
+	if !t.all && (t.threshold == 0 || t.spec.Rand() >= t.threshold) {
+		return
+	}
+	if len(req) > t.spec.MaxBody || len(resp) > t.spec.MaxBody {
+		t.counts.dropped[dropBodyTooLarge].Add(1)
+		return
+	}
+	rec := t.pool.Get().(*record)
+	rec.req = append(rec.req[:0], req...)
+	rec.resp = append(rec.resp[:0], resp...)
+	rec.reqHdr, rec.respHdr = payload.JSONBody, payload.JSONBody
+	rec.ok = resp != nil
+	rec.arm = arm
+	rec.pb = true
+	t.enqueue(rec)
+}
+
+func (t *Tap) enqueue(rec *record) {
 	select {
 	case t.queue <- rec:
 		t.counts.queued.Add(1)
@@ -226,7 +254,13 @@ func (t *Tap) decode(dec *payload.Decoder, rec *record) {
 	if !rec.ok {
 		resp = nil
 	}
-	batch, err := dec.DecodeBinary(rec.req, rec.reqHdr, resp, rec.respHdr)
+	var batch *payload.Batch
+	var err error
+	if rec.pb {
+		batch, err = dec.DecodeModelInfer(rec.req, resp)
+	} else {
+		batch, err = dec.DecodeBinary(rec.req, rec.reqHdr, resp, rec.respHdr)
+	}
 	if err != nil {
 		return // counted by reason in t.counts.invalid
 	}

@@ -9,6 +9,7 @@ import (
 	"syscall"
 
 	"github.com/driftcar/driftcar/bench/drift"
+	"github.com/driftcar/driftcar/bench/grpcbench"
 	"github.com/driftcar/driftcar/bench/harness"
 	"github.com/driftcar/driftcar/bench/llm"
 	"github.com/driftcar/driftcar/bench/soak"
@@ -20,6 +21,7 @@ const usage = `usage: driftcar-bench <command> [flags]
 commands:
   proxy [--short]     load benchmark: driftcar vs direct, nginx and httputil
   llm [--short]       LLM streaming: TTFT and inter-token latency vs direct and nginx
+  grpc [--short]      gRPC ModelInfer throughput and p50/p99 vs direct and nginx grpc_pass
   drift [--short]     detection benchmark on a simulated clock
   soak [--duration]   soak: everything on, faults everywhere, checked for leaks and losses
   readme [--check]    regenerate the README performance section
@@ -43,6 +45,8 @@ func runMain(args []string, stdout, stderr io.Writer) int {
 		return harness.RunProxy(ctx, rest, stdout, stderr)
 	case "llm":
 		return llm.RunCLI(ctx, rest, stdout, stderr)
+	case "grpc":
+		return grpcbench.RunCLI(ctx, rest, stdout, stderr)
 	case "drift":
 		return drift.RunCLI(rest, stdout, stderr)
 	case "readme":

@@ -152,6 +152,14 @@ func TestDashboardQueries(t *testing.T) {
 		"driftcar_canary_state",
 		"model_route_feature_hash:driftcar_feature_psi:15m",
 		"model_route_feature_hash:driftcar_feature_ks:15m",
+		"driftcar_llm_time_to_first_token_seconds_bucket",
+		"driftcar_llm_inter_token_seconds_bucket",
+		"driftcar_llm_tokens_total",
+		"driftcar_llm_finish_total",
+		"driftcar_log_records_total",
+		"driftcar_log_dropped_total",
+		"driftcar_log_queue_records",
+		"driftcar_log_sink_ready",
 	} {
 		if !strings.Contains(joined, want) {
 			t.Errorf("no query contains %s", want)

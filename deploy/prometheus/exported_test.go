@@ -5,7 +5,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -16,19 +15,15 @@ import (
 	"time"
 
 	corev3 "github.com/envoyproxy/go-control-plane/envoy/config/core/v3"
-	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
 	"github.com/valyala/fasthttp"
 
-	"github.com/driftcar/driftcar/config"
 	"github.com/driftcar/driftcar/config/xds"
 	dprom "github.com/driftcar/driftcar/deploy/prometheus"
-	"github.com/driftcar/driftcar/grpcproxy"
 	"github.com/driftcar/driftcar/internal/payload"
 	"github.com/driftcar/driftcar/internal/sidecar"
 	"github.com/driftcar/driftcar/internal/testupstream"
-	"github.com/driftcar/driftcar/internal/testutil"
 	"github.com/driftcar/driftcar/sampler/sketch"
 )
 
@@ -57,11 +52,13 @@ func TestMetricsListMatchesARunningSidecar(t *testing.T) {
 	learned := filepath.Join(dir, "learned.json")
 	cfg := fmt.Sprintf(`listen: 127.0.0.1:0
 admin: 127.0.0.1:0
+grpc_listen: 127.0.0.1:0
 model: credit-risk
 upstreams:
   live:   { address: %s }
   canary: { address: %s }
   shadow: { address: %s }
+  grpc:   { address: %s, grpc_address: %s }
 routes:
   - name: predict
     protocol: kserve-v1
@@ -75,6 +72,10 @@ routes:
     protocol: openai
     match: { path_prefix: /v1/chat/completions }
     split: [{ upstream: live, weight: 1 }]
+  - name: infer
+    protocol: open-inference-v2
+    match: { path_prefix: /inference.GRPCInferenceService/ }
+    split: [{ upstream: grpc, weight: 1 }]
 features:
   - { name: age, type: numeric }
   - { name: country, type: categorical }
@@ -89,7 +90,7 @@ canary_guard: { min_requests: 100, window: 1m }
 log:
   fraction: 0.5
   sinks: [{ name: local, type: file, path: %s }]
-`, live, canary, shadow, ref, hook.URL, filepath.Join(dir, "predictions.jsonl"))
+`, live, canary, shadow, live, live, ref, hook.URL, filepath.Join(dir, "predictions.jsonl"))
 	s := startSidecar(t, filepath.Join(dir, "full.yaml"), cfg)
 
 	// The xDS client registers its metrics when it is built; it need not
@@ -104,10 +105,6 @@ log:
 	}); err != nil {
 		t.Fatal(err)
 	}
-
-	// So does the gRPC listener's relay; one call that falls back from a
-	// dead arm exports all its series.
-	exportGRPC(t, s.Registerer())
 
 	// A second sidecar learns its reference (never finishing): only it
 	// exports the learning gauge.
@@ -252,47 +249,5 @@ func writeReference(t *testing.T, path string) {
 	}
 	if err := p.WriteFile(path); err != nil {
 		t.Fatal(err)
-	}
-}
-
-// exportGRPC serves one ModelInfer call through a gRPC relay registered
-// on reg, whose arm is dead and whose fallback answers.
-func exportGRPC(t *testing.T, reg prometheus.Registerer) {
-	t.Helper()
-	live := testupstream.StartGRPC(t, testupstream.GRPCAnswer("live", 0.5))
-	cfg, err := config.Parse(fmt.Appendf(nil, `grpc_listen: 127.0.0.1:0
-upstreams:
-  dead: { address: 127.0.0.1:1, grpc_address: %q }
-  live: { address: 127.0.0.1:1, grpc_address: %q }
-routes:
-  - name: infer
-    match: { path_prefix: /inference.GRPCInferenceService/ }
-    split: [{ upstream: dead, weight: 1 }, { upstream: live, weight: 0 }]
-    fallback: live
-`, testutil.FreePort(t), live))
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv, err := grpcproxy.New(cfg, grpcproxy.Options{Registerer: reg})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	served := make(chan error, 1)
-	go func() { served <- srv.Serve(ln) }()
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		_ = srv.Shutdown(ctx)
-		<-served
-	})
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	req, resp := testupstream.InferRequest("m", "id-1", []float32{1, 2}), []byte(nil)
-	if err := testupstream.DialGRPC(t, ln.Addr().String()).Invoke(ctx, testupstream.MethodModelInfer, &req, &resp); err != nil {
-		t.Fatalf("ModelInfer through the relay: %v", err)
 	}
 }

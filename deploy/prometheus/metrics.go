@@ -7,7 +7,7 @@ import (
 )
 
 // Metrics maps every metric name a driftcar sidecar exports (as listed in
-// the README, plus the drift, canary guard and xDS metrics) to its type:
+// the README, plus the drift, canary guard, xDS and gRPC metrics) to its type:
 // "counter", "gauge" or "histogram". Every one carries the model label.
 // Callers must not modify it.
 var Metrics = map[string]string{
@@ -16,9 +16,6 @@ var Metrics = map[string]string{
 	"driftcar_upstream_duration_seconds":                    "histogram",
 	"driftcar_upstream_errors_total":                        "counter",
 	"driftcar_fallbacks_total":                              "counter",
-	"driftcar_grpc_requests_total":                          "counter",
-	"driftcar_grpc_request_duration_seconds":                "histogram",
-	"driftcar_grpc_fallbacks_total":                         "counter",
 	"driftcar_shadow_requests_total":                        "counter",
 	"driftcar_shadow_comparisons_total":                     "counter",
 	"driftcar_shadow_prediction_abs_diff":                   "histogram",
@@ -71,6 +68,9 @@ var Metrics = map[string]string{
 	"driftcar_xds_connected":                                "gauge",
 	"driftcar_xds_updates_total":                            "counter",
 	"driftcar_xds_last_ack_timestamp_seconds":               "gauge",
+	"driftcar_grpc_requests_total":                          "counter",
+	"driftcar_grpc_request_duration_seconds":                "histogram",
+	"driftcar_grpc_fallbacks_total":                         "counter",
 }
 
 // KnownSeries reports whether name is a series name driftcar exports: a

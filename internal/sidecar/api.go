@@ -5,6 +5,8 @@ import (
 	"time"
 
 	"github.com/driftcar/driftcar/detector/stat"
+	"github.com/driftcar/driftcar/llm"
+	"github.com/driftcar/driftcar/proxy"
 )
 
 // featureWindows are the live windows /api/features shows, in slices.
@@ -63,6 +65,31 @@ type ArmStatsView struct {
 	Errors   uint64  `json:"errors"`
 	P50      float64 `json:"p50_seconds"`
 	P99      float64 `json:"p99_seconds"`
+	// LLM is set on routes that speak openai.
+	LLM *ArmLLMView `json:"llm,omitempty"`
+}
+
+// ArmLLMView is one arm's streamed-answer timing and token counts on an
+// openai route, cumulative since start.
+type ArmLLMView struct {
+	// Streams counts the streamed answers timed.
+	Streams       uint64  `json:"streams"`
+	TTFTP50       float64 `json:"ttft_p50_seconds"`
+	TTFTP99       float64 `json:"ttft_p99_seconds"`
+	InterTokenP99 float64 `json:"inter_token_p99_seconds"`
+	// Answers counts the answers whose tokens were counted.
+	Answers uint64    `json:"answers"`
+	Tokens  LLMTokens `json:"tokens"`
+	// Finish counts answers by finish reason; only reasons seen appear.
+	Finish map[string]uint64 `json:"finish"`
+}
+
+// LLMTokens are token counts by where they come from: the servers' usage
+// objects, or counted chunks of streams without usage.
+type LLMTokens struct {
+	Prompt           uint64 `json:"prompt"`
+	CompletionUsage  uint64 `json:"completion_usage"`
+	CompletionChunks uint64 `json:"completion_chunks"`
 }
 
 // ShadowStats are a route's shadow comparisons.
@@ -76,14 +103,26 @@ type ShadowStats struct {
 
 func (s *Sidecar) routesAPI() any {
 	cfg := s.cfg.Load()
+	var counters map[string]*llm.Counter
+	if p := s.countersNow.Load(); p != nil {
+		counters = *p
+	}
 	out := []RouteStats{}
 	for _, r := range cfg.Routes {
 		rs := RouteStats{Route: r.Name, Arms: []ArmStatsView{}}
+		var tokens []llm.ArmTokens
+		c := counters[r.Name]
+		if c != nil {
+			tokens = c.Stats()
+		}
 		for i, a := range s.proxy.Stats(r.Name) {
 			v := ArmStatsView{Arm: a.Arm, Requests: a.Requests, Errors: a.Errors,
 				P50: finite(stat.BucketQuantile(a.Bounds, a.Buckets, 0.5)), P99: finite(stat.BucketQuantile(a.Bounds, a.Buckets, 0.99))}
 			if i < len(r.Split) && r.Split[i].Weight != nil {
 				v.Weight = *r.Split[i].Weight
+			}
+			if c != nil {
+				v.LLM = armLLM(a, tokens)
 			}
 			rs.Arms = append(rs.Arms, v)
 		}
@@ -102,6 +141,30 @@ func (s *Sidecar) shadowStats(route, upstream string) *ShadowStats {
 		P50: finite(stat.BucketQuantile(st.Bounds, st.Buckets, 0.5)),
 		P99: finite(stat.BucketQuantile(st.Bounds, st.Buckets, 0.99)),
 	}
+}
+
+func armLLM(a proxy.ArmStats, tokens []llm.ArmTokens) *ArmLLMView {
+	// The +Inf count closes the buckets, so a quantile past the last bound
+	// reads as that bound.
+	q := func(h proxy.Histogram, q float64) float64 {
+		if len(h.Buckets) == 0 {
+			return 0
+		}
+		return finite(stat.BucketQuantile(a.Bounds, append(h.Buckets[:len(h.Buckets):len(h.Buckets)], h.Count), q))
+	}
+	v := &ArmLLMView{
+		Streams: a.FirstToken.Count,
+		TTFTP50: q(a.FirstToken, 0.5), TTFTP99: q(a.FirstToken, 0.99),
+		InterTokenP99: q(a.InterToken, 0.99),
+		Finish:        map[string]uint64{},
+	}
+	for _, t := range tokens {
+		if t.Arm == a.Arm {
+			v.Answers, v.Finish = t.Answers, t.Finish
+			v.Tokens = LLMTokens{Prompt: t.Prompt, CompletionUsage: t.CompletionUsage, CompletionChunks: t.CompletionChunks}
+		}
+	}
+	return v
 }
 
 func finite(x float64) float64 {

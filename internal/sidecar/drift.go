@@ -2,9 +2,11 @@ package sidecar
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"reflect"
+	"slices"
 	"sync"
 	"time"
 
@@ -15,6 +17,7 @@ import (
 	"github.com/driftcar/driftcar/detector"
 	"github.com/driftcar/driftcar/detector/guard"
 	"github.com/driftcar/driftcar/detector/stat"
+	"github.com/driftcar/driftcar/grpcproxy"
 	"github.com/driftcar/driftcar/internal/buildinfo"
 	"github.com/driftcar/driftcar/proxy"
 	"github.com/driftcar/driftcar/sampler"
@@ -189,22 +192,51 @@ func (s *Sidecar) newGuard(cfg *config.Config) *guard.Guard {
 		Window:               time.Duration(g.Window),
 		Slice:                time.Duration(cfg.Sketch.SliceDuration),
 		Counts:               s.rollbacks,
-	}, guardArms{s.proxy}, routes, order, s.log.Named("canary"))
+	}, guardArms{s.proxy, s.grpc}, routes, order, s.log.Named("canary"))
 }
 
-// guardArms are the proxy's arms as the guard sees them.
-type guardArms struct{ p *proxy.Server }
+// guardArms are the proxy's arms as the guard sees them: the HTTP
+// proxy's stats plus the gRPC relay's for routes it serves, so a canary
+// failing over either is seen.
+type guardArms struct {
+	p *proxy.Server
+	g *grpcproxy.Server // nil without grpc_listen
+}
 
 var _ guard.Arms = guardArms{}
 
 func (a guardArms) ArmStats(route, arm string) (guard.Stats, bool) {
 	st, ok := a.p.ArmStats(route, arm)
-	return guard.Stats{Requests: st.Requests, Errors: st.Errors, Buckets: st.Buckets, Bounds: st.Bounds,
-		Streams: st.FirstToken.Count, FirstToken: st.FirstToken.Buckets}, ok
+	out := guard.Stats{Requests: st.Requests, Errors: st.Errors, Buckets: st.Buckets, Bounds: st.Bounds,
+		Streams: st.FirstToken.Count, FirstToken: st.FirstToken.Buckets}
+	if a.g == nil {
+		return out, ok
+	}
+	gs, gok := a.g.ArmStats(route, arm)
+	if !gok {
+		return out, ok
+	}
+	if !ok || !slices.Equal(out.Bounds, gs.Bounds) {
+		// Both use the same buckets; were that to change, gRPC alone
+		// would still be judged rather than mixed.
+		return guard.Stats{Requests: gs.Requests, Errors: gs.Errors, Buckets: gs.Buckets, Bounds: gs.Bounds}, true
+	}
+	out.Requests += gs.Requests
+	out.Errors += gs.Errors
+	out.Buckets = slices.Clone(out.Buckets)
+	for i := range out.Buckets {
+		out.Buckets[i] += gs.Buckets[i]
+	}
+	return out, true
 }
 
+// SetWeight sets the weight on both listeners.
 func (a guardArms) SetWeight(route, arm string, weight int) error {
-	return a.p.SetWeight(route, arm, weight)
+	err := a.p.SetWeight(route, arm, weight)
+	if a.g != nil && a.g.Serves(route) {
+		err = errors.Join(err, a.g.SetWeight(route, arm, weight))
+	}
+	return err
 }
 
 func (s *Sidecar) notifier(cfg *config.Config, set *sampler.Set, wh *detector.Webhook) func(detector.Alert) {

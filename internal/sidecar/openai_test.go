@@ -2,14 +2,18 @@ package sidecar
 
 import (
 	"bufio"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/driftcar/driftcar/internal/payload"
 	"github.com/driftcar/driftcar/internal/testupstream"
+	"github.com/driftcar/driftcar/internal/testutil"
 	"github.com/driftcar/driftcar/sampler/sketch"
 	"github.com/valyala/fasthttp"
 )
@@ -145,6 +149,9 @@ upstreams:
   live:   { address: %s }
   canary: { address: %s }
 routes:
+  - name: plain
+    match: { path_prefix: /plain }
+    split: [{ upstream: live, weight: 1 }]
   - name: chat
     protocol: openai
     arm_override: true
@@ -190,6 +197,52 @@ routes:
 		`driftcar_llm_finish_total{arm="canary",model="llm",reason="length",route="chat"} 2`,
 		`driftcar_llm_uncounted_total{model="llm",reason="undecodable",route="chat"} 0`,
 	)
+
+	// /api/routes shows the same per arm, on the openai route only.
+	want := map[string]ArmLLMView{
+		"live": {Streams: streams, Answers: streams, Tokens: LLMTokens{Prompt: 6, CompletionUsage: 4},
+			Finish: map[string]uint64{"stop": streams}},
+		"canary": {Streams: streams, Answers: streams, Tokens: LLMTokens{CompletionChunks: 6},
+			Finish: map[string]uint64{"length": streams}},
+	}
+	var routes []RouteStats
+	testutil.Eventually(t, 5*time.Second, "/api/routes counts the streams", func() bool {
+		_, body, _ := get(t, admin+"/api/routes")
+		routes = nil
+		if err := json.Unmarshal([]byte(body), &routes); err != nil {
+			t.Fatalf("/api/routes: %v: %s", err, body)
+		}
+		for _, r := range routes {
+			for _, a := range r.Arms {
+				if r.Route == "chat" && (a.LLM == nil || a.LLM.Answers != want[a.Arm].Answers) {
+					return false
+				}
+			}
+		}
+		return true
+	})
+	for _, r := range routes {
+		for _, a := range r.Arms {
+			if r.Route == "plain" {
+				if a.LLM != nil {
+					t.Errorf("plain %s: got llm %+v; want none", a.Arm, a.LLM)
+				}
+				continue
+			}
+			got := *a.LLM
+			if !(got.TTFTP50 > 0 && got.TTFTP99 >= got.TTFTP50 && got.InterTokenP99 > 0) {
+				t.Errorf("chat %s: got ttft p50 %g, p99 %g, inter-token p99 %g; want 0 < p50 <= p99, 0 < inter-token",
+					a.Arm, got.TTFTP50, got.TTFTP99, got.InterTokenP99)
+			}
+			got.TTFTP50, got.TTFTP99, got.InterTokenP99 = 0, 0, 0
+			if !reflect.DeepEqual(got, want[a.Arm]) {
+				t.Errorf("chat %s: got %+v; want %+v", a.Arm, got, want[a.Arm])
+			}
+		}
+	}
+	if len(routes) != 2 || len(routes[1].Arms) != 2 {
+		t.Errorf("got routes %+v; want plain and chat with two arms", routes)
+	}
 }
 
 // readEvent reads one server-sent event, through its blank line.

@@ -24,6 +24,7 @@ import (
 	"github.com/driftcar/driftcar/detector"
 	"github.com/driftcar/driftcar/detector/guard"
 	"github.com/driftcar/driftcar/detector/stat"
+	"github.com/driftcar/driftcar/grpcproxy"
 	"github.com/driftcar/driftcar/internal/admin"
 	"github.com/driftcar/driftcar/internal/buildinfo"
 	"github.com/driftcar/driftcar/internal/panics"
@@ -71,6 +72,7 @@ type Sidecar struct {
 	reg           prometheus.Registerer // with the model label
 	synced        atomic.Bool           // an xDS update was applied
 	proxy         *proxy.Server
+	grpc          *grpcproxy.Server // nil without grpc_listen
 	shadows       *shadow.Fleet
 	shadowMetrics *shadow.Metrics
 	ring          *shadow.Ring
@@ -79,7 +81,8 @@ type Sidecar struct {
 	sampKey       string       // guarded by reloadMu
 	panics        *panics.Counter
 	llmMetrics    *llm.Metrics
-	counters      map[string]*llm.Counter // guarded by reloadMu
+	counters      map[string]*llm.Counter                 // guarded by reloadMu
+	countersNow   atomic.Pointer[map[string]*llm.Counter] // counters, for the API
 	logMetrics    *predlog.Metrics
 	logs          *logRuntime // guarded by reloadMu
 	logNow        atomic.Pointer[logRuntime]
@@ -98,6 +101,7 @@ type Sidecar struct {
 	admin          *admin.Server
 	proxyLn        net.Listener
 	adminLn        net.Listener
+	grpcLn         net.Listener
 
 	xdsBase atomic.Pointer[func(base []byte) error]
 
@@ -179,6 +183,9 @@ func New(opts Options) (_ *Sidecar, err error) {
 		}
 		return nil
 	}})
+	if err := s.newGRPC(cfg); err != nil {
+		return nil, err
+	}
 	if err := s.apply(cfg); err != nil {
 		return nil, err
 	}
@@ -230,10 +237,13 @@ func (s *Sidecar) stopStarted() {
 	}
 	stopCounters(maps.Values(s.counters))
 	s.logs.stop()
-	for _, ln := range []net.Listener{s.proxyLn, s.adminLn} {
+	for _, ln := range []net.Listener{s.proxyLn, s.adminLn, s.grpcLn} {
 		if ln != nil {
 			_ = ln.Close()
 		}
+	}
+	if s.grpc != nil {
+		_ = s.grpc.Shutdown(context.Background()) // closes its upstream connections
 	}
 }
 
@@ -316,6 +326,11 @@ func (s *Sidecar) Run(ctx context.Context, reload <-chan struct{}) error {
 	serveErr := make(chan error, 2)
 	go func() { serveErr <- s.proxy.Serve(s.proxyLn) }()
 	go func() { serveErr <- s.admin.Serve(s.adminLn) }()
+	serving := 2
+	if s.grpc != nil {
+		serving++
+		go func() { serveErr <- s.grpc.Serve(s.grpcLn) }()
+	}
 	probeCtx, stopProbe := context.WithCancel(ctx)
 	probeDone := make(chan struct{})
 	go func() {
@@ -326,7 +341,6 @@ func (s *Sidecar) Run(ctx context.Context, reload <-chan struct{}) error {
 		zap.String("config", s.opts.ConfigPath))
 
 	var err error
-	serving := 2
 loop:
 	for {
 		select {
@@ -350,6 +364,9 @@ loop:
 	// forever: closing the listeners ends it either way.
 	_ = s.proxyLn.Close()
 	_ = s.adminLn.Close()
+	if s.grpcLn != nil {
+		_ = s.grpcLn.Close()
+	}
 	for ; serving > 0; serving-- {
 		<-serveErr //nolint:errcheck // after Shutdown, Serve's error says only that it stopped
 	}
@@ -362,6 +379,9 @@ func (s *Sidecar) shutdown() error {
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
 	perr := s.proxy.Shutdown(ctx)
+	if s.grpc != nil {
+		perr = errors.Join(perr, s.grpc.Shutdown(ctx))
+	}
 	s.shadows.Close()
 	s.reloadMu.Lock()
 	s.drift.stop()
@@ -539,10 +559,12 @@ func (s *Sidecar) swap(cfg *config.Config, set *sampler.Set, key string, rt *dri
 		s.answers.capture.Store(nil)
 	}
 	s.proxy.Apply(cfg, taps)
+	s.applyGRPC(cfg, set)
 	s.logs = logs
 	s.logNow.Store(logs)
 	shadow.Retire(retired)
 	s.counters = counters
+	s.countersNow.Store(&counters)
 	stopCounters(slices.Values(retiredCounters))
 
 	if rt != s.drift {
@@ -568,6 +590,8 @@ func needsRestart(old, next *config.Config) error {
 	}
 	check("listen", old.Listen != next.Listen)
 	check("admin", old.Admin != next.Admin)
+	check("grpc_listen", old.GRPCListen != next.GRPCListen)
+	check("grpc", old.GRPC != next.GRPC)
 	check("model", old.Model != next.Model)
 	check("max_request_body", old.MaxRequestBody != next.MaxRequestBody)
 	check("shadow_samples", !reflect.DeepEqual(old.ShadowSamples, next.ShadowSamples))

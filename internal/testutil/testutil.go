@@ -48,7 +48,8 @@ func FreePort(tb testing.TB) string {
 }
 
 // Listen binds addr, retrying for up to 5s while a previous owner
-// releases the port.
+// releases the port. The listener closes when the test ends (and stays
+// referenced until then, so the collector cannot close it earlier).
 func Listen(tb testing.TB, addr string) net.Listener {
 	tb.Helper()
 	var ln net.Listener
@@ -59,6 +60,7 @@ func Listen(tb testing.TB, addr string) net.Listener {
 	}) {
 		tb.Fatalf("cannot listen on %s: %v", addr, err)
 	}
+	tb.Cleanup(func() { _ = ln.Close() })
 	return ln
 }
 

@@ -344,8 +344,12 @@ func fakeAdmin(t *testing.T, token string) string {
 	t.Helper()
 	q := func(s string) string { return fmt.Sprintf("%q", s) }
 	api := map[string]string{
-		"/api/routes": `[{"route":` + q("r"+hostile) + `,"arms":[{"arm":"stable","weight":80,"requests":1000,"errors":3,"p50_seconds":0.002,"p99_seconds":0.05},` +
-			`{"arm":` + q("c"+hostile) + `,"weight":20,"requests":250,"errors":0,"p50_seconds":0.003,"p99_seconds":0.07}],` +
+		"/api/routes": `[{"route":` + q("r"+hostile) + `,"arms":[{"arm":"stable","weight":80,"requests":1000,"errors":3,"p50_seconds":0.002,"p99_seconds":0.05,` +
+			`"llm":{"streams":900,"ttft_p50_seconds":0.04,"ttft_p99_seconds":0.12,"inter_token_p99_seconds":0.015,"answers":1000,` +
+			`"tokens":{"prompt":52000,"completion_usage":4000,"completion_chunks":0},"finish":{"stop":940,"length":60}}},` +
+			`{"arm":` + q("c"+hostile) + `,"weight":20,"requests":250,"errors":0,"p50_seconds":0.003,"p99_seconds":0.07,` +
+			`"llm":{"streams":250,"ttft_p50_seconds":0.05,"ttft_p99_seconds":0.2,"inter_token_p99_seconds":0.02,"answers":250,` +
+			`"tokens":{"prompt":0,"completion_usage":0,"completion_chunks":700},"finish":{` + q(hostile) + `:250}}}],` +
 			`"shadow":{"upstream":"shadow","requests":{"ok":1250},"comparisons":{"match":1200,"mismatch":50,"undecodable":0},"p50_seconds":0.004,"p99_seconds":0.09}}]`,
 		"/api/shadow/mismatches": `[{"time":"2026-11-28T10:00:00Z","route":` + q("r"+hostile) + `,"request_id":` + q(hostile) + `,"method":"POST","path":"/p",` +
 			`"live_status":200,"shadow_status":500,"reason":` + q(hostile) + `,"live":` + q(hostile) + `,"shadow":"x","request_body":` + q(hostile) +
@@ -358,7 +362,7 @@ func fakeAdmin(t *testing.T, token string) string {
 			`"tests":{"g":{"statistic":5,"threshold":9,"pvalue":0.01,"breach":false}}}]}]}],` +
 			`"history":[{"at":"2026-11-28T10:00:00Z","route":` + q("r"+hostile) + `,"feature":` + q("f"+hostile) + `,"from":"ok","to":` + q(hostile) + `,"window":"1m","test":` + q(hostile) + `,"statistic":5,"threshold":9}],` +
 			`"canary":[{"route":` + q("r"+hostile) + `,"state":"rolled_back","checks":[{"arm":` + q("c"+hostile) + `,"requests":250,"live_requests":1000,"error_rate":0.1,"live_error_rate":0.003,` +
-			`"p99_ratio":1.4,"breaches":[` + q(hostile) + `],"streak":3,"rolled_back":true,"rollback_reason":"error_rate"}]}]}`,
+			`"p99_ratio":1.4,"ttft_p99_ratio":1.8,"breaches":[` + q(hostile) + `],"streak":3,"rolled_back":true,"rollback_reason":"error_rate"}]}]}`,
 		"/api/config": `{"model":` + q(hostile) + `,"sketch":{"slices":60,"slice_duration":"1m"}}`,
 		"/metrics":    "# TYPE driftcar_config_info gauge\ndriftcar_config_info{model=\"m\",source=\"xds\",version=\"v\\\"<b>1</b>\"} 1\n",
 	}
@@ -421,6 +425,24 @@ func TestPageEscapesAndAsksForToken(t *testing.T) {
 	for _, want := range []string{"rolled back", "10.00% vs 0.30%", "1.40×", "v\"<b>1</b>"} {
 		if !strings.Contains(text, want) {
 			t.Errorf("page text does not contain %q", want)
+		}
+	}
+	// An openai route's arms show their streams and tokens, and the guard
+	// its TTFT ratio.
+	for _, tc := range []struct{ cell, want string }{
+		{`[data-llm-arm="stable"] [data-cell="streams"]`, "900"},
+		{`[data-llm-arm="stable"] [data-cell="ttft-p50"]`, "40 ms"},
+		{`[data-llm-arm="stable"] [data-cell="ttft-p99"]`, "120 ms"},
+		{`[data-llm-arm="stable"] [data-cell="inter-token-p99"]`, "15 ms"},
+		{`[data-llm-arm="stable"] [data-cell="prompt"]`, "52,000"},
+		{`[data-llm-arm="stable"] [data-cell="completion"]`, "4,000 usage"},
+		{`[data-llm-arm="stable"] [data-cell="finish"]`, "stop 940 · length 60"},
+		{`.llm tbody tr:last-child [data-cell="completion"]`, "700 chunks"},
+		{`.llm tbody tr:last-child [data-cell="finish"]`, hostile + " 250"},
+		{`[data-cell="ttft-p99-ratio"]`, "1.80×"},
+	} {
+		if got := eval[string](t, tab, `((document.querySelector('`+tc.cell+`') || {}).textContent || '')`); got != tc.want {
+			t.Errorf("%s: got %q; want %q", tc.cell, got, tc.want)
 		}
 	}
 	// On a phone, only tables may scroll sideways (inside their card).

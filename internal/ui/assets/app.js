@@ -87,7 +87,8 @@
   function fmtSeconds(s) {
     if (s == null || !isFinite(s) || s <= 0) return '–';
     if (s < 1e-3) return (s * 1e6).toFixed(0) + ' µs';
-    if (s < 1) return (s * 1e3).toPrecision(3).replace(/\.?0+$/, '') + ' ms';
+    // Trailing zeros go only after a decimal point: 120 ms stays 120.
+    if (s < 1) return (s * 1e3).toPrecision(3).replace(/(\.\d*?)0+$/, '$1').replace(/\.$/, '') + ' ms';
     return s.toFixed(2) + ' s';
   }
   function fmtPct(x, digits) {
@@ -405,15 +406,21 @@
       mismatches: el('div', { class: 'tablewrap' }),
       history: el('div', { class: 'tablewrap' }),
       guard: el('div'),
+      llm: el('div', { class: 'tablewrap' }),
+      llmTitle: el('span', { class: 'hint' }),
       featTitle: el('span', { class: 'hint' }),
       mmTitle: el('span', { class: 'hint' }),
     };
+    parts.llmBox = el('div', { class: 'llm', hidden: true },
+      el('div', { class: 'section-title' }, el('span', { text: 'LLM answers' }), parts.llmTitle),
+      el('div', { class: 'card' }, parts.llm));
     const root = el('section', { class: 'route', 'data-route': name },
       parts.head,
       parts.kpis,
       el('div', { class: 'two' },
         el('div', { class: 'card' }, el('h3', null, 'Requests per second'), parts.rates),
         el('div', { class: 'card' }, el('h3', null, 'Shadow agreement'), parts.agree)),
+      parts.llmBox,
       el('div', { class: 'section-title' }, el('span', { text: 'Features' }), parts.featTitle),
       parts.features,
       el('div', { class: 'section-title' }, el('span', { text: 'Latest shadow mismatches' }), parts.mmTitle),
@@ -434,8 +441,11 @@
     const p = v.parts;
     // Rates from cumulative counts between polls.
     const last = prev.get(r.route);
-    const cur = { t: now, arms: {}, shadow: 0, match: 0, mismatch: 0, undecodable: 0 };
-    for (const a of r.arms || []) cur.arms[a.arm] = a.requests;
+    const cur = { t: now, arms: {}, tokens: {}, shadow: 0, match: 0, mismatch: 0, undecodable: 0 };
+    for (const a of r.arms || []) {
+      cur.arms[a.arm] = a.requests;
+      if (a.llm) cur.tokens[a.arm] = completionTokens(a.llm);
+    }
     if (r.shadow) {
       const q = r.shadow.requests || {};
       cur.shadow = (q.ok || 0) + (q.error || 0) + (q.timeout || 0);
@@ -449,6 +459,8 @@
       (r.arms || []).forEach((a) => {
         const x = rate(a.requests, last.arms[a.arm]);
         if (x != null) push(r.route + '/arm/' + a.arm, { t: now, v: x });
+        const y = a.llm ? rate(cur.tokens[a.arm], last.tokens[a.arm]) : null;
+        if (y != null) push(r.route + '/tokens/' + a.arm, { t: now, v: y });
       });
       if (r.shadow) {
         const x = rate(cur.shadow, last.shadow);
@@ -485,6 +497,7 @@
           el('span', null, 'weight ', el('b', { text: a.weight + '%' })),
           el('span', null, 'p50 ', el('b', { text: fmtSeconds(a.p50_seconds) })),
           el('span', null, 'p99 ', el('b', { text: fmtSeconds(a.p99_seconds) })),
+          a.llm ? el('span', null, 'TTFT p99 ', el('b', { text: fmtSeconds(a.llm.ttft_p99_seconds) })) : null,
           el('span', null, 'errors ', el('b', { text: a.requests ? fmtPct(a.errors / a.requests, 2) : '–' }))),
         sparkline(pts, color));
     });
@@ -529,9 +542,53 @@
       p.agree.replaceChildren(el('p', { class: 'none', text: 'This route has no shadow (routes[].shadow in the config).' }));
     }
 
+    renderLLM(v, r);
     renderFeatures(now, v, feats, drift);
     renderMismatches(v, (mism || []).filter((x) => x.route === r.route));
     renderGuard(v, guard);
+  }
+
+  function completionTokens(l) {
+    const t = l.tokens || {};
+    return (t.completion_usage || 0) + (t.completion_chunks || 0);
+  }
+  // tokenSource says where an arm's completion tokens come from: the
+  // servers' usage objects, or counted chunks of streams without usage.
+  function tokenSource(t) {
+    if (t.completion_usage && t.completion_chunks) return 'usage + chunks';
+    if (t.completion_chunks) return 'chunks';
+    if (t.completion_usage) return 'usage';
+    return '';
+  }
+
+  // renderLLM shows the streamed-answer timing and token counts of the
+  // arms of an openai route; other routes report none and hide the card.
+  function renderLLM(v, r) {
+    const p = v.parts;
+    const arms = (r.arms || []).map((a, i) => ({ a, i })).filter((x) => x.a.llm);
+    p.llmBox.hidden = !arms.length;
+    if (!arms.length) return;
+    p.llmTitle.textContent = 'OpenAI-compatible route · streams timed by the proxy · since start';
+    const n = (x) => (x || 0).toLocaleString('en-US');
+    const rows = arms.map(({ a, i }) => {
+      const l = a.llm, t = l.tokens || {};
+      const pts = hist(r.route + '/tokens/' + a.arm);
+      const finish = Object.keys(l.finish || {}).sort((x, y) => l.finish[y] - l.finish[x] || (x < y ? -1 : 1));
+      const src = tokenSource(t);
+      return el('tr', { 'data-llm-arm': a.arm },
+        el('td', { class: 'nowrap' }, el('span', { class: 'swatch', style: { '--c': armColor(i) } }), roleLabel(a.arm, i === 0 ? 'live' : 'canary')),
+        el('td', { class: 'num', 'data-cell': 'streams', text: n(l.streams) }),
+        el('td', { class: 'num', 'data-cell': 'ttft-p50', text: fmtSeconds(l.ttft_p50_seconds) }),
+        el('td', { class: 'num', 'data-cell': 'ttft-p99', text: fmtSeconds(l.ttft_p99_seconds) }),
+        el('td', { class: 'num', 'data-cell': 'inter-token-p99', text: fmtSeconds(l.inter_token_p99_seconds) }),
+        el('td', { class: 'num', 'data-cell': 'tokens-rate', text: pts.length ? fmtRate(pts[pts.length - 1].v) : '–' }),
+        el('td', { class: 'num', 'data-cell': 'prompt', text: n(t.prompt) }),
+        el('td', { class: 'num', 'data-cell': 'completion' }, n(completionTokens(l)), src ? el('span', { class: 'muted', text: ' ' + src }) : null),
+        el('td', { 'data-cell': 'finish' }, finish.length ? finish.map((k, j) => [j ? ' · ' : '', k + ' ', el('b', { text: n(l.finish[k]) })]) : el('span', { class: 'muted', text: 'none yet' })));
+    });
+    p.llm.replaceChildren(el('table', null,
+      el('thead', null, el('tr', null, ['arm', 'streams', 'TTFT p50', 'TTFT p99', 'inter-token p99', 'tokens/s', 'prompt tokens', 'completion tokens', 'finish reasons'].map((h) => el('th', { text: h })))),
+      el('tbody', null, rows)));
   }
 
   function renderFeatures(now, v, feats, drift) {
@@ -655,15 +712,18 @@
     }
     const checks = g.checks || [];
     const opt = (x, f) => (x == null ? '–' : f(x));
+    const ttft = checks.some((c) => c.ttft_p99_ratio != null);
+    const heads = ['canary', 'requests', '5xx rate', 'p99 ratio'].concat(ttft ? ['TTFT p99 ratio'] : [], ['prediction p', 'breaches']);
     p.guard.replaceChildren(
       el('div', { class: 'legend' }, el('span', { class: 'muted', text: 'state' }), badge(g.state, true)),
       checks.length ? el('div', { class: 'tablewrap' }, el('table', null,
-        el('thead', null, el('tr', null, ['canary', 'requests', '5xx rate', 'p99 ratio', 'prediction p', 'breaches'].map((h) => el('th', { text: h })))),
+        el('thead', null, el('tr', null, heads.map((h) => el('th', { text: h })))),
         el('tbody', null, checks.map((c) => el('tr', null,
           el('td', { class: 'nowrap' }, c.arm, c.rolled_back ? el('span', { class: 'muted', text: ' · rolled back' + (c.rollback_reason ? ' (' + c.rollback_reason + ')' : '') }) : null),
           el('td', { class: 'num', text: (c.requests || 0).toLocaleString('en-US') + ' / ' + (c.live_requests || 0).toLocaleString('en-US') }),
           el('td', { class: 'num', text: opt(c.error_rate, (x) => fmtPct(x, 2)) + ' vs ' + opt(c.live_error_rate, (x) => fmtPct(x, 2)) }),
           el('td', { class: 'num', text: opt(c.p99_ratio, (x) => x.toFixed(2) + '×') }),
+          ttft ? el('td', { class: 'num', 'data-cell': 'ttft-p99-ratio', text: opt(c.ttft_p99_ratio, (x) => x.toFixed(2) + '×') }) : null,
           el('td', { class: 'num', text: opt(c.prediction_pvalue, fmtP) }),
           el('td', { text: (c.breaches || []).join(', ') + (c.streak ? ' (streak ' + c.streak + ')' : '') || 'none' })))))) : el('p', { class: 'none', text: 'No canary checks yet.' }));
   }

@@ -1,0 +1,251 @@
+package grpcbench
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"time"
+
+	"github.com/driftcar/driftcar/bench/loadgen"
+)
+
+// Report is one run's results.
+type Report struct {
+	Command  string    `json:"command"`
+	Started  time.Time `json:"started"`
+	Finished time.Time `json:"finished"`
+	Machine  Machine   `json:"machine"`
+	Settings Settings  `json:"settings"`
+	Skipped  []Skip    `json:"skipped,omitempty"`
+	Cells    []Cell    `json:"cells"`
+	Targets  []Verdict `json:"targets"`
+	Notes    []string  `json:"notes,omitempty"`
+}
+
+// Machine is where the run ran.
+type Machine struct {
+	Host   string `json:"host"`
+	CPUs   int    `json:"cpus"`
+	OS     string `json:"os"`
+	Go     string `json:"go"`
+	Commit string `json:"commit,omitempty"`
+	Nginx  string `json:"nginx,omitempty"`
+}
+
+// Settings are the run's load.
+type Settings struct {
+	Short       bool   `json:"short"`
+	Conns       []int  `json:"in_flight"`
+	ClientConns int    `json:"client_connections"`
+	Duration    string `json:"duration"`
+	Rounds      int    `json:"rounds"`
+	Request     int    `json:"request_bytes"`
+	Response    int    `json:"response_bytes"`
+}
+
+// Skip is a path that did not run.
+type Skip struct {
+	Path string `json:"path"`
+	Why  string `json:"why"`
+}
+
+// Cell is one path at one level.
+type Cell struct {
+	Path       string  `json:"path"`
+	InFlight   int     `json:"in_flight"`
+	OK         int64   `json:"ok"`
+	Failed     int64   `json:"failed"`
+	Throughput float64 `json:"calls_per_second"`
+	P50        float64 `json:"p50_ms"`
+	P99        float64 `json:"p99_ms"`
+	Max        float64 `json:"max_ms"`
+	// VsNginx are driftcar's throughput and p99 over nginx's at the same
+	// level; absent for other paths or without nginx.
+	VsNginx *Ratios `json:"vs_nginx,omitempty"`
+}
+
+// Ratios compare driftcar with nginx.
+type Ratios struct {
+	Throughput float64 `json:"throughput"`
+	P99        float64 `json:"p99"`
+}
+
+// Verdict is one target checked.
+type Verdict struct {
+	Target string  `json:"target"`
+	Got    float64 `json:"got"`
+	Limit  float64 `json:"limit"`
+	Pass   bool    `json:"pass"`
+}
+
+func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
+
+func newReport(o Options) *Report {
+	host, _ := os.Hostname()
+	return &Report{
+		Command: o.Command,
+		Started: time.Now().UTC(),
+		Machine: Machine{Host: host, CPUs: runtime.NumCPU(), OS: runtime.GOOS + "/" + runtime.GOARCH, Go: runtime.Version(), Commit: gitCommit()},
+		Settings: Settings{Short: o.Short, Conns: o.Conns, ClientConns: clientConns, Duration: o.Duration.String(), Rounds: o.Rounds,
+			Request: len(modelInferRequest()), Response: len(modelInferResponse())},
+		Notes: []string{
+			"driftcar with a 200 ms gRPC shadow is not measured: shadow traffic over gRPC does not exist yet.",
+			"The stub, the client and both proxies share the machine's cores; nginx runs one worker, driftcar GOMAXPROCS = all cores.",
+		},
+	}
+}
+
+func newCell(path string, n int, r *loadgen.Result) Cell {
+	c := Cell{Path: path, InFlight: n, OK: r.OK, Failed: r.Failed()}
+	if r.Elapsed > 0 {
+		c.Throughput = float64(r.OK) / r.Elapsed.Seconds()
+	}
+	c.P50, c.P99, c.Max = ms(r.Latency.Quantile(50)), ms(r.Latency.Quantile(99)), ms(r.Latency.Max())
+	return c
+}
+
+// derive fills the ratios to nginx and the targets, at every level.
+func (rep *Report) derive() {
+	find := func(path string, n int) *Cell {
+		for i := range rep.Cells {
+			if rep.Cells[i].Path == path && rep.Cells[i].InFlight == n {
+				return &rep.Cells[i]
+			}
+		}
+		return nil
+	}
+	for i := range rep.Cells {
+		d := &rep.Cells[i]
+		if d.Path != Driftcar {
+			continue
+		}
+		ng := find(Nginx, d.InFlight)
+		if ng == nil || ng.Throughput == 0 || ng.P99 == 0 {
+			continue
+		}
+		d.VsNginx = &Ratios{Throughput: d.Throughput / ng.Throughput, P99: d.P99 / ng.P99}
+		rep.Targets = append(rep.Targets,
+			Verdict{Target: fmt.Sprintf("driftcar throughput / nginx at %d in flight", d.InFlight), Got: d.VsNginx.Throughput, Limit: 1, Pass: d.VsNginx.Throughput >= 1},
+			Verdict{Target: fmt.Sprintf("driftcar p99 / nginx at %d in flight", d.InFlight), Got: d.VsNginx.P99, Limit: 1, Pass: d.VsNginx.P99 <= 1})
+	}
+}
+
+// Missed are the targets not met.
+func (rep *Report) Missed() []Verdict {
+	var out []Verdict
+	for _, v := range rep.Targets {
+		if !v.Pass {
+			out = append(out, v)
+		}
+	}
+	return out
+}
+
+// BaseName is <date>-<host>-grpc, with -short for the quick run.
+func (rep *Report) BaseName() string {
+	host := strings.Map(func(r rune) rune {
+		if r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' || r == '_' {
+			return r
+		}
+		return '-'
+	}, rep.Machine.Host)
+	if host == "" {
+		host = "host"
+	}
+	name := rep.Started.Format("2006-01-02") + "-" + host + "-grpc"
+	if rep.Settings.Short {
+		name += "-short"
+	}
+	return name
+}
+
+// Text is the plain-text summary printed after a run.
+func (rep *Report) Text() string { return rep.Table() + rep.verdicts() }
+
+// Table is the results table in Markdown.
+func (rep *Report) Table() string {
+	var b strings.Builder
+	b.WriteString("| path | in flight | ok | failed | calls/s | p50 | p99 | max | throughput vs nginx | p99 vs nginx |\n")
+	b.WriteString("|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|\n")
+	for _, c := range rep.Cells {
+		ratios := "| – | –"
+		if c.VsNginx != nil {
+			ratios = fmt.Sprintf("| %.2f× | %.2f×", c.VsNginx.Throughput, c.VsNginx.P99)
+		}
+		fmt.Fprintf(&b, "| %s | %d | %d | %d | %.0f | %.3f ms | %.3f ms | %.2f ms %s |\n",
+			c.Path, c.InFlight, c.OK, c.Failed, c.Throughput, c.P50, c.P99, c.Max, ratios)
+	}
+	return b.String()
+}
+
+func (rep *Report) verdicts() string {
+	var b strings.Builder
+	if len(rep.Targets) > 0 {
+		b.WriteString("\ntargets:\n")
+	}
+	for _, v := range rep.Targets {
+		mark := "PASS"
+		if !v.Pass {
+			mark = "MISS"
+		}
+		fmt.Fprintf(&b, "  %s  %s: %.2f (limit %.2f)\n", mark, v.Target, v.Got, v.Limit)
+	}
+	for _, s := range rep.Skipped {
+		fmt.Fprintf(&b, "skipped %s: %s\n", s.Path, s.Why)
+	}
+	for _, n := range rep.Notes {
+		fmt.Fprintf(&b, "note: %s\n", n)
+	}
+	return b.String()
+}
+
+// Markdown is the results file.
+func (rep *Report) Markdown() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "# gRPC ModelInfer: driftcar vs direct and nginx grpc_pass\n\n")
+	fmt.Fprintf(&b, "`%s` on %s (%d CPUs, %s, %s", rep.Command, rep.Machine.Host, rep.Machine.CPUs, rep.Machine.OS, rep.Machine.Go)
+	if rep.Machine.Nginx != "" {
+		fmt.Fprintf(&b, ", %s", rep.Machine.Nginx)
+	}
+	if rep.Machine.Commit != "" {
+		fmt.Fprintf(&b, ", commit %s", rep.Machine.Commit)
+	}
+	fmt.Fprintf(&b, "), %s.\n\n", rep.Started.Format(time.RFC3339))
+	fmt.Fprintf(&b, "Closed loop of unary `ModelInfer` calls (request %d B, response %d B) over %d client connections, %s per measurement, %d rounds in rotated path order, merged.\n\n",
+		rep.Settings.Request, rep.Settings.Response, rep.Settings.ClientConns, rep.Settings.Duration, rep.Settings.Rounds)
+	b.WriteString(rep.Table())
+	b.WriteString("\n")
+	b.WriteString(strings.ReplaceAll(rep.verdicts(), "\n  ", "\n- "))
+	return b.String()
+}
+
+// JSON is the report as indented JSON.
+func (rep *Report) JSON() ([]byte, error) {
+	b, err := json.MarshalIndent(rep, "", "  ")
+	if err != nil {
+		return nil, fmt.Errorf("cannot encode the report: %w", err)
+	}
+	return append(b, '\n'), nil
+}
+
+// Write writes <BaseName>.md and .json into dir.
+func (rep *Report) Write(dir string) ([]string, error) {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, fmt.Errorf("cannot create %s: %w", dir, err)
+	}
+	base := filepath.Join(dir, rep.BaseName())
+	js, err := rep.JSON()
+	if err != nil {
+		return nil, err
+	}
+	if err := os.WriteFile(base+".json", js, 0o644); err != nil {
+		return nil, fmt.Errorf("cannot write results: %w", err)
+	}
+	if err := os.WriteFile(base+".md", []byte(rep.Markdown()), 0o644); err != nil {
+		return nil, fmt.Errorf("cannot write results: %w", err)
+	}
+	return []string{base + ".md", base + ".json"}, nil
+}

@@ -1,0 +1,372 @@
+package grpcbench
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials/insecure"
+
+	"github.com/driftcar/driftcar/bench/benchproc"
+	"github.com/driftcar/driftcar/bench/loadgen"
+)
+
+// Path names.
+const (
+	Direct   = "direct"
+	Driftcar = "driftcar"
+	Nginx    = "nginx"
+)
+
+// clientConns is how many HTTP/2 connections the client spreads its calls
+// over, on every path alike.
+const clientConns = 4
+
+// Options configure a run.
+type Options struct {
+	Short bool
+	// Conns are the levels of calls kept in flight.
+	Conns []int
+	// Duration is each measurement's length; Rounds repeats each level
+	// in rotated path order and merges the rounds.
+	Duration time.Duration
+	Rounds   int
+	Settle   time.Duration
+	// DriftcarBin is the driftcar binary; "" builds ./cmd/driftcar.
+	DriftcarBin string
+	// OutDir receives the results; "" writes none.
+	OutDir   string
+	Command  string
+	Progress io.Writer
+}
+
+// DefaultOptions are the settings of `driftcar-bench grpc`, or with short
+// of its --short run.
+func DefaultOptions(short bool) Options {
+	o := Options{Conns: []int{1, 32, 256}, Duration: 5 * time.Second, Rounds: 3, Settle: 500 * time.Millisecond,
+		OutDir: filepath.Join("bench", "results"), Command: "driftcar-bench grpc"}
+	if short {
+		o.Short, o.Conns, o.Duration, o.Rounds, o.Settle = true, []int{32}, 2*time.Second, 2, 200*time.Millisecond
+		o.Command = "driftcar-bench grpc --short"
+	}
+	return o
+}
+
+type target struct {
+	name string
+	addr string
+	stop func() error
+}
+
+// Run measures every path at every level.
+func Run(ctx context.Context, o Options) (*Report, error) {
+	log := func(format string, args ...any) {
+		if o.Progress != nil {
+			fmt.Fprintf(o.Progress, "grpc: "+format+"\n", args...)
+		}
+	}
+	dir, err := os.MkdirTemp("", "driftcar-bench-grpc-")
+	if err != nil {
+		return nil, fmt.Errorf("cannot create a temp dir: %w", err)
+	}
+	defer os.RemoveAll(dir)
+	stub, err := StartStub("127.0.0.1:0")
+	if err != nil {
+		return nil, err
+	}
+	defer stub.Close()
+	rep := newReport(o)
+	targets := []*target{{name: Direct, addr: stub.Addr()}}
+	defer func() {
+		for _, t := range targets {
+			if t.stop != nil {
+				if err := t.stop(); err != nil {
+					log("stopping %s: %v", t.name, err)
+				}
+			}
+		}
+	}()
+
+	bin, err := findDriftcar(ctx, o.DriftcarBin, dir, log)
+	if err != nil {
+		return nil, err
+	}
+	log("starting driftcar")
+	t, err := startDriftcar(ctx, dir, bin, stub.Addr())
+	if err != nil {
+		return nil, fmt.Errorf("cannot start driftcar: %w", err)
+	}
+	targets = append(targets, t)
+
+	if nginxBin, version := benchproc.FindNginx(); nginxBin == "" {
+		rep.Skipped = append(rep.Skipped, Skip{Path: Nginx, Why: "nginx is not installed (apt-get install nginx)"})
+	} else {
+		rep.Machine.Nginx = version
+		log("starting nginx")
+		if t, err := startNginx(ctx, dir, nginxBin, stub.Addr()); err != nil {
+			if errors.Is(err, context.Canceled) {
+				return nil, err
+			}
+			rep.Skipped = append(rep.Skipped, Skip{Path: Nginx, Why: err.Error()})
+		} else {
+			targets = append(targets, t)
+		}
+	}
+
+	req := modelInferRequest()
+	for _, n := range o.Conns {
+		results := make([]*loadgen.Result, len(targets))
+		for round := range o.Rounds {
+			for k := range targets {
+				i := (k + round) % len(targets)
+				log("%s at %d in flight (round %d of %d)", targets[i].name, n, round+1, o.Rounds)
+				res, err := measure(ctx, targets[i].addr, req, n, o.Duration)
+				if err != nil {
+					return nil, fmt.Errorf("%s: %w", targets[i].name, err)
+				}
+				if results[i] == nil {
+					results[i] = res
+				} else {
+					merge(results[i], res)
+				}
+				select {
+				case <-ctx.Done():
+					return nil, ctx.Err()
+				case <-time.After(o.Settle):
+				}
+			}
+		}
+		for i, t := range targets {
+			rep.Cells = append(rep.Cells, newCell(t.name, n, results[i]))
+		}
+	}
+	rep.Finished = time.Now().UTC()
+	rep.derive()
+	return rep, nil
+}
+
+// merge adds o's counts and latencies to r.
+func merge(r, o *loadgen.Result) {
+	r.Elapsed += o.Elapsed
+	r.Sent += o.Sent
+	r.Responses += o.Responses
+	r.OK += o.OK
+	r.Errors += o.Errors
+	r.Latency.Merge(o.Latency)
+}
+
+// dial opens clientConns connections to addr.
+func dial(addr string) ([]*grpc.ClientConn, error) {
+	var ccs []*grpc.ClientConn
+	for range clientConns {
+		cc, err := grpc.NewClient("passthrough:///"+addr,
+			grpc.WithTransportCredentials(insecure.NewCredentials()),
+			grpc.WithDefaultCallOptions(grpc.ForceCodec(codec{})))
+		if err != nil {
+			for _, c := range ccs {
+				_ = c.Close()
+			}
+			return nil, fmt.Errorf("cannot dial %s: %w", addr, err)
+		}
+		ccs = append(ccs, cc)
+	}
+	return ccs, nil
+}
+
+// measure warms up, then keeps n calls in flight for d.
+func measure(ctx context.Context, addr string, req []byte, n int, d time.Duration) (*loadgen.Result, error) {
+	ccs, err := dial(addr)
+	if err != nil {
+		return nil, err
+	}
+	defer func() {
+		for _, c := range ccs {
+			_ = c.Close()
+		}
+	}()
+	var next atomic.Uint64
+	do := loadgen.RequesterFunc(func() (int, error) {
+		cc := ccs[next.Add(1)%uint64(len(ccs))]
+		cctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		defer cancel()
+		var out frame
+		if err := cc.Invoke(cctx, Method, &frame{b: req}, &out); err != nil {
+			return 0, err
+		}
+		return 200, nil
+	})
+	if _, err := loadgen.ClosedLoop(ctx, do, loadgen.ClosedOptions{Conns: n, Duration: min(d/5, time.Second)}); err != nil {
+		return nil, err
+	}
+	return loadgen.ClosedLoop(ctx, do, loadgen.ClosedOptions{Conns: n, Duration: d})
+}
+
+// waitReady calls ModelInfer through addr until it succeeds, for at most
+// 15 seconds.
+func waitReady(ctx context.Context, addr string, c *benchproc.Child) error {
+	ccs, err := dial(addr)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		for _, c := range ccs {
+			_ = c.Close()
+		}
+	}()
+	deadline := time.Now().Add(15 * time.Second)
+	var last error
+	for time.Now().Before(deadline) {
+		if c != nil && c.Exited() {
+			return fmt.Errorf("exited: %s", c.LogTail())
+		}
+		cctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+		var out frame
+		last = ccs[0].Invoke(cctx, Method, &frame{b: modelInferRequest()}, &out)
+		cancel()
+		if last == nil {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+	msg := fmt.Sprintf("no ModelInfer answer at %s after 15s (%v)", addr, last)
+	if c != nil {
+		msg += ": " + c.LogTail()
+	}
+	return errors.New(msg)
+}
+
+func startDriftcar(ctx context.Context, root, bin, live string) (*target, error) {
+	dir := filepath.Join(root, "driftcar")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, err
+	}
+	var addrs [3]string
+	for i := range addrs {
+		var err error
+		if addrs[i], err = benchproc.FreeAddr(); err != nil {
+			return nil, err
+		}
+	}
+	cfg := filepath.Join(dir, "driftcar.yaml")
+	if err := os.WriteFile(cfg, []byte(driftcarConfig(addrs[0], addrs[1], addrs[2], live)), 0o644); err != nil {
+		return nil, err
+	}
+	c, err := benchproc.Start(dir, nil, bin, "run", "--config", cfg, "--log-level", "warn")
+	if err != nil {
+		return nil, err
+	}
+	if err := waitReady(ctx, addrs[2], c); err != nil {
+		_ = c.Stop()
+		return nil, err
+	}
+	return &target{name: Driftcar, addr: addrs[2], stop: c.Stop}, nil
+}
+
+// driftcarConfig is one open-inference-v2 route over gRPC to live.
+func driftcarConfig(listen, admin, grpcListen, live string) string {
+	return fmt.Sprintf(`listen: %s
+admin: %s
+grpc_listen: %s
+model: bench
+upstreams:
+  live: { address: %s, grpc_address: %s }
+routes:
+  - name: infer
+    protocol: open-inference-v2
+    match: { path_prefix: /inference.GRPCInferenceService/ }
+    split: [{ upstream: live, weight: 1 }]
+`, listen, admin, grpcListen, live, live)
+}
+
+func startNginx(ctx context.Context, root, bin, live string) (*target, error) {
+	dir := filepath.Join(root, "nginx")
+	if err := os.MkdirAll(filepath.Join(dir, "tmp"), 0o777); err != nil {
+		return nil, err
+	}
+	listen, err := benchproc.FreeAddr()
+	if err != nil {
+		return nil, err
+	}
+	conf := filepath.Join(dir, "nginx.conf")
+	if err := os.WriteFile(conf, []byte(nginxConfig(listen, live)), 0o644); err != nil {
+		return nil, err
+	}
+	c, err := benchproc.Start(dir, nil, bin, "-c", conf, "-p", dir+"/", "-e", filepath.Join(dir, "output.log"))
+	if err != nil {
+		return nil, err
+	}
+	if err := waitReady(ctx, listen, c); err != nil {
+		_ = c.Stop()
+		return nil, err
+	}
+	return &target{name: Nginx, addr: listen, stop: c.Stop}, nil
+}
+
+// nginxConfig is a one-worker nginx relaying gRPC to live over a
+// keep-alive HTTP/2 upstream.
+func nginxConfig(listen, live string) string {
+	return fmt.Sprintf(`# Generated by driftcar-bench grpc.
+worker_processes 1;
+daemon off;
+pid nginx.pid;
+error_log output.log warn;
+events { worker_connections 8192; }
+http {
+  access_log off;
+  client_body_temp_path tmp/body;
+  proxy_temp_path tmp/proxy;
+  fastcgi_temp_path tmp/fastcgi;
+  uwsgi_temp_path tmp/uwsgi;
+  scgi_temp_path tmp/scgi;
+  upstream live { server %s; keepalive 64; }
+  server {
+    listen %s http2;
+    http2_max_concurrent_streams 1024;
+    location / {
+      grpc_pass grpc://live;
+      grpc_read_timeout 1m;
+    }
+  }
+}
+`, live, listen)
+}
+
+// findDriftcar is bin, or a build of ./cmd/driftcar into dir.
+func findDriftcar(ctx context.Context, bin, dir string, log func(string, ...any)) (string, error) {
+	if bin != "" {
+		if _, err := os.Stat(bin); err != nil {
+			return "", fmt.Errorf("cannot use --driftcar-bin: %w", err)
+		}
+		return filepath.Abs(bin)
+	}
+	root, err := benchproc.ModuleRoot()
+	if err == nil {
+		log("building driftcar (go build ./cmd/driftcar)")
+		out := filepath.Join(dir, "bin", "driftcar")
+		if err = benchproc.GoBuild(ctx, root, out, "./cmd/driftcar"); err == nil {
+			return out, nil
+		}
+	}
+	return "", fmt.Errorf("cannot build driftcar (%w); pass --driftcar-bin", err)
+}
+
+// gitCommit is the working directory's commit, or "".
+func gitCommit() string {
+	out, err := exec.Command("git", "describe", "--always", "--dirty").Output()
+	if err != nil {
+		return ""
+	}
+	return strings.TrimSpace(string(out))
+}
