@@ -6,8 +6,10 @@ import (
 	"sync/atomic"
 	"testing"
 
+	"github.com/driftcar/driftcar/grpcproxy"
 	"github.com/driftcar/driftcar/internal/payload"
 	"github.com/driftcar/driftcar/internal/testupstream"
+	"google.golang.org/grpc/metadata"
 )
 
 // TestShadowTapAllocs guards the request path with shadowing on: at most
@@ -49,5 +51,33 @@ func TestComparePairAllocs(t *testing.T) {
 		if n := testing.AllocsPerRun(1000, run); n != 0 {
 			t.Errorf("%s: %v allocs per pair; want 0", p.name, n)
 		}
+	}
+}
+
+// TestGRPCTapAllocs: the gRPC tap's hand-off of a mirrored call (id from
+// the message, a queue slot, the pooled record) allocates nothing.
+func TestGRPCTapAllocs(t *testing.T) {
+	spec := grpcShadowSpec("127.0.0.1:1")
+	spec.Workers = 1
+	m, err := New(spec, Options{Metrics: newMetrics()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m.Stop()
+	m.Wait() // no worker takes the copies: the test does
+	g := m.grpc
+	c := &grpcproxy.Call{
+		Route: "infer", Arm: "live", Method: testupstream.MethodModelInfer,
+		Metadata: metadata.Pairs("x-request-id", "meta-id"),
+		Request:  testupstream.InferRequest("m", "id-1", row), Response: testupstream.InferResponse("live", "id-1", 0.5),
+		Requests: 1, Responses: 1,
+	}
+	run := func() {
+		g.Call(c)
+		g.release(<-g.queue)
+	}
+	run()
+	if n := testing.AllocsPerRun(1000, run); n != 0 {
+		t.Errorf("got %v allocs per mirrored gRPC call; want 0", n)
 	}
 }

@@ -6,6 +6,8 @@ import (
 	"math"
 	"strconv"
 
+	"google.golang.org/grpc/codes"
+
 	"github.com/driftcar/driftcar/internal/payload"
 )
 
@@ -74,6 +76,30 @@ func (c *comparator) comparePair(liveStatus int, liveBody []byte, liveHdr int, l
 	}
 	le, lerr := c.live.DecodeBinary(liveBody, liveHdr)
 	se, serr := c.shadow.DecodeBinary(shadowBody, shadowHdr)
+	c.comparePredictions(le, lerr, liveCut, se, serr, v)
+}
+
+// compareModelInfer compares the live and shadow answers of one ModelInfer
+// call: their status codes, then the predictions of two serialized
+// ModelInferResponses.
+func (c *comparator) compareModelInfer(liveCode codes.Code, live []byte, liveCut bool, shadowCode codes.Code, shadow []byte, v *verdict) {
+	*v = verdict{absDiffs: v.absDiffs[:0], index: -1}
+	if liveCode != shadowCode {
+		v.statusDiffer = true
+		v.reason = "code " + liveCode.String() + " vs " + shadowCode.String()
+		return
+	}
+	if liveCode != codes.OK {
+		v.failedAlike = true
+		return
+	}
+	le, lerr := c.live.DecodeModelInfer(live)
+	se, serr := c.shadow.DecodeModelInfer(shadow)
+	c.comparePredictions(le, lerr, liveCut, se, serr, v)
+}
+
+// comparePredictions compares two decoded sides element by element.
+func (c *comparator) comparePredictions(le []payload.Prediction, lerr error, liveCut bool, se []payload.Prediction, serr error, v *verdict) {
 	v.shadowPreds = se
 	if lerr == nil {
 		lerr = unreadable(le)
@@ -166,10 +192,17 @@ func reasonText(err error) string {
 
 // compare runs comparePair for p and records the verdict.
 func (m *Mirror) compare(c *comparator, p *Pending) {
-	rm := m.metrics
 	v := &c.verdict
 	shadowHdr := payload.ParseHeaderLength(p.resp.Header.Peek(payload.BinaryHeader))
 	c.comparePair(p.liveStatus, p.liveBody, p.liveHdr, p.liveCut, p.resp.StatusCode(), p.resp.Body(), shadowHdr, v)
+	if m.record(v) && m.ring != nil {
+		m.ring.Add(m.sample(p, v))
+	}
+}
+
+// record counts a verdict and reports whether it deserves a sample.
+func (m *Mirror) record(v *verdict) bool {
+	rm := m.metrics
 	if v.statusDiffer {
 		rm.status.Inc()
 	}
@@ -184,7 +217,5 @@ func (m *Mirror) compare(c *comparator, p *Pending) {
 	for _, d := range v.absDiffs {
 		rm.absDiff.Observe(d)
 	}
-	if m.ring != nil && (v.statusDiffer || v.counts[Mismatch] > 0 || v.counts[Undecodable] > 0) {
-		m.ring.Add(m.sample(p, v))
-	}
+	return v.statusDiffer || v.counts[Mismatch] > 0 || v.counts[Undecodable] > 0
 }

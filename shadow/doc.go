@@ -10,8 +10,17 @@
 // bounded time for the live half of the pair, compares predictions, and
 // records metrics and mismatch samples.
 //
-// Concurrency: Mirror.Offer and Pending.Live are safe for concurrent use
-// and allocation-free in steady state. A Pending must receive exactly one
-// Live call. Mirror.Stop may be called once; after it, Offer keeps working
-// but nothing new is sent. Ring is safe for concurrent use.
+// Over gRPC (Mirror.GRPCTap, for the gRPC listener's open-inference-v2
+// routes) the relay's tap hands over a finished ModelInfer call: the
+// request and the live response are already there, so the tap keeps the
+// relay's frames (no copy), queues them for gRPC workers of the mirror's
+// own and returns; the workers call the shadow's grpc_address and compare
+// the two ModelInferResponses output by output. Fraction, byte budget,
+// metrics, samples and Answers are shared with the HTTP side.
+//
+// Concurrency: Mirror.Offer, Pending.Live and the gRPC tap's Call are
+// safe for concurrent use and allocation-free in steady state. A Pending
+// must receive exactly one Live call. Mirror.Stop may be called once;
+// after it, Offer keeps working but nothing new is sent. Ring is safe for
+// concurrent use.
 package shadow

@@ -214,6 +214,9 @@ func (q *queueLengths) Collect(ch chan<- prometheus.Metric) {
 	byRoute := map[string]int{}
 	for m, route := range q.mirror {
 		byRoute[route] += len(m.queue)
+		if m.grpc != nil {
+			byRoute[route] += len(m.grpc.queue)
+		}
 	}
 	q.mu.Unlock()
 	for route, n := range byRoute {

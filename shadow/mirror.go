@@ -10,6 +10,7 @@ import (
 
 	"github.com/valyala/fasthttp"
 	"go.uber.org/zap"
+	"google.golang.org/grpc/codes"
 
 	"github.com/driftcar/driftcar/internal/fraction"
 	"github.com/driftcar/driftcar/internal/panics"
@@ -43,6 +44,7 @@ type Mirror struct {
 	stopOnce   sync.Once
 	wg         sync.WaitGroup
 	comparator sync.Pool // *comparator
+	grpc       *grpcSide // nil without a gRPC shadow
 }
 
 // Options are a Mirror's dependencies.
@@ -77,6 +79,11 @@ type Answer struct {
 	Outcome string
 	// Predictions are the shadow's, when both sides answered 2xx.
 	Predictions []payload.Prediction
+	// GRPC is set for a mirrored gRPC call: Code and LiveCode are its
+	// status codes (Code 0 when the call failed), and Status and
+	// LiveStatus their HTTP equivalents (see HTTPStatus).
+	GRPC           bool
+	Code, LiveCode codes.Code
 }
 
 // Answers receives the Answer of every mirrored request on the shadow's
@@ -135,9 +142,20 @@ func New(spec Spec, opts Options) (*Mirror, error) {
 		c, _ := newComparator(spec) // spec passed Check
 		return c
 	}
+	if u.GRPCAddress != "" && spec.Protocol == payload.OpenInferenceV2 {
+		g, err := newGRPCSide(m)
+		if err != nil {
+			return nil, err
+		}
+		m.grpc = g
+	}
 	for range spec.Workers {
 		m.wg.Add(1)
 		go m.work()
+		if m.grpc != nil {
+			m.wg.Add(1)
+			go m.grpc.work()
+		}
 	}
 	return m, nil
 }
@@ -165,6 +183,9 @@ func (m *Mirror) Wait() {
 			m.metrics.results[ResultDroppedQueueFull].Inc()
 			p.release()
 		default:
+			if m.grpc != nil {
+				m.grpc.drain()
+			}
 			m.queues.remove(m)
 			m.client.CloseIdleConnections()
 			return

@@ -48,8 +48,12 @@ type Spec struct {
 
 // Upstream is the shadow model server's connection settings.
 type Upstream struct {
-	Name           string
-	Address        string
+	Name    string
+	Address string
+	// GRPCAddress is the shadow's gRPC service; when set on an
+	// open-inference-v2 route, the mirror also shadows ModelInfer calls
+	// (see Mirror.GRPCTap).
+	GRPCAddress    string
 	Timeout        time.Duration // default 2s
 	ConnectTimeout time.Duration // default 1s
 	MaxConns       int           // default 256

@@ -33,7 +33,7 @@ commands:
   validate  --config FILE   check a config file and exit
   reference build --input F --config C --out R
                             build a reference profile from training data
-  demo [--rate N] [--duration D] [--drift-at D] [--seed N] [--open]
+  demo [--rate N] [--duration D] [--drift-at D] [--seed N] [--open] [--grpc]
                             run the built-in demo
   version                   print the version
 `
@@ -88,6 +88,8 @@ func cmdDemo(args []string, stdout, stderr io.Writer) int {
 	fs.BoolVar(&o.Open, "open", false, "print the admin page URL to open in a browser")
 	fs.StringVar(&o.Listen, "listen", "127.0.0.1:8080", "driftcar's inference address")
 	fs.StringVar(&o.Admin, "admin", "127.0.0.1:9901", "driftcar's admin address")
+	fs.BoolVar(&o.GRPC, "grpc", false, "serve the models over gRPC and drive them through driftcar's gRPC listener")
+	fs.StringVar(&o.GRPCListen, "grpc-listen", "127.0.0.1:8081", "driftcar's gRPC address, with --grpc")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}

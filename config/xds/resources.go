@@ -115,6 +115,9 @@ type clusterRes struct {
 	connectTimeout time.Duration
 	idleTimeout    time.Duration
 	maxConns       int
+	// http2 marks a cluster that speaks HTTP/2 to its endpoints: a gRPC
+	// upstream (grpc_address).
+	http2 bool
 }
 
 // endpointRes is a decoded ClusterLoadAssignment: the usable addresses,
@@ -330,7 +333,9 @@ func decodeRoute(name string, rt *routev3.Route) (routeSpec, error) {
 		return spec, errors.New("match.query_parameters is not supported")
 	case m.GetRuntimeFraction() != nil:
 		return spec, errors.New("match.runtime_fraction is not supported")
-	case m.GetGrpc() != nil, len(m.GetDynamicMetadata()) > 0, m.GetTlsContext() != nil, len(m.GetFilterState()) > 0:
+	case m.GetGrpc() != nil && !config.GRPCServicePrefix(spec.prefix):
+		return spec, fmt.Errorf("match.grpc needs a prefix naming a gRPC service (/package.Service/), got %q", spec.prefix)
+	case len(m.GetDynamicMetadata()) > 0, m.GetTlsContext() != nil, len(m.GetFilterState()) > 0:
 		return spec, errors.New("match: only prefix matching is supported")
 	}
 	ra := rt.GetRoute()
@@ -474,8 +479,41 @@ func decodeCluster(c *clusterv3.Cluster) (*clusterRes, error) {
 		if d := o.GetCommonHttpProtocolOptions().GetIdleTimeout(); d != nil {
 			r.idleTimeout = d.AsDuration()
 		}
+		h2, err := speaksHTTP2(o)
+		if err != nil {
+			return nil, fmt.Errorf("typed_extension_protocol_options: %w", err)
+		}
+		r.http2 = h2
+	}
+	//nolint:staticcheck // the deprecated field still marks many gRPC clusters
+	if c.GetHttp2ProtocolOptions() != nil {
+		r.http2 = true
 	}
 	return r, nil
+}
+
+// speaksHTTP2 reports whether a cluster's HTTP protocol options send
+// HTTP/2 upstream: explicit http2_protocol_options, or the downstream's
+// protocol with HTTP/2 options (the gRPC listener's calls are HTTP/2).
+// HTTP/3 is an error; auto_config (ALPN, which needs TLS) stays HTTP/1.
+func speaksHTTP2(o *httpv3.HttpProtocolOptions) (bool, error) {
+	switch u := o.GetUpstreamProtocolOptions().(type) {
+	case *httpv3.HttpProtocolOptions_ExplicitHttpConfig_:
+		if u.ExplicitHttpConfig.GetHttp3ProtocolOptions() != nil {
+			return false, errors.New("explicit_http_config.http3_protocol_options: HTTP/3 upstreams are not supported")
+		}
+		return u.ExplicitHttpConfig.GetHttp2ProtocolOptions() != nil, nil
+	case *httpv3.HttpProtocolOptions_UseDownstreamProtocolConfig:
+		if u.UseDownstreamProtocolConfig.GetHttp3ProtocolOptions() != nil {
+			return false, errors.New("use_downstream_protocol_config.http3_protocol_options: HTTP/3 upstreams are not supported")
+		}
+		return u.UseDownstreamProtocolConfig.GetHttp2ProtocolOptions() != nil, nil
+	case *httpv3.HttpProtocolOptions_AutoConfig:
+		if u.AutoConfig.GetHttp3ProtocolOptions() != nil {
+			return false, errors.New("auto_config.http3_protocol_options: HTTP/3 upstreams are not supported")
+		}
+	}
+	return false, nil
 }
 
 // usableAddresses returns the host:port of every endpoint that may take

@@ -206,6 +206,12 @@ func upstreamsDoc(templates map[string]any, v *view) (map[string]any, []string) 
 		if c.maxConns > 0 {
 			u["max_conns"] = c.maxConns
 		}
+		if c.http2 {
+			// grpc-go balances over one address: the best endpoint.
+			u["grpc_address"] = addrs[0]
+		} else {
+			delete(u, "grpc_address")
+		}
 		ups[name] = u
 	}
 	return ups, notes
@@ -285,7 +291,13 @@ func fillMissing(doc map[string]any, notes []string) ([]string, []string) {
 				continue
 			}
 			placeholders = append(placeholders, name)
-			ups[name] = map[string]any{"address": placeholderAddress}
+			ph := map[string]any{"address": placeholderAddress}
+			if m := asMap(r["match"]); m != nil {
+				if p, _ := m["path_prefix"].(string); config.GRPCServicePrefix(p) {
+					ph["grpc_address"] = placeholderAddress // a gRPC route needs one on every arm
+				}
+			}
+			ups[name] = ph
 			notes = append(notes, fmt.Sprintf("route %v: cluster %q not known; its arm answers 503 until it arrives", r["name"], name))
 		}
 		if sh := asMap(r["shadow"]); sh != nil {

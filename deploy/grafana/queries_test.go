@@ -160,6 +160,9 @@ func TestDashboardQueries(t *testing.T) {
 		"driftcar_log_dropped_total",
 		"driftcar_log_queue_records",
 		"driftcar_log_sink_ready",
+		"driftcar_grpc_requests_total",
+		"driftcar_grpc_request_duration_seconds_bucket",
+		"driftcar_grpc_fallbacks_total",
 	} {
 		if !strings.Contains(joined, want) {
 			t.Errorf("no query contains %s", want)

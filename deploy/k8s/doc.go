@@ -8,7 +8,12 @@
 //   - controlplane: the driftcar xDS control plane, its Service and
 //     PodMonitor, and the fleet configs it serves;
 //   - overlays/xds: base and controlplane, with the sidecars configured over
-//     xDS.
+//     xDS;
+//   - overlays/grpc: base with the model served over gRPC: the sidecar's
+//     grpc port behind a Service port named grpc (appProtocol grpc, as
+//     Istio expects), and a config with grpc_listen;
+//   - knative: a Knative Service exposing the sidecar's gRPC listener as its
+//     h2c port.
 //
 // The package has no Go API. Its tests decode every manifest strictly into
 // the k8s.io/api types, render each directory with kustomize's Go API,

@@ -72,8 +72,22 @@ type prometheusRule struct {
 	} `json:"spec"`
 }
 
+// knativeService is the part of a Knative Service (serving.knative.dev/v1)
+// the manifests use: a revision template is a pod spec.
+type knativeService struct {
+	metav1.TypeMeta   `json:",inline"`
+	metav1.ObjectMeta `json:"metadata"`
+	Spec              struct {
+		Template struct {
+			metav1.ObjectMeta `json:"metadata"`
+			Spec              corev1.PodSpec `json:"spec"`
+		} `json:"template"`
+	} `json:"spec"`
+}
+
 // objects holds decoded manifests by kind.
 type objects struct {
+	knative         []knativeService
 	deployments     []appsv1.Deployment
 	services        []corev1.Service
 	configMaps      []corev1.ConfigMap
@@ -127,6 +141,12 @@ func (o *objects) decodeStrict(doc []byte) error {
 			return err
 		}
 		o.rules = append(o.rules, r)
+	case "serving.knative.dev/v1 Service":
+		var k knativeService
+		if err := strict(&k); err != nil {
+			return err
+		}
+		o.knative = append(o.knative, k)
 	default:
 		return errors.New("unexpected kind " + meta.APIVersion + " " + meta.Kind)
 	}
@@ -212,7 +232,7 @@ func stripComments(doc []byte) []byte {
 // isSidecarConfig reports whether p is a driftcar config file rather than
 // a manifest.
 func isSidecarConfig(p string) bool {
-	return p == filepath.Join("base", "driftcar.yaml") || strings.HasPrefix(p, filepath.Join("controlplane", "fleet")+string(filepath.Separator))
+	return p == filepath.Join("base", "driftcar.yaml") || p == filepath.Join("overlays", "grpc", "driftcar.yaml") || strings.HasPrefix(p, filepath.Join("controlplane", "fleet")+string(filepath.Separator))
 }
 
 // TestManifestsDecodeStrictly decodes every manifest file (patches
@@ -251,7 +271,7 @@ func TestSidecarConfigsParse(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, f := range append(files, "base/driftcar.yaml") {
+	for _, f := range append(files, "base/driftcar.yaml", "overlays/grpc/driftcar.yaml") {
 		data, err := os.ReadFile(f)
 		if err != nil {
 			t.Fatal(err)
@@ -477,11 +497,38 @@ func checkSidecar(t *testing.T, o *objects, name string) (*config.Config, *corev
 	if len(svcs) == 0 {
 		t.Fatalf("no Service selects the pods of %s", name)
 	}
+	grpcPort := int32(-1)
+	for _, cp := range c.Ports {
+		if cp.Name == "grpc" {
+			grpcPort = cp.ContainerPort
+		}
+	}
 	for _, s := range svcs {
 		for _, sp := range s.Spec.Ports {
-			if targetPort(d, sp.TargetPort) != httpPort {
-				t.Errorf("Service %s port %s: targets %v, want the sidecar's http port", s.Name, sp.Name, sp.TargetPort)
+			switch tp := targetPort(d, sp.TargetPort); {
+			case tp == httpPort:
+			case tp == grpcPort:
+				// Istio and Knative pick HTTP/2 by the port's name or appProtocol.
+				if sp.Name != "grpc" && !strings.HasPrefix(sp.Name, "grpc-") || sp.AppProtocol == nil || *sp.AppProtocol != "grpc" {
+					t.Errorf("Service %s port %s targets the sidecar's grpc port; want it named grpc[-*] with appProtocol grpc", s.Name, sp.Name)
+				}
+			default:
+				t.Errorf("Service %s port %s: targets %v, want the sidecar's http or grpc port", s.Name, sp.Name, sp.TargetPort)
 			}
+		}
+	}
+	// The gRPC listener is the container port grpc, and every gRPC
+	// upstream is a model container's port or a Service's.
+	if cfg.GRPCListen != "" {
+		if _, p, _ := net.SplitHostPort(cfg.GRPCListen); p != strconv.Itoa(int(grpcPort)) {
+			t.Errorf("grpc_listen %s; want the container port grpc (%d)", cfg.GRPCListen, grpcPort)
+		}
+	} else if grpcPort >= 0 {
+		t.Errorf("the sidecar has a grpc port %d but no grpc_listen", grpcPort)
+	}
+	for n, u := range cfg.Upstreams {
+		if u.GRPCAddress != "" && !o.dialable(u.GRPCAddress, d) {
+			t.Errorf("upstream %s: grpc_address %s is neither a model container of the pod nor a Service port of the render", n, u.GRPCAddress)
 		}
 	}
 	secure(t, d)
@@ -536,6 +583,80 @@ func TestKustomizeBase(t *testing.T) {
 	}
 	if slices.Sort(allowed); !slices.Equal(allowed, []int32{8080, 9901}) {
 		t.Errorf("NetworkPolicy opens ports %v; want the sidecar's 8080 and 9901 only", allowed)
+	}
+}
+
+// TestKustomizeGRPCOverlay: the gRPC variant serves the inference route
+// on the sidecar's grpc port, behind a Service port Istio recognizes, and
+// its upstreams' gRPC ports exist.
+func TestKustomizeGRPCOverlay(t *testing.T) {
+	o := render(t, "overlays/grpc")
+	cfg, c := checkSidecar(t, o, "credit-risk")
+	port(t, c, "grpc")
+	served := false
+	for i := range cfg.Routes {
+		served = served || config.ServesGRPC(&cfg.Routes[i], cfg.Upstreams)
+	}
+	if cfg.GRPCListen == "" || !served {
+		t.Fatalf("grpc_listen %q, a route served over gRPC %v; want both", cfg.GRPCListen, served)
+	}
+	svc := false
+	for _, s := range o.servicesFor(o.deployment(t, "credit-risk")) {
+		for _, sp := range s.Spec.Ports {
+			svc = svc || sp.Name == "grpc"
+		}
+	}
+	if !svc {
+		t.Error("no Service port named grpc in front of the sidecar")
+	}
+	live := o.deployment(t, "credit-risk")
+	var allowed []int32
+	for _, rule := range o.networkPolicies[0].Spec.Ingress {
+		for _, p := range rule.Ports {
+			allowed = append(allowed, targetPort(live, *p.Port))
+		}
+	}
+	if slices.Sort(allowed); !slices.Equal(allowed, []int32{8080, 8081, 9901}) {
+		t.Errorf("NetworkPolicy opens ports %v; want the sidecar's 8080, 8081 and 9901", allowed)
+	}
+}
+
+// TestKnativeGRPC: the Knative Service exposes the sidecar's gRPC listener
+// as its one port, named h2c so that Knative speaks HTTP/2 to it, and
+// probes it with grpc.health.v1.
+func TestKnativeGRPC(t *testing.T) {
+	o := new(objects)
+	for _, doc := range documents(t, "knative/service.yaml") {
+		if err := o.decodeStrict(doc); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if len(o.knative) != 1 {
+		t.Fatalf("got %d Knative Services; want 1", len(o.knative))
+	}
+	data, err := os.ReadFile("overlays/grpc/driftcar.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := config.Parse(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	spec := &o.knative[0].Spec.Template.Spec
+	var ports []corev1.ContainerPort
+	for _, c := range spec.Containers {
+		ports = append(ports, c.Ports...)
+	}
+	c := container(t, spec, "driftcar")
+	_, p, _ := net.SplitHostPort(cfg.GRPCListen)
+	if len(ports) != 1 || len(c.Ports) != 1 || c.Ports[0].Name != "h2c" || strconv.Itoa(int(c.Ports[0].ContainerPort)) != p {
+		t.Errorf("ports %+v; want one, the sidecar's h2c on grpc_listen's port %s", ports, p)
+	}
+	if rp := c.ReadinessProbe; rp == nil || rp.GRPC == nil || strconv.Itoa(int(rp.GRPC.Port)) != p {
+		t.Errorf("readiness probe %+v; want a gRPC probe of port %s", rp, p)
+	}
+	if kind, name, key := mountedFile(c, spec, "/etc/driftcar/driftcar.yaml"); kind != "configmap" || name == "" || key != "driftcar.yaml" {
+		t.Errorf("the config is mounted from %s %s key %s; want a ConfigMap's driftcar.yaml", kind, name, key)
 	}
 }
 

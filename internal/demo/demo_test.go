@@ -50,3 +50,50 @@ func TestDemo(t *testing.T) {
 		t.Error("no summary printed")
 	}
 }
+
+// TestDemoGRPC runs the demo over gRPC: the models speak the Open
+// Inference Protocol's ModelInfer, the traffic goes through driftcar's
+// gRPC listener, and drift must be detected from the sampled calls as
+// from REST requests, on the drifted features and no others.
+func TestDemoGRPC(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs the demo for 25 seconds")
+	}
+	var out bytes.Buffer
+	res, err := Run(context.Background(), Options{
+		Rate: 150, Duration: 25 * time.Second, DriftAt: 10 * time.Second, Seed: 3, GRPC: true,
+		Listen: "127.0.0.1:0", Admin: "127.0.0.1:0", GRPCListen: "127.0.0.1:0", Out: &out, CalibrationTicks: 20000,
+	})
+	if err != nil {
+		t.Fatalf("demo: %v\n%s", err, out.String())
+	}
+	t.Logf("demo output:\n%s", out.String())
+	for _, f := range Drifted {
+		if _, ok := res.DetectedAfter[f]; !ok {
+			t.Errorf("drift on %s was not detected over gRPC", f)
+		}
+	}
+	if len(res.FalseAlarms) > 0 {
+		t.Errorf("false alarms on %v", res.FalseAlarms)
+	}
+	if res.Errors > 0 || res.Requests < 3000 {
+		t.Errorf("traffic: %d calls, %d errors", res.Requests, res.Errors)
+	}
+	if !strings.Contains(out.String(), "over gRPC") {
+		t.Error("the output does not say the traffic is gRPC")
+	}
+}
+
+// TestGRPCModelReadsWhatTrafficWrites: the gRPC model server decides on
+// the applicant the traffic's ModelInferRequest carries, as the REST one
+// does on the JSON instance.
+func TestGRPCModelReadsWhatTrafficWrites(t *testing.T) {
+	want := applicant{Age: 41, Income: 52000.5, DebtRatio: 0.25, Country: "DE", Channel: "web"}
+	got, id, err := readApplicant(inferRequest("r-1", want))
+	if err != nil || id != "r-1" {
+		t.Fatalf("readApplicant: %v, id %q", err, id)
+	}
+	if got.Country != want.Country || got.Channel != want.Channel || got.Age != want.Age || math.Abs(got.Income-want.Income) > 0.01 || math.Abs(got.DebtRatio-want.DebtRatio) > 1e-6 {
+		t.Errorf("got %+v; want %+v (FP32)", got, want)
+	}
+}

@@ -2,5 +2,8 @@
 // a reference built from their training data, driftcar in-process with a
 // generated config, steady traffic with drift injected at a set time, and
 // a live terminal view of what driftcar sees. It is also an integration
-// test of the whole product. Run owns every goroutine it starts.
+// test of the whole product. With Options.GRPC (`driftcar demo --grpc`)
+// the models also serve the Open Inference Protocol's ModelInfer over
+// gRPC and the traffic goes through driftcar's gRPC listener. Run owns
+// every goroutine it starts.
 package demo

@@ -107,7 +107,8 @@ func (o *observer) poll() (*snapshot, error) {
 		s.Agreement = match / (match + mismatch)
 	}
 	s.Compared = match + mismatch
-	live, canary := m[`driftcar_requests_total{arm="live"}`], m[`driftcar_requests_total{arm="canary"}`]
+	live := m[`driftcar_requests_total{arm="live"}`] + m[`driftcar_grpc_requests_total{arm="live"}`]
+	canary := m[`driftcar_requests_total{arm="canary"}`] + m[`driftcar_grpc_requests_total{arm="canary"}`]
 	s.Requests = live + canary
 	if s.Requests > 0 {
 		s.CanaryShare = canary / s.Requests

@@ -73,9 +73,10 @@ func (s *modelServer) handle(ctx *fasthttp.RequestCtx) {
 	ctx.SetBody(out)
 }
 
-// servers are the demo's three models.
+// servers are the demo's three models, and with --grpc their gRPC servers.
 type servers struct {
-	live, canary, shadow *modelServer
+	live, canary, shadow    *modelServer
+	glive, gcanary, gshadow *grpcModel
 }
 
 func (s *servers) stop(ctx context.Context) {
@@ -84,6 +85,12 @@ func (s *servers) stop(ctx context.Context) {
 		if m != nil {
 			wg.Add(1)
 			go func() { defer wg.Done(); m.stop(ctx) }()
+		}
+	}
+	for _, g := range []*grpcModel{s.glive, s.gcanary, s.gshadow} {
+		if g != nil {
+			wg.Add(1)
+			go func() { defer wg.Done(); g.stop(ctx) }()
 		}
 	}
 	wg.Wait()

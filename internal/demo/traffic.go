@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/valyala/fasthttp"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/metadata"
 )
 
 // traffic sends requests at a steady rate from a pool of workers; a send
@@ -19,6 +21,7 @@ type traffic struct {
 	rate    int
 	seed    uint64
 	client  *fasthttp.HostClient
+	cc      *grpc.ClientConn // with --grpc: calls go to driftcar's gRPC listener
 	sent    atomic.Uint64
 	errors  atomic.Uint64
 	late    atomic.Uint64
@@ -83,6 +86,7 @@ func (t *traffic) worker(jobs <-chan bool, id uint64) {
 	defer fasthttp.ReleaseRequest(req)
 	defer fasthttp.ReleaseResponse(resp)
 	var body []byte
+	var n uint64
 	for drifted := range jobs {
 		var a applicant
 		if drifted {
@@ -90,19 +94,37 @@ func (t *traffic) worker(jobs <-chan bool, id uint64) {
 		} else {
 			a = gen.next(nil)
 		}
+		user := "user-" + strconv.Itoa(int(gen.rng.Uint64N(5000)))
+		if t.cc != nil {
+			n++
+			t.callGRPC(fmt.Sprintf("w%d-%d", id, n), user, a)
+			continue
+		}
 		body = fmt.Appendf(body[:0], `{"instances":[{"age":%g,"income":%g,"debt_ratio":%g,"country":%q,"channel":%q}]}`,
 			a.Age, a.Income, a.DebtRatio, a.Country, a.Channel)
 		req.Reset()
 		req.SetRequestURI("http://" + t.addr + "/v1/models/credit:predict")
 		req.Header.SetMethod("POST")
 		req.Header.SetContentType("application/json")
-		req.Header.Set("X-User-Id", "user-"+strconv.Itoa(int(gen.rng.Uint64N(5000))))
+		req.Header.Set("X-User-Id", user)
 		req.SetBody(body)
 		err := t.client.DoTimeout(req, resp, 5*time.Second)
 		t.sent.Add(1)
 		if err != nil || resp.StatusCode() != 200 {
 			t.errors.Add(1)
 		}
+	}
+}
+
+// callGRPC sends one ModelInfer call for a, sticky by user.
+func (t *traffic) callGRPC(id, user string, a applicant) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	req, resp := inferRequest(id, a), []byte(nil)
+	err := t.cc.Invoke(metadata.AppendToOutgoingContext(ctx, "x-user-id", user), methodModelInfer, &req, &resp)
+	t.sent.Add(1)
+	if err != nil {
+		t.errors.Add(1)
 	}
 }
 

@@ -37,6 +37,9 @@ func printWhere(out io.Writer, sc *sidecar.Sidecar, opts Options) {
   PromQL       sum by (feature) (driftcar_drift_state{model="credit-demo"} == 3)
 traffic: %d requests/s; drift (age +12 years, 20%% of countries become the unseen "BR") at %s
 `, sc.ProxyAddr(), admin, admin, admin, opts.Rate, opts.DriftAt)
+	if opts.GRPC {
+		fmt.Fprintf(out, "  over gRPC    ModelInfer calls to %s (%s), the models served by grpc-go\n", sc.GRPCAddr(), methodModelInfer)
+	}
 }
 
 func (v *view) render(elapsed, driftAt time.Duration, st trafficStats, s *snapshot, res *Result) {

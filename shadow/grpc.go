@@ -1,0 +1,390 @@
+package shadow
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"go.uber.org/zap"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/backoff"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/encoding"
+	"google.golang.org/grpc/metadata"
+	"google.golang.org/grpc/status"
+
+	"github.com/driftcar/driftcar/grpcproxy"
+	"github.com/driftcar/driftcar/internal/payload"
+)
+
+// modelInfer ends the method path of the calls that are mirrored.
+const modelInfer = "/ModelInfer"
+
+// metaShadow marks mirrored calls, as headerShadow marks requests.
+const metaShadow = "x-driftcar-shadow"
+
+var shadowMark = []string{"1"}
+
+// GRPCTap returns the mirror's gRPC side, a tap for the gRPC listener's
+// route: ModelInfer calls are mirrored to the shadow's grpc_address by
+// the same fraction and request id as HTTP requests, from a queue and
+// workers of their own, and compared output by output with the live
+// response. It is nil unless the shadow upstream has a GRPCAddress and
+// the route's protocol is open-inference-v2.
+func (m *Mirror) GRPCTap() grpcproxy.Tap {
+	if m.grpc == nil {
+		return nil
+	}
+	return m.grpc
+}
+
+// grpcSide is a Mirror's gRPC half. Its workers share the Mirror's stop,
+// wait group, byte budget, metrics, ring and answers.
+type grpcSide struct {
+	m     *Mirror
+	cc    *grpc.ClientConn
+	queue chan *grpcPending
+	seq   atomic.Uint64 // for calls without an id
+	pool  sync.Pool     // *grpcPending
+}
+
+var _ grpcproxy.Tap = (*grpcSide)(nil)
+
+func newGRPCSide(m *Mirror) (*grpcSide, error) {
+	u := m.spec.Upstream
+	bo := backoff.DefaultConfig
+	bo.MaxDelay = 10 * time.Second
+	cc, err := grpc.NewClient("dns:///"+u.GRPCAddress,
+		grpc.WithTransportCredentials(insecure.NewCredentials()),
+		grpc.WithConnectParams(grpc.ConnectParams{Backoff: bo, MinConnectTimeout: u.ConnectTimeout}),
+		grpc.WithDefaultCallOptions(
+			grpc.ForceCodec(rawCodec{}),
+			grpc.MaxCallRecvMsgSize(m.spec.MaxLiveBody),
+			grpc.MaxCallSendMsgSize(m.spec.MaxBody),
+		),
+	)
+	if err != nil {
+		return nil, fmt.Errorf("cannot create grpc client for shadow %s: %w", u.GRPCAddress, err)
+	}
+	g := &grpcSide{m: m, cc: cc, queue: make(chan *grpcPending, m.spec.Queue)}
+	g.pool.New = func() any { return &grpcPending{out: metadata.MD{}} }
+	return g, nil
+}
+
+// grpcPending is one mirrored call. Request and live response are the
+// relay's own slices, which it never reuses; resp is the shadow's.
+type grpcPending struct {
+	method   string
+	md       metadata.MD // the client's; never modified
+	out      metadata.MD // sent to the shadow
+	req      []byte
+	live     []byte
+	liveCut  bool
+	liveCode codes.Code
+	resp     []byte
+	id       []byte
+	size     int64
+	answer   Answer
+}
+
+// Call takes a finished call from the relay. It never blocks: a copy of
+// the call's references goes to a bounded queue, or is dropped and counted.
+func (g *grpcSide) Call(c *grpcproxy.Call) {
+	m := g.m
+	rm := m.metrics
+	if c.Requests != 1 || c.Responses > 1 || !strings.HasSuffix(c.Method, modelInfer) {
+		rm.results[ResultSkippedMethod].Inc()
+		return
+	}
+	p := g.pool.Get().(*grpcPending)
+	if id, ok := payload.ModelInferID(c.Request); ok {
+		p.id = append(p.id[:0], id...)
+	} else if v := c.Metadata[requestIDKey]; len(v) > 0 && v[0] != "" {
+		p.id = append(p.id[:0], v[0]...)
+	} else {
+		p.id = strconv.AppendUint(append(p.id[:0], "grpc-"...), g.seq.Add(1), 16)
+	}
+	if !m.sampled(p.id) {
+		rm.results[ResultSkippedNotSampled].Inc()
+		g.recycle(p)
+		return
+	}
+	if len(c.Request) > m.spec.MaxBody {
+		rm.results[ResultSkippedBodyTooLarge].Inc()
+		g.recycle(p)
+		return
+	}
+	live, cut := c.Response, false
+	if len(live) > m.spec.MaxLiveBody {
+		live, cut = live[:m.spec.MaxLiveBody], true
+	}
+	size := int64(len(c.Request) + len(live))
+	// Fast path: reserve the bytes, then a queue slot; undo on failure.
+	if m.bytesHeld.Add(size) > m.spec.QueueBytes {
+		m.bytesHeld.Add(-size)
+		rm.results[ResultDroppedQueueFull].Inc()
+		g.recycle(p)
+		return
+	}
+	p.method, p.md, p.req, p.live, p.liveCut, p.liveCode, p.size = c.Method, c.Metadata, c.Request, live, cut, c.Code, size
+	select {
+	case g.queue <- p:
+	default:
+		g.release(p)
+		rm.results[ResultDroppedQueueFull].Inc()
+	}
+}
+
+// requestIDKey is the metadata key of the request id, as X-Request-Id.
+const requestIDKey = "x-request-id"
+
+func (g *grpcSide) work() {
+	defer g.m.wg.Done()
+	for {
+		select {
+		case <-g.m.stop:
+			return
+		case p := <-g.queue:
+			g.serveGuarded(p)
+		}
+	}
+}
+
+// serveGuarded is serve, surviving a panic on a hostile message.
+func (g *grpcSide) serveGuarded(p *grpcPending) {
+	defer g.m.panics.Recover("shadow")
+	g.serve(p)
+}
+
+// serve sends one call to the shadow and compares its answer with the
+// live one, which is already there.
+func (g *grpcSide) serve(p *grpcPending) {
+	defer g.release(p)
+	m := g.m
+	rm := m.metrics
+	rm.inflight.Inc()
+	defer rm.inflight.Dec()
+
+	clear(p.out)
+	for k, v := range p.md {
+		if !g.stripped(k) {
+			p.out[k] = v
+		}
+	}
+	p.out[metaShadow] = shadowMark
+	ctx, cancel := context.WithTimeout(context.Background(), m.spec.Upstream.Timeout)
+	defer cancel()
+	start := time.Now()
+	err := g.cc.Invoke(metadata.NewOutgoingContext(ctx, p.out), p.method, &p.req, &p.resp)
+	rm.upstream.Observe(time.Since(start).Seconds())
+	code := status.Code(err)
+	switch {
+	case err == nil || !callFailed(err):
+		rm.results[ResultOK].Inc()
+	case code == codes.DeadlineExceeded || errors.Is(ctx.Err(), context.DeadlineExceeded):
+		// The shadow's deadline is ours, and its timer may fire first.
+		rm.results[ResultTimeout].Inc()
+		g.report(p, 0, "timeout", "", nil)
+		return
+	default:
+		rm.results[ResultError].Inc()
+		if c := m.log.Check(zap.DebugLevel, "shadow call failed"); c != nil {
+			c.Write(zap.String("route", m.spec.Route), zap.Error(err))
+		}
+		g.report(p, 0, "error", "", nil)
+		return
+	}
+	if code != codes.OK {
+		p.resp = p.resp[:0]
+	}
+	c := m.comparator.Get().(*comparator)
+	v := &c.verdict
+	c.compareModelInfer(p.liveCode, p.live, p.liveCut, code, p.resp, v)
+	if m.record(v) && m.ring != nil {
+		m.ring.Add(g.sample(p, code, v))
+	}
+	g.report(p, code, "", v.outcome(), v.shadowPreds)
+	m.comparator.Put(c)
+}
+
+func (g *grpcSide) stripped(key string) bool {
+	if strings.HasPrefix(key, ":") {
+		return true
+	}
+	for _, h := range g.m.strip {
+		if strings.EqualFold(key, h) {
+			return true
+		}
+	}
+	return false
+}
+
+// failedPrefixes begin the messages grpc-go's client writes for failures
+// of the call itself rather than a status the shadow sent.
+var failedPrefixes = [...]string{
+	"connection error",
+	"error reading from server",
+	"closing transport due to",
+	"stream terminated by RST_STREAM",
+	"server closed the stream without sending trailers",
+	"grpc: received message larger than max",
+	"transport: ",
+}
+
+// callFailed reports whether err is a failure to get the shadow's answer:
+// an unreachable or resetting shadow, or a local limit. Unavailable counts
+// as one whoever sent it: there is no answer to compare.
+func callFailed(err error) bool {
+	st, ok := status.FromError(err)
+	if !ok || st.Code() == codes.Unavailable || st.Code() == codes.DeadlineExceeded || st.Code() == codes.Canceled {
+		return true
+	}
+	msg := st.Message()
+	for _, p := range failedPrefixes {
+		if strings.HasPrefix(msg, p) {
+			return true
+		}
+	}
+	return false
+}
+
+// report hands p's Answer to the Answers.
+func (g *grpcSide) report(p *grpcPending, code codes.Code, failure, outcome string, preds []payload.Prediction) {
+	m := g.m
+	if m.answers == nil {
+		return
+	}
+	st := 0
+	if failure == "" {
+		st = HTTPStatus(code)
+	}
+	p.answer = Answer{
+		Route: m.spec.Route, RequestID: p.id, Status: st, LiveStatus: HTTPStatus(p.liveCode),
+		Failure: failure, Outcome: outcome, Predictions: preds,
+		GRPC: true, Code: code, LiveCode: p.liveCode,
+	}
+	m.answers.ShadowAnswer(&p.answer)
+	p.answer = Answer{}
+}
+
+func (g *grpcSide) sample(p *grpcPending, code codes.Code, v *verdict) Sample {
+	m := g.m
+	s := Sample{
+		Time:         m.now(),
+		Route:        m.spec.Route,
+		RequestID:    string(p.id),
+		Method:       http.MethodPost,
+		Path:         p.method,
+		LiveStatus:   HTTPStatus(p.liveCode),
+		ShadowStatus: HTTPStatus(code),
+		Reason:       v.reason,
+		Index:        v.index,
+		Matched:      v.counts[Match],
+		Mismatched:   v.counts[Mismatch],
+	}
+	var cut1, cut2, cut3, cut4, cut5 bool
+	s.Live, cut4 = m.ring.cut([]byte(v.liveVal))
+	s.Shadow, cut5 = m.ring.cut([]byte(v.shVal))
+	if m.ring.requestBody {
+		s.RequestBody, cut1 = m.ring.cut(p.req)
+	}
+	s.LiveBody, cut2 = m.ring.cut(p.live)
+	s.ShadowBody, cut3 = m.ring.cut(p.resp)
+	s.Truncated = cut1 || cut2 || cut3 || cut4 || cut5 || p.liveCut
+	return s
+}
+
+// release returns p's byte reservation and p to the pool.
+func (g *grpcSide) release(p *grpcPending) {
+	g.m.bytesHeld.Add(-p.size)
+	g.recycle(p)
+}
+
+func (g *grpcSide) recycle(p *grpcPending) {
+	if cap(p.resp) > maxPooledBody {
+		return
+	}
+	clear(p.out)
+	p.method, p.md, p.req, p.live, p.liveCut, p.liveCode, p.size = "", nil, nil, nil, false, codes.OK, 0
+	p.resp, p.id = p.resp[:0], p.id[:0]
+	g.pool.Put(p)
+}
+
+// drain drops what is still queued after the workers stopped and closes
+// the shadow connection.
+func (g *grpcSide) drain() {
+	for {
+		select {
+		case p := <-g.queue:
+			g.m.metrics.results[ResultDroppedQueueFull].Inc()
+			g.release(p)
+		default:
+			if err := g.cc.Close(); err != nil {
+				g.m.log.Debug("cannot close shadow grpc connection", zap.Error(err))
+			}
+			return
+		}
+	}
+}
+
+// HTTPStatus maps a gRPC code to the HTTP status of the same meaning, as
+// google.rpc.Code documents it, so that consumers of Answer.Status treat
+// both protocols alike.
+func HTTPStatus(c codes.Code) int {
+	switch c {
+	case codes.OK:
+		return http.StatusOK
+	case codes.Canceled:
+		return 499
+	case codes.InvalidArgument, codes.FailedPrecondition, codes.OutOfRange:
+		return http.StatusBadRequest
+	case codes.DeadlineExceeded:
+		return http.StatusGatewayTimeout
+	case codes.NotFound:
+		return http.StatusNotFound
+	case codes.AlreadyExists, codes.Aborted:
+		return http.StatusConflict
+	case codes.PermissionDenied:
+		return http.StatusForbidden
+	case codes.Unauthenticated:
+		return http.StatusUnauthorized
+	case codes.ResourceExhausted:
+		return http.StatusTooManyRequests
+	case codes.Unimplemented:
+		return http.StatusNotImplemented
+	case codes.Unavailable:
+		return http.StatusServiceUnavailable
+	}
+	return http.StatusInternalServerError // Unknown, Internal, DataLoss
+}
+
+// rawCodec sends and receives messages as their serialized bytes (a
+// *[]byte). It is forced on the shadow connection only, never registered.
+type rawCodec struct{}
+
+var _ encoding.Codec = rawCodec{}
+
+func (rawCodec) Marshal(v any) ([]byte, error) {
+	if b, ok := v.(*[]byte); ok {
+		return *b, nil
+	}
+	return nil, fmt.Errorf("shadow: cannot marshal %T", v)
+}
+
+// Unmarshal copies data: grpc-go reuses its buffer once Unmarshal returns.
+func (rawCodec) Unmarshal(data []byte, v any) error {
+	if b, ok := v.(*[]byte); ok {
+		*b = append((*b)[:0], data...)
+		return nil
+	}
+	return fmt.Errorf("shadow: cannot unmarshal into %T", v)
+}
+
+func (rawCodec) Name() string { return "proto" }
