@@ -12,6 +12,7 @@ import (
 	"github.com/driftcar/driftcar/grpcproxy"
 	"github.com/driftcar/driftcar/internal/payload"
 	"github.com/driftcar/driftcar/sampler"
+	"github.com/driftcar/driftcar/shadow"
 )
 
 // modelInferSuffix ends the method path of a unary Open Inference call.
@@ -49,21 +50,36 @@ func (s *Sidecar) GRPCAddr() string {
 
 // applyGRPC swaps the gRPC relay onto cfg, with a sampling tap on each
 // sampled open-inference-v2 route of set.
-func (s *Sidecar) applyGRPC(cfg *config.Config, set *sampler.Set) {
+func (s *Sidecar) applyGRPC(cfg *config.Config, set *sampler.Set, mirrors map[string]*shadow.Mirror) {
 	if s.grpc == nil {
 		return
 	}
 	taps := grpcproxy.Taps{}
 	for i := range cfg.Routes {
 		r := &cfg.Routes[i]
-		if set == nil || !config.ServesGRPC(r, cfg.Upstreams) {
+		if !config.ServesGRPC(r, cfg.Upstreams) {
 			continue
 		}
 		if p, err := r.PayloadProtocol(); err != nil || p != payload.OpenInferenceV2 {
 			continue
 		}
-		if t := set.Tap(r.Name); t != nil {
-			taps[r.Name] = grpcSampler{t}
+		var rt grpcTaps
+		if set != nil {
+			if t := set.Tap(r.Name); t != nil {
+				rt = append(rt, grpcSampler{t})
+			}
+		}
+		if m := mirrors[r.Name]; m != nil {
+			if t := m.GRPCTap(); t != nil {
+				rt = append(rt, t)
+			}
+		}
+		switch len(rt) {
+		case 0:
+		case 1:
+			taps[r.Name] = rt[0]
+		default:
+			taps[r.Name] = rt
 		}
 	}
 	// Apply fails only when a client for a new grpc_address cannot be
@@ -71,6 +87,15 @@ func (s *Sidecar) applyGRPC(cfg *config.Config, set *sampler.Set) {
 	// keeps serving then.
 	if err := s.grpc.Apply(cfg, taps); err != nil {
 		s.log.Error("cannot apply the config to the grpc listener; it keeps the previous routes", zap.Error(err))
+	}
+}
+
+// grpcTaps hands each call to every tap of a route, in order.
+type grpcTaps []grpcproxy.Tap
+
+func (ts grpcTaps) Call(c *grpcproxy.Call) {
+	for _, t := range ts {
+		t.Call(c)
 	}
 }
 

@@ -559,7 +559,7 @@ func (s *Sidecar) swap(cfg *config.Config, set *sampler.Set, key string, rt *dri
 		s.answers.capture.Store(nil)
 	}
 	s.proxy.Apply(cfg, taps)
-	s.applyGRPC(cfg, set)
+	s.applyGRPC(cfg, set, mirrors)
 	s.logs = logs
 	s.logNow.Store(logs)
 	shadow.Retire(retired)

@@ -26,6 +26,7 @@ func shadowSpecs(cfg *config.Config) ([]shadow.Spec, error) {
 			Upstream: shadow.Upstream{
 				Name:           s.Upstream,
 				Address:        up.Endpoints()[0],
+				GRPCAddress:    up.GRPCAddress,
 				Timeout:        time.Duration(up.Timeout),
 				ConnectTimeout: time.Duration(up.ConnectTimeout),
 				MaxConns:       up.MaxConns,
