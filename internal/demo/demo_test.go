@@ -53,8 +53,9 @@ func TestDemo(t *testing.T) {
 
 // TestDemoGRPC runs the demo over gRPC: the models speak the Open
 // Inference Protocol's ModelInfer, the traffic goes through driftcar's
-// gRPC listener, and drift must be detected from the sampled calls as
-// from REST requests, on the drifted features and no others.
+// gRPC listener, drift must be detected from the sampled calls as from
+// REST requests, on the drifted features and no others, and the shadow's
+// agreement must be near its design.
 func TestDemoGRPC(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs the demo for 25 seconds")
@@ -78,6 +79,10 @@ func TestDemoGRPC(t *testing.T) {
 	}
 	if res.Errors > 0 || res.Requests < 3000 {
 		t.Errorf("traffic: %d calls, %d errors", res.Requests, res.Errors)
+	}
+	// The shadow compares over gRPC too; its agreement stays near design.
+	if math.Abs(res.AgreementBefore-res.Designed) > 0.03 {
+		t.Errorf("shadow agreement over gRPC before drift: got %.3f; designed %.3f", res.AgreementBefore, res.Designed)
 	}
 	if !strings.Contains(out.String(), "over gRPC") {
 		t.Error("the output does not say the traffic is gRPC")
