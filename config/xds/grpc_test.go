@@ -33,6 +33,11 @@ func explicitHTTP2() *httpv3.HttpProtocolOptions {
 		ProtocolConfig: &httpv3.HttpProtocolOptions_ExplicitHttpConfig_Http2ProtocolOptions{Http2ProtocolOptions: &corev3.Http2ProtocolOptions{}}}}}
 }
 
+func explicitHTTP2With(h2 *corev3.Http2ProtocolOptions) *httpv3.HttpProtocolOptions {
+	return &httpv3.HttpProtocolOptions{UpstreamProtocolOptions: &httpv3.HttpProtocolOptions_ExplicitHttpConfig_{ExplicitHttpConfig: &httpv3.HttpProtocolOptions_ExplicitHttpConfig{
+		ProtocolConfig: &httpv3.HttpProtocolOptions_ExplicitHttpConfig_Http2ProtocolOptions{Http2ProtocolOptions: h2}}}}
+}
+
 func TestDecodeClusterProtocols(t *testing.T) {
 	cases := []struct {
 		name    string
@@ -50,6 +55,10 @@ func TestDecodeClusterProtocols(t *testing.T) {
 			ProtocolConfig: &httpv3.HttpProtocolOptions_ExplicitHttpConfig_Http3ProtocolOptions{Http3ProtocolOptions: &corev3.Http3ProtocolOptions{}}}}}, false, "HTTP/3 upstreams are not supported"},
 		{"downstream with http3", &httpv3.HttpProtocolOptions{UpstreamProtocolOptions: &httpv3.HttpProtocolOptions_UseDownstreamProtocolConfig{
 			UseDownstreamProtocolConfig: &httpv3.HttpProtocolOptions_UseDownstreamHttpConfig{Http3ProtocolOptions: &corev3.Http3ProtocolOptions{}}}}, false, "HTTP/3 upstreams are not supported"},
+		// Istio sends codec tuning; driftcar keeps grpc-go's defaults.
+		{"http2 tuning", explicitHTTP2With(&corev3.Http2ProtocolOptions{MaxConcurrentStreams: wrapperspb.UInt32(100), InitialStreamWindowSize: wrapperspb.UInt32(1 << 20)}), true, ""},
+		{"http2 extended CONNECT", explicitHTTP2With(&corev3.Http2ProtocolOptions{AllowConnect: true}), false, "allow_connect: not supported"},
+		{"http2 METADATA frames", explicitHTTP2With(&corev3.Http2ProtocolOptions{AllowMetadata: true}), false, "allow_metadata: not supported"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -486,7 +486,10 @@ func decodeCluster(c *clusterv3.Cluster) (*clusterRes, error) {
 		r.http2 = h2
 	}
 	//nolint:staticcheck // the deprecated field still marks many gRPC clusters
-	if c.GetHttp2ProtocolOptions() != nil {
+	if h2 := c.GetHttp2ProtocolOptions(); h2 != nil {
+		if err := checkHTTP2(h2); err != nil {
+			return nil, fmt.Errorf("http2_protocol_options: %w", err)
+		}
 		r.http2 = true
 	}
 	return r, nil
@@ -502,18 +505,57 @@ func speaksHTTP2(o *httpv3.HttpProtocolOptions) (bool, error) {
 		if u.ExplicitHttpConfig.GetHttp3ProtocolOptions() != nil {
 			return false, errors.New("explicit_http_config.http3_protocol_options: HTTP/3 upstreams are not supported")
 		}
-		return u.ExplicitHttpConfig.GetHttp2ProtocolOptions() != nil, nil
+		h2 := u.ExplicitHttpConfig.GetHttp2ProtocolOptions()
+		if err := checkHTTP2(h2); err != nil {
+			return false, fmt.Errorf("explicit_http_config.http2_protocol_options: %w", err)
+		}
+		return h2 != nil, nil
 	case *httpv3.HttpProtocolOptions_UseDownstreamProtocolConfig:
 		if u.UseDownstreamProtocolConfig.GetHttp3ProtocolOptions() != nil {
 			return false, errors.New("use_downstream_protocol_config.http3_protocol_options: HTTP/3 upstreams are not supported")
 		}
-		return u.UseDownstreamProtocolConfig.GetHttp2ProtocolOptions() != nil, nil
+		h2 := u.UseDownstreamProtocolConfig.GetHttp2ProtocolOptions()
+		if err := checkHTTP2(h2); err != nil {
+			return false, fmt.Errorf("use_downstream_protocol_config.http2_protocol_options: %w", err)
+		}
+		return h2 != nil, nil
 	case *httpv3.HttpProtocolOptions_AutoConfig:
 		if u.AutoConfig.GetHttp3ProtocolOptions() != nil {
 			return false, errors.New("auto_config.http3_protocol_options: HTTP/3 upstreams are not supported")
 		}
 	}
 	return false, nil
+}
+
+// http2Tuning are the Http2ProtocolOptions fields that only tune Envoy's
+// own codec; driftcar's gRPC client keeps grpc-go's defaults for them.
+// Any other field set is a NACK.
+var http2Tuning = []protoreflect.Name{
+	"hpack_table_size", "max_concurrent_streams", "initial_stream_window_size",
+	"initial_connection_window_size", "max_outbound_frames", "max_outbound_control_frames",
+	"max_consecutive_inbound_frames_with_empty_payload", "max_inbound_priority_frames_per_stream",
+	"max_inbound_window_update_frames_per_data_frame_sent", "stream_error_on_invalid_http_messaging",
+	"override_stream_error_on_invalid_http_message", "connection_keepalive", "use_oghttp2_codec",
+	"max_metadata_size", "enable_huffman_encoding", "max_header_field_size_kb", "disallow_obs_text",
+}
+
+// checkHTTP2 rejects the HTTP/2 options driftcar cannot honour, such as
+// extended CONNECT, METADATA frames and custom SETTINGS.
+func checkHTTP2(o *corev3.Http2ProtocolOptions) error {
+	if o == nil {
+		return nil
+	}
+	var bad []string
+	o.ProtoReflect().Range(func(fd protoreflect.FieldDescriptor, _ protoreflect.Value) bool {
+		if !slices.Contains(http2Tuning, fd.Name()) {
+			bad = append(bad, string(fd.Name()))
+		}
+		return true
+	})
+	if len(bad) > 0 {
+		return fmt.Errorf("%s: not supported: driftcar relays gRPC with grpc-go's client, which cannot honour it", strings.Join(bad, ", "))
+	}
+	return nil
 }
 
 // usableAddresses returns the host:port of every endpoint that may take
