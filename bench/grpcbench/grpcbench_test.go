@@ -14,6 +14,29 @@ func TestNginxConfigSpeaksHTTP2AndGRPC(t *testing.T) {
 	}
 }
 
+func TestDriftcarConfigMirrorsOverGRPCOnlyWithAShadow(t *testing.T) {
+	if c := driftcarConfig("a:1", "a:2", "a:3", "a:4", ""); strings.Contains(c, "shadow") {
+		t.Errorf("config without a shadow mirrors:\n%s", c)
+	}
+	c := driftcarConfig("a:1", "a:2", "a:3", "a:4", "a:5")
+	for _, want := range []string{"shadow: { address: a:5, grpc_address: a:5", "shadow: { upstream: shadow, fraction: 1 }"} {
+		if !strings.Contains(c, want) {
+			t.Errorf("config lacks %q:\n%s", want, c)
+		}
+	}
+}
+
+func TestDeriveJudgesTheShadowAgainstDriftcar(t *testing.T) {
+	rep := &Report{Cells: []Cell{
+		{Path: Driftcar, InFlight: 32, Throughput: 200, P99: 3},
+		{Path: DriftcarShadow, InFlight: 32, Throughput: 180, P99: 4},
+	}}
+	rep.derive()
+	if len(rep.Targets) != 1 || rep.Targets[0].Got != 0.9 || rep.Targets[0].Pass {
+		t.Fatalf("targets: got %+v; want one missed shadow target at 0.90", rep.Targets)
+	}
+}
+
 func TestDeriveComparesDriftcarWithNginx(t *testing.T) {
 	rep := &Report{Cells: []Cell{
 		{Path: Direct, InFlight: 32, Throughput: 300, P99: 1},

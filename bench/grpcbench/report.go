@@ -92,7 +92,7 @@ func newReport(o Options) *Report {
 		Settings: Settings{Short: o.Short, Conns: o.Conns, ClientConns: clientConns, Duration: o.Duration.String(), Rounds: o.Rounds,
 			Request: len(modelInferRequest()), Response: len(modelInferResponse())},
 		Notes: []string{
-			"driftcar with a 200 ms gRPC shadow is not measured: shadow traffic over gRPC does not exist yet.",
+			"driftcar+shadow mirrors every call to a second stub that answers after 200 ms; copies beyond its queue are dropped and counted, never waited for.",
 			"The stub, the client and both proxies share the machine's cores; nginx runs one worker, driftcar GOMAXPROCS = all cores.",
 		},
 	}
@@ -116,6 +116,15 @@ func (rep *Report) derive() {
 			}
 		}
 		return nil
+	}
+	for i := range rep.Cells {
+		s := &rep.Cells[i]
+		d := find(Driftcar, s.InFlight)
+		if s.Path != DriftcarShadow || d == nil || d.Throughput == 0 {
+			continue
+		}
+		r := s.Throughput / d.Throughput
+		rep.Targets = append(rep.Targets, Verdict{Target: fmt.Sprintf("driftcar+shadow throughput / driftcar at %d in flight", s.InFlight), Got: r, Limit: 0.95, Pass: r >= 0.95})
 	}
 	for i := range rep.Cells {
 		d := &rep.Cells[i]

@@ -21,10 +21,14 @@ import (
 
 // Path names.
 const (
-	Direct   = "direct"
-	Driftcar = "driftcar"
-	Nginx    = "nginx"
+	Direct         = "direct"
+	Driftcar       = "driftcar"
+	DriftcarShadow = "driftcar+shadow"
+	Nginx          = "nginx"
 )
+
+// shadowDelay is how long the shadow stub takes to answer.
+const shadowDelay = 200 * time.Millisecond
 
 // clientConns is how many HTTP/2 connections the client spreads its calls
 // over, on every path alike.
@@ -78,11 +82,16 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 		return nil, fmt.Errorf("cannot create a temp dir: %w", err)
 	}
 	defer os.RemoveAll(dir)
-	stub, err := StartStub("127.0.0.1:0")
+	stub, err := StartStub("127.0.0.1:0", 0)
 	if err != nil {
 		return nil, err
 	}
 	defer stub.Close()
+	slow, err := StartStub("127.0.0.1:0", shadowDelay)
+	if err != nil {
+		return nil, err
+	}
+	defer slow.Close()
 	rep := newReport(o)
 	targets := []*target{{name: Direct, addr: stub.Addr()}}
 	defer func() {
@@ -100,9 +109,14 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 		return nil, err
 	}
 	log("starting driftcar")
-	t, err := startDriftcar(ctx, dir, bin, stub.Addr())
+	t, err := startDriftcar(ctx, dir, bin, stub.Addr(), "")
 	if err != nil {
 		return nil, fmt.Errorf("cannot start driftcar: %w", err)
+	}
+	targets = append(targets, t)
+	log("starting driftcar with a %v shadow", shadowDelay)
+	if t, err = startDriftcar(ctx, dir, bin, stub.Addr(), slow.Addr()); err != nil {
+		return nil, fmt.Errorf("cannot start driftcar with a shadow: %w", err)
 	}
 	targets = append(targets, t)
 
@@ -247,8 +261,14 @@ func waitReady(ctx context.Context, addr string, c *benchproc.Child) error {
 	return errors.New(msg)
 }
 
-func startDriftcar(ctx context.Context, root, bin, live string) (*target, error) {
-	dir := filepath.Join(root, "driftcar")
+// startDriftcar starts driftcar relaying to live, mirroring every call to
+// shadow unless it is "".
+func startDriftcar(ctx context.Context, root, bin, live, shadow string) (*target, error) {
+	name := Driftcar
+	if shadow != "" {
+		name = DriftcarShadow
+	}
+	dir := filepath.Join(root, name)
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, err
 	}
@@ -260,7 +280,7 @@ func startDriftcar(ctx context.Context, root, bin, live string) (*target, error)
 		}
 	}
 	cfg := filepath.Join(dir, "driftcar.yaml")
-	if err := os.WriteFile(cfg, []byte(driftcarConfig(addrs[0], addrs[1], addrs[2], live)), 0o644); err != nil {
+	if err := os.WriteFile(cfg, []byte(driftcarConfig(addrs[0], addrs[1], addrs[2], live, shadow)), 0o644); err != nil {
 		return nil, err
 	}
 	c, err := benchproc.Start(dir, nil, bin, "run", "--config", cfg, "--log-level", "warn")
@@ -271,23 +291,32 @@ func startDriftcar(ctx context.Context, root, bin, live string) (*target, error)
 		_ = c.Stop()
 		return nil, err
 	}
-	return &target{name: Driftcar, addr: addrs[2], stop: c.Stop}, nil
+	return &target{name: name, addr: addrs[2], stop: c.Stop}, nil
 }
 
-// driftcarConfig is one open-inference-v2 route over gRPC to live.
-func driftcarConfig(listen, admin, grpcListen, live string) string {
-	return fmt.Sprintf(`listen: %s
+// driftcarConfig is one open-inference-v2 route over gRPC to live, with
+// every call mirrored to shadow unless it is "".
+func driftcarConfig(listen, admin, grpcListen, live, shadow string) string {
+	c := fmt.Sprintf(`listen: %s
 admin: %s
 grpc_listen: %s
 model: bench
 upstreams:
   live: { address: %s, grpc_address: %s }
-routes:
+`, listen, admin, grpcListen, live, live)
+	if shadow != "" {
+		c += fmt.Sprintf("  shadow: { address: %s, grpc_address: %s, timeout: 5s }\n", shadow, shadow)
+	}
+	c += `routes:
   - name: infer
     protocol: open-inference-v2
     match: { path_prefix: /inference.GRPCInferenceService/ }
     split: [{ upstream: live, weight: 1 }]
-`, listen, admin, grpcListen, live, live)
+`
+	if shadow != "" {
+		c += "    shadow: { upstream: shadow, fraction: 1 }\n"
+	}
+	return c
 }
 
 func startNginx(ctx context.Context, root, bin, live string) (*target, error) {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math"
 	"net"
+	"time"
 
 	"google.golang.org/grpc"
 	"google.golang.org/protobuf/encoding/protowire"
@@ -42,8 +43,8 @@ type Stub struct {
 	addr string
 }
 
-// StartStub serves ModelInfer on addr.
-func StartStub(addr string) (*Stub, error) {
+// StartStub serves ModelInfer on addr, answering each call after delay.
+func StartStub(addr string, delay time.Duration) (*Stub, error) {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return nil, fmt.Errorf("cannot listen for the stub: %w", err)
@@ -57,6 +58,9 @@ func StartStub(addr string) (*Stub, error) {
 			var req frame
 			if err := dec(&req); err != nil {
 				return nil, err
+			}
+			if delay > 0 {
+				time.Sleep(delay)
 			}
 			return resp, nil
 		}}},
