@@ -306,15 +306,5 @@ func (m *Monitor) windowName(j int) string {
 	if j < 0 || j >= len(m.windows) {
 		return ""
 	}
-	return windowLabel(m.opts.Calibrator.Options().Windows[j])
-}
-
-func windowLabel(d time.Duration) string {
-	switch {
-	case d%time.Hour == 0:
-		return fmt.Sprintf("%dh", d/time.Hour)
-	case d%time.Minute == 0:
-		return fmt.Sprintf("%dm", d/time.Minute)
-	}
-	return d.String()
+	return stat.WindowLabel(m.opts.Calibrator.Options().Windows[j])
 }

@@ -64,15 +64,71 @@ type WebhookOptions struct {
 
 // Payload is the body of a webhook call.
 type Payload struct {
-	Model     string        `json:"model"`
-	Route     string        `json:"route"`
-	Features  []FeatureView `json:"features"`
-	Windows   []string      `json:"windows"`
-	Reference ReferenceID   `json:"reference"`
-	DriftAt   time.Time     `json:"drift_began_at"`
-	Sidecar   Identity      `json:"sidecar"`
-	SentAt    time.Time     `json:"sent_at"`
+	// Event is what happened: EventDrift (features drifted, the
+	// default), EventPromotion, EventPerformanceDrift or EventSLABreach.
+	Event    string        `json:"event"`
+	Model    string        `json:"model"`
+	Route    string        `json:"route"`
+	Arm      string        `json:"arm,omitempty"`
+	Features []FeatureView `json:"features,omitempty"`
+	// Promotion is set for EventPromotion, Performance for the
+	// performance events.
+	Promotion   *Promotion   `json:"promotion,omitempty"`
+	Performance *Performance `json:"performance,omitempty"`
+	Windows     []string     `json:"windows"`
+	Reference   ReferenceID  `json:"reference"`
+	// DriftAt is when the event began: the drift onset, the verdict, the
+	// breach.
+	DriftAt time.Time `json:"drift_began_at"`
+	Sidecar Identity  `json:"sidecar"`
+	SentAt  time.Time `json:"sent_at"`
 }
+
+// Webhook events.
+const (
+	EventDrift            = "drift"
+	EventPromotion        = "promotion"
+	EventPerformanceDrift = "performance_drift"
+	EventSLABreach        = "sla_breach"
+)
+
+// Promotion is a challenger found better than the live arm by the margin.
+type Promotion struct {
+	Challenger string  `json:"challenger"`
+	Champion   string  `json:"champion"`
+	Paired     bool    `json:"paired"`
+	Metric     string  `json:"metric"`
+	Live       float64 `json:"live"`
+	Candidate  float64 `json:"challenger_value"`
+	Difference float64 `json:"difference"`
+	LowerBound float64 `json:"lower_bound"`
+	Margin     float64 `json:"margin"`
+	PValue     float64 `json:"pvalue"`
+	N          uint64  `json:"n"`
+	Window     string  `json:"window"`
+}
+
+// Performance is an arm whose labelled performance drifted from the
+// reference or breached the SLA.
+type Performance struct {
+	Window    string  `json:"window"`
+	Metric    string  `json:"metric"`
+	Value     float64 `json:"value"`
+	Reference float64 `json:"reference,omitempty"`
+	Limit     float64 `json:"limit,omitempty"`
+	PValue    float64 `json:"pvalue,omitempty"`
+}
+
+// kind is p's event, EventDrift when unset.
+func (p *Payload) kind() string {
+	if p.Event == "" {
+		return EventDrift
+	}
+	return p.Event
+}
+
+// cooldownKey separates the cooldowns of a route's events and arms.
+func (p *Payload) cooldownKey() string { return p.Route + "\x00" + p.kind() + "\x00" + p.Arm }
 
 // ReferenceID names the reference profile.
 type ReferenceID struct {
@@ -170,7 +226,10 @@ func (opts *WebhookOptions) fill() {
 func (w *Webhook) Notify(p Payload) {
 	opts := w.opts.Load()
 	now := opts.Now()
-	if len(opts.When) > 0 {
+	if p.Event == "" {
+		p.Event = EventDrift
+	}
+	if len(opts.When) > 0 && p.Event == EventDrift {
 		w.hold(p, now)
 		return
 	}
@@ -180,12 +239,12 @@ func (w *Webhook) Notify(p Payload) {
 // enqueue queues p unless its route is cooling down or the queue is full.
 func (w *Webhook) enqueue(opts *WebhookOptions, p Payload, now time.Time) {
 	w.mu.Lock()
-	if last, ok := w.last[p.Route]; ok && now.Sub(last) < opts.Cooldown {
+	if last, ok := w.last[p.cooldownKey()]; ok && now.Sub(last) < opts.Cooldown {
 		w.mu.Unlock()
 		w.suppressed.Add(1)
 		return
 	}
-	w.last[p.Route] = now
+	w.last[p.cooldownKey()] = now
 	w.mu.Unlock()
 	select {
 	case w.queue <- p:

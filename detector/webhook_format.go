@@ -32,8 +32,16 @@ const (
 	FormatKubeflow Format = "kubeflow"
 )
 
-// CloudEventType is the ce-type of format cloudevents.
+// CloudEventType is the ce-type of format cloudevents for a drift event;
+// the other events are "dev.driftcar." and their name.
 const CloudEventType = "dev.driftcar.drift"
+
+func cloudEventType(p *Payload) string {
+	if k := p.kind(); k != EventDrift {
+		return "dev.driftcar." + k
+	}
+	return CloudEventType
+}
 
 // Target holds what the presets other than json and cloudevents put in
 // their paths and bodies.
@@ -70,6 +78,12 @@ func EventID(p *Payload) string {
 	h.Write([]byte(p.Route))
 	h.Write([]byte{0})
 	h.Write([]byte(strconv.FormatInt(p.DriftAt.UnixNano(), 10)))
+	if k := p.kind(); k != EventDrift {
+		h.Write([]byte{0})
+		h.Write([]byte(k))
+		h.Write([]byte{0})
+		h.Write([]byte(p.Arm))
+	}
 	return hex.EncodeToString(h.Sum(nil)[:16])
 }
 
@@ -112,7 +126,7 @@ func encode(opts *WebhookOptions, p *Payload) (request, error) {
 		// Binary content mode: the attributes are ce- headers and the body
 		// is the data, typed by Content-Type.
 		r.header.Set("ce-specversion", "1.0")
-		r.header.Set("ce-type", CloudEventType)
+		r.header.Set("ce-type", cloudEventType(p))
 		r.header.Set("ce-source", CloudEventSource(p))
 		r.header.Set("ce-id", EventID(p))
 		r.header.Set("ce-time", p.DriftAt.UTC().Format(time.RFC3339Nano))
@@ -144,7 +158,7 @@ func encode(opts *WebhookOptions, p *Payload) (request, error) {
 			return request{}, fmt.Errorf("cannot split webhook event into parameters: %w", err)
 		}
 		body = kfpRun{
-			DisplayName:  "driftcar drift " + p.Model + "/" + p.Route + " " + p.DriftAt.UTC().Format(time.RFC3339),
+			DisplayName:  "driftcar " + strings.ReplaceAll(p.kind(), "_", " ") + " " + p.Model + "/" + p.Route + " " + p.DriftAt.UTC().Format(time.RFC3339),
 			ExperimentID: opts.Target.ExperimentID,
 			PipelineVersionReference: kfpVersionRef{
 				PipelineID: opts.Target.PipelineID, PipelineVersionID: opts.Target.PipelineVersionID,

@@ -359,3 +359,46 @@ func sameSet(a, b []string) bool {
 	}
 	return true
 }
+
+func promotionPayload() Payload {
+	p := samplePayload()
+	p.Event, p.Arm, p.Features = EventPromotion, "shadow", nil
+	p.Promotion = &Promotion{Challenger: "shadow", Champion: "live", Paired: true, Metric: "accuracy",
+		Live: 0.80, Candidate: 0.90, Difference: 0.10, LowerBound: 0.07, Margin: 0.02, PValue: 1e-9, N: 2000, Window: "1h"}
+	return p
+}
+
+// A promotion goes out in every format, typed as one, with an id of its
+// own, and is never held by the drift conditions.
+func TestWebhookPromotionInEveryFormat(t *testing.T) {
+	drift, promo := samplePayload(), promotionPayload()
+	if EventID(&drift) == EventID(&promo) {
+		t.Fatal("a promotion has the id of the drift event at the same time")
+	}
+	for _, f := range []Format{FormatJSON, FormatCloudEvents, FormatAirflow, FormatArgoWorkflows, FormatKubeflow} {
+		t.Run(string(f), func(t *testing.T) {
+			srv, ch := recorder(t, 200)
+			opts := WebhookOptions{URL: srv.URL, Format: f, Now: func() time.Time { return sentAt },
+				Target: Target{DagID: "retrain", Namespace: "argo", Template: "retrain", PipelineID: "p", PipelineVersionID: "v"},
+				When:   []Condition{{Kind: CondDrift}}, Signals: func(string) Signals { return Signals{} }}
+			w := NewWebhook(opts, nil)
+			runWebhook(t, w)
+			w.Notify(promo)
+			c := next(t, ch)
+			// Every format carries the event's JSON, quoted inside a
+			// string (argo) or not.
+			body := strings.ReplaceAll(string(c.body), `\"`, `"`)
+			if !strings.Contains(body, `"event":"promotion"`) || !strings.Contains(body, `"challenger":"shadow"`) {
+				t.Errorf("body does not carry the promotion:\n%s", c.body)
+			}
+			switch f {
+			case FormatCloudEvents:
+				checkHeader(t, c, map[string]string{"ce-type": "dev.driftcar.promotion", "ce-id": EventID(&promo)})
+			case FormatKubeflow:
+				if !strings.Contains(string(c.body), "driftcar promotion credit-risk/predict") {
+					t.Errorf("kubeflow run is not named as a promotion:\n%s", c.body)
+				}
+			}
+		})
+	}
+}

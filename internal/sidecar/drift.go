@@ -249,7 +249,7 @@ func (s *Sidecar) notifier(cfg *config.Config, set *sampler.Set, wh *detector.We
 	id := detector.Identity{Pod: os.Getenv("POD_NAME"), Namespace: os.Getenv("POD_NAMESPACE"), Host: host, Version: bi.Version}
 	model := cfg.Model
 	return func(a detector.Alert) {
-		p := detector.Payload{Model: model, Route: a.Route, Features: a.Features, Windows: windows, DriftAt: a.At, Sidecar: id}
+		p := detector.Payload{Event: detector.EventDrift, Model: model, Route: a.Route, Features: a.Features, Windows: windows, DriftAt: a.At, Sidecar: id}
 		if prof := set.Profile(); prof != nil {
 			p.Reference = detector.ReferenceID{Hash: prof.Hash, Source: prof.Source, Rows: prof.Rows}
 		}
