@@ -66,6 +66,14 @@ type Options struct {
 	// PredictionDrift compares the canary's predictions with the live
 	// arm's with the binned two-sample tests.
 	PredictionDrift bool
+	// MaxAccuracyDrop, with Labels set, is the tolerated live-minus-canary
+	// accuracy on labelled outcomes; 0 does not judge it. Arms need
+	// MinLabels labelled outcomes each.
+	MaxAccuracyDrop float64
+	MinLabels       uint64
+	// Labels returns an arm's wrong predictions among its labelled
+	// outcomes over the ground truth's window.
+	Labels func(route, arm string) (wrong, labelled uint64, ok bool)
 	// Window is the judged span of recent traffic.
 	Window time.Duration
 	// Slice is the sketch slice length (for prediction windows).
@@ -107,7 +115,7 @@ func (c *RollbackCounts) get(route, reason string) uint64 {
 	return c.n[[2]string{route, reason}]
 }
 
-var rollbackReasons = []string{reasonErrorRate, reasonLatency, reasonTTFT, reasonPrediction}
+var rollbackReasons = []string{reasonErrorRate, reasonLatency, reasonTTFT, reasonPrediction, reasonAccuracy}
 
 // Canary states, the values of driftcar_canary_state.
 const (
@@ -124,6 +132,7 @@ const (
 	reasonLatency    = "latency"
 	reasonTTFT       = "time_to_first_token"
 	reasonPrediction = "prediction_drift"
+	reasonAccuracy   = "accuracy"
 )
 
 // Guard compares each route's canary arms with its first (live) arm.
@@ -162,6 +171,9 @@ type Check struct {
 	LiveStreams    uint64   `json:"live_streams,omitempty"`
 	TTFTP99Ratio   *float64 `json:"ttft_p99_ratio,omitempty"`
 	PredictionP    *float64 `json:"prediction_pvalue,omitempty"`
+	Labelled       uint64   `json:"labelled,omitempty"`
+	Accuracy       *float64 `json:"accuracy,omitempty"`
+	LiveAccuracy   *float64 `json:"live_accuracy,omitempty"`
 	Breaches       []string `json:"breaches,omitempty"`
 	Streak         int      `json:"streak"`
 	RolledBack     bool     `json:"rolled_back"`
@@ -310,6 +322,7 @@ func (g *Guard) check(route string, set *sampler.Set, live, canary Stats, arm st
 			c.Breaches = append(c.Breaches, reasonTTFT)
 		}
 	}
+	g.checkAccuracy(route, arm, &c)
 	if g.opts.PredictionDrift && set != nil {
 		if p, ok := g.predictions(route, set, arm); ok {
 			c.PredictionP = optional(p.PValue)
@@ -319,6 +332,26 @@ func (g *Guard) check(route string, set *sampler.Set, live, canary Stats, arm st
 		}
 	}
 	return c, true
+}
+
+// checkAccuracy compares the canary's labelled accuracy with live's: a
+// drop beyond MaxAccuracyDrop is the error-rate test's breach.
+func (g *Guard) checkAccuracy(route, arm string, c *Check) {
+	if g.opts.MaxAccuracyDrop <= 0 || g.opts.Labels == nil {
+		return
+	}
+	r := g.routes[route]
+	cw, cn, ok1 := g.opts.Labels(route, arm)
+	lw, ln, ok2 := g.opts.Labels(route, r.arms[0])
+	c.Labelled = cn
+	if !ok1 || !ok2 || cn < max(g.opts.MinLabels, 1) || ln < max(g.opts.MinLabels, 1) {
+		return
+	}
+	er := stat.CompareErrorRates(cw, cn, lw, ln, g.opts.MaxAccuracyDrop, g.opts.Alpha)
+	c.Accuracy, c.LiveAccuracy = optional(1-er.Canary), optional(1-er.Live)
+	if er.Breach {
+		c.Breaches = append(c.Breaches, reasonAccuracy)
+	}
 }
 
 // predictions compares the canary's prediction cells with the live arm's.

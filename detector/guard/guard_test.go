@@ -257,3 +257,50 @@ driftcar_canary_state{route="predict"} %d
 		}
 	}
 }
+
+// TestGuardRollsBackOnAnAccuracyDrop: a canary whose labelled accuracy is
+// significantly lower than live's by more than max_accuracy_drop is rolled
+// back; a drop within the tolerance, or too few labels, is not.
+func TestGuardRollsBackOnAnAccuracyDrop(t *testing.T) {
+	cases := []struct {
+		name             string
+		canaryWrong, n   uint64
+		wantState, cause string
+	}{
+		{"worse by 15 points", 500, 2000, "rolled_back", "accuracy"},
+		{"worse by 2 points, tolerated", 240, 2000, "ok", ""},
+		{"too few labels", 40, 100, "ok", ""},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			arms := newFakeArms("live", "canary")
+			opts := testOptions()
+			opts.MaxAccuracyDrop, opts.MinLabels = 0.05, 200
+			opts.Labels = func(route, arm string) (uint64, uint64, bool) {
+				if arm == "live" {
+					return 200, 2000, true // accuracy 0.90
+				}
+				return tc.canaryWrong, tc.n, true
+			}
+			g := newTestGuard(opts, arms)
+			now := time.Unix(1e9, 0)
+			g.Tick(now, nil)
+			for range 3 {
+				arms.add("live", 1000, 0, 0.005)
+				arms.add("canary", 1000, 0, 0.005)
+				now = now.Add(10 * time.Second)
+				g.Tick(now, nil)
+			}
+			if got := state(g); got != tc.wantState {
+				t.Fatalf("state: got %s; want %s\n%+v", got, tc.wantState, g.View())
+			}
+			check := g.View()[0].Checks[0]
+			if check.RollbackReason != tc.cause {
+				t.Errorf("rollback reason: got %q; want %q", check.RollbackReason, tc.cause)
+			}
+			if tc.n >= 200 && (check.Accuracy == nil || check.LiveAccuracy == nil || *check.LiveAccuracy != 0.9) {
+				t.Errorf("accuracies not reported: %+v", check)
+			}
+		})
+	}
+}
