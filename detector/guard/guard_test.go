@@ -239,6 +239,7 @@ func TestGuardMetricsAndCountsSurviveANewGuard(t *testing.T) {
 	want := `
 # HELP driftcar_canary_rollback_total Canary rollbacks by reason.
 # TYPE driftcar_canary_rollback_total counter
+driftcar_canary_rollback_total{reason="accuracy",route="predict"} 0
 driftcar_canary_rollback_total{reason="error_rate",route="predict"} 1
 driftcar_canary_rollback_total{reason="latency",route="predict"} 0
 driftcar_canary_rollback_total{reason="prediction_drift",route="predict"} 0
