@@ -363,6 +363,11 @@ func fakeAdmin(t *testing.T, token string) string {
 			`"history":[{"at":"2026-11-28T10:00:00Z","route":` + q("r"+hostile) + `,"feature":` + q("f"+hostile) + `,"from":"ok","to":` + q(hostile) + `,"window":"1m","test":` + q(hostile) + `,"statistic":5,"threshold":9}],` +
 			`"canary":[{"route":` + q("r"+hostile) + `,"state":"rolled_back","checks":[{"arm":` + q("c"+hostile) + `,"requests":250,"live_requests":1000,"error_rate":0.1,"live_error_rate":0.003,` +
 			`"p99_ratio":1.4,"ttft_p99_ratio":1.8,"breaches":[` + q(hostile) + `],"streak":3,"rolled_back":true,"rollback_reason":"error_rate"}]}]}`,
+		"/api/ground-truth": `{"label":"binary","windows":["5m","1h"],"routes":[{"route":` + q("r"+hostile) + `,` +
+			`"reference":{"from":"profile","metric":"accuracy","value":0.9,"rows":20000},"arms":[` +
+			`{"arm":"stable","role":"live","labels":4000,"state":"drift","windows":[{"window":"5m","labels":600,"accuracy":0.85,"auc":0.91},{"window":"1h","labels":4000,"accuracy":0.875}]},` +
+			`{"arm":` + q("s"+hostile) + `,"role":"shadow","labels":3900,"state":"ok","sla_breached":[` + q(hostile) + `],"windows":[{"window":"5m","labels":580,"accuracy":0.95},{"window":"1h","labels":0}],` +
+			`"verdict":{"verdict":"better_by_margin","paired":true,"metric":"accuracy","difference":0.075,"pvalue":1e-12,"n":3900,"window":"1h"}}]}]}`,
 		"/api/config": `{"model":` + q(hostile) + `,"sketch":{"slices":60,"slice_duration":"1m"}}`,
 		"/metrics":    "# TYPE driftcar_config_info gauge\ndriftcar_config_info{model=\"m\",source=\"xds\",version=\"v\\\"<b>1</b>\"} 1\n",
 	}
@@ -440,6 +445,12 @@ func TestPageEscapesAndAsksForToken(t *testing.T) {
 		{`.llm tbody tr:last-child [data-cell="completion"]`, "700 chunks"},
 		{`.llm tbody tr:last-child [data-cell="finish"]`, hostile + " 250"},
 		{`[data-cell="ttft-p99-ratio"]`, "1.80×"},
+		{`[data-truth-arm="stable"] [data-cell="labels"]`, "4,000"},
+		{`[data-truth-arm="stable"] [data-cell="window-5m"]`, "85.0% · AUC 0.910"},
+		{`[data-truth-arm="stable"] [data-cell="state"]`, "drift"},
+		{`.truth tbody tr:last-child [data-cell="window-1h"]`, "–"},
+		{`.truth tbody tr:last-child [data-cell="state"]`, "ok SLA: " + hostile},
+		{`.truth tbody tr:last-child [data-cell="verdict"]`, "better by margin +7.5% · p " + "1e-12" + " · paired, n 3,900"},
 	} {
 		if got := eval[string](t, tab, `((document.querySelector('`+tc.cell+`') || {}).textContent || '')`); got != tc.want {
 			t.Errorf("%s: got %q; want %q", tc.cell, got, tc.want)

@@ -139,7 +139,8 @@
     invalid_rate: 'invalid rate', out_of_range_rate: 'out-of-range rate',
   };
   function testName(t) { return TESTS[t] || t || ''; }
-  const STATES = { insufficient_data: 'insufficient data', ok: 'ok', warning: 'warning', drift: 'drift', rolled_back: 'rolled back' };
+  const STATES = { insufficient_data: 'insufficient data', ok: 'ok', warning: 'warning', drift: 'drift', rolled_back: 'rolled back',
+    better_by_margin: 'better by margin', not_better: 'not better', worse: 'worse' };
   function badge(state, big) {
     const s = state || 'unknown';
     return el('span', { class: 'badge s-' + s + (big ? ' big' : ''), 'data-state': s, text: STATES[s] || s });
@@ -408,12 +409,17 @@
       guard: el('div'),
       llm: el('div', { class: 'tablewrap' }),
       llmTitle: el('span', { class: 'hint' }),
+      truth: el('div', { class: 'tablewrap' }),
+      truthTitle: el('span', { class: 'hint' }),
       featTitle: el('span', { class: 'hint' }),
       mmTitle: el('span', { class: 'hint' }),
     };
     parts.llmBox = el('div', { class: 'llm', hidden: true },
       el('div', { class: 'section-title' }, el('span', { text: 'LLM answers' }), parts.llmTitle),
       el('div', { class: 'card' }, parts.llm));
+    parts.truthBox = el('div', { class: 'truth', hidden: true },
+      el('div', { class: 'section-title' }, el('span', { text: 'Ground truth' }), parts.truthTitle),
+      el('div', { class: 'card' }, parts.truth));
     const root = el('section', { class: 'route', 'data-route': name },
       parts.head,
       parts.kpis,
@@ -421,6 +427,7 @@
         el('div', { class: 'card' }, el('h3', null, 'Requests per second'), parts.rates),
         el('div', { class: 'card' }, el('h3', null, 'Shadow agreement'), parts.agree)),
       parts.llmBox,
+      parts.truthBox,
       el('div', { class: 'section-title' }, el('span', { text: 'Features' }), parts.featTitle),
       parts.features,
       el('div', { class: 'section-title' }, el('span', { text: 'Latest shadow mismatches' }), parts.mmTitle),
@@ -436,7 +443,7 @@
   function roleLabel(name, role) { return name === role ? name : name + ' (' + role + ')'; }
   function armColor(i) { return i === 0 ? 'var(--live)' : ['var(--canary)', '#0ca678', '#d6336c', '#1098ad'][(i - 1) % 4]; }
 
-  function renderRoute(now, r, feats, drift, mism, guard) {
+  function renderRoute(now, r, feats, drift, mism, guard, truth) {
     const v = routeView(r.route);
     const p = v.parts;
     // Rates from cumulative counts between polls.
@@ -543,6 +550,7 @@
     }
 
     renderLLM(v, r);
+    renderTruth(v, truth);
     renderFeatures(now, v, feats, drift);
     renderMismatches(v, (mism || []).filter((x) => x.route === r.route));
     renderGuard(v, guard);
@@ -588,6 +596,41 @@
     });
     p.llm.replaceChildren(el('table', null,
       el('thead', null, el('tr', null, ['arm', 'streams', 'TTFT p50', 'TTFT p99', 'inter-token p99', 'tokens/s', 'prompt tokens', 'completion tokens', 'finish reasons'].map((h) => el('th', { text: h })))),
+      el('tbody', null, rows)));
+  }
+
+  // renderTruth shows each arm's labelled performance over the windows,
+  // its state against the reference, and each challenger's verdict; the
+  // card is hidden when ground_truth is not configured.
+  function renderTruth(v, t) {
+    const p = v.parts;
+    p.truthBox.hidden = !t;
+    if (!t) return;
+    const numeric = t.label === 'numeric';
+    const ref = t.reference;
+    p.truthTitle.textContent = 'labels joined by request id · ' + (ref
+      ? 'reference ' + ref.metric + ' ' + (numeric ? fmtNum(ref.value) : fmtPct(ref.value, 1)) + ' (' + ref.from + ', ' + ref.rows.toLocaleString('en-US') + ' rows)'
+      : (t.untested || 'no reference yet'));
+    const wins = t.windows || [];
+    const metric = (w) => {
+      if (!w || !w.labels) return '–';
+      if (numeric) return 'MAE ' + fmtNum(w.mae) + ' · RMSE ' + fmtNum(w.rmse);
+      return fmtPct(w.accuracy, 1) + (w.auc != null ? ' · AUC ' + w.auc.toFixed(3) : '');
+    };
+    const verdict = (a) => {
+      const vd = a.verdict;
+      if (!vd) return a.role === 'live' ? el('span', { class: 'muted', text: 'champion' }) : '–';
+      const diff = vd.difference == null ? '' : ' ' + (numeric ? fmtNum(vd.difference) : (vd.difference >= 0 ? '+' : '') + fmtPct(vd.difference, 1));
+      return [badge(vd.verdict), el('span', { class: 'muted', text: diff + (vd.pvalue != null ? ' · p ' + fmtP(vd.pvalue) : '') + ' · ' + (vd.paired ? 'paired' : 'unpaired') + ', n ' + vd.n.toLocaleString('en-US') })];
+    };
+    const rows = (t.arms || []).map((a, i) => el('tr', { 'data-truth-arm': a.arm },
+      el('td', { class: 'nowrap' }, el('span', { class: 'swatch', style: { '--c': a.role === 'shadow' ? 'var(--shadow)' : armColor(i) } }), roleLabel(a.arm, a.role)),
+      el('td', { class: 'num', 'data-cell': 'labels', text: (a.labels || 0).toLocaleString('en-US') }),
+      ...wins.map((name, j) => el('td', { class: 'num', 'data-cell': 'window-' + name, text: metric((a.windows || [])[j]) })),
+      el('td', { 'data-cell': 'state' }, badge(a.state), (a.sla_breached || []).length ? el('span', { class: 'muted', text: ' SLA: ' + a.sla_breached.join(', ') }) : null),
+      el('td', { 'data-cell': 'verdict' }, verdict(a))));
+    p.truth.replaceChildren(el('table', null,
+      el('thead', null, el('tr', null, ['arm', 'labels'].concat(wins.map((w) => (numeric ? 'error ' : 'accuracy ') + w), ['performance', 'verdict vs live']).map((h) => el('th', { text: h })))),
       el('tbody', null, rows)));
   }
 
@@ -768,6 +811,7 @@
       get('api/routes'), get('api/shadow/mismatches'), get('api/features'), get('api/drift'),
       slow ? get('api/config') : Promise.resolve(null),
       slow ? get('metrics', true) : Promise.resolve(null),
+      get('api/ground-truth'),
     ];
     const res = await Promise.allSettled(jobs);
     const val = (i) => (res[i].status === 'fulfilled' ? res[i].value : null);
@@ -787,6 +831,7 @@
     const feats = val(2) || [];
     const drift = val(3) || {};
     const mism = val(1) || [];
+    const truth = val(6) || {};
     const main = $('routes');
     const loading = $('loading');
     if (loading) loading.remove();
@@ -798,11 +843,19 @@
         feats.find((f) => f.route === r.route),
         (drift.routes || []).find((d) => d.route === r.route),
         mism,
-        (drift.canary || []).find((g) => g.route === r.route));
+        (drift.canary || []).find((g) => g.route === r.route),
+        truthOf(truth, r.route));
     }
     renderHistory(routes, drift.history);
     const failed = res.filter((r) => r.status === 'rejected').length;
     setStatus(true, 'live · updated ' + fmtClock(now) + (failed ? ' · ' + failed + ' endpoint(s) failed' : ''));
+  }
+
+  // truthOf is a route's ground-truth view with the monitor's label kind
+  // and windows, or null.
+  function truthOf(t, route) {
+    const r = (t.routes || []).find((x) => x.route === route);
+    return r ? Object.assign({ label: t.label, windows: t.windows }, r) : null;
   }
 
   async function loop() {
