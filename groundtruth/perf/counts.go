@@ -131,6 +131,9 @@ func (c *Counts) Invalid() uint64 { return c.invalid }
 // Errors is, for classification, the number of wrong predictions; it is 0
 // for Numeric.
 func (c *Counts) Errors() uint64 {
+	if c.classes == 0 {
+		return 0
+	}
 	var right uint64
 	for i := range c.classes {
 		right += c.confusion[i*c.classes+i]
