@@ -32,7 +32,7 @@ func TestBinaryMetrics(t *testing.T) {
 		bins          int
 		auc, aucBound float64
 	}{
-		{bins: 1000, auc: 22.0 / 25, aucBound: 0},        // no bin holds a positive and a negative
+		{bins: 1000, auc: 22.0 / 25, aucBound: 0},          // no bin holds a positive and a negative
 		{bins: 2, auc: (12 + 11.0/2) / 25, aucBound: 0.22}, // [0,.5): 1 pos, 3 neg; [.5,1]: 4 pos, 2 neg
 	} {
 		s := mustSpec(t, Spec{Kind: Binary, ScoreBins: tc.bins})
@@ -41,7 +41,7 @@ func TestBinaryMetrics(t *testing.T) {
 			c.Add(s.Outcome(f.actual, math.NaN(), f.score))
 		}
 		c.Add(Outcome{Actual: 1, Predicted: 1, Score: math.NaN()}) // right, unscored
-		c.Add(Outcome{Actual: 2, Predicted: 1, Score: 0.5})         // invalid label
+		c.Add(Outcome{Actual: 2, Predicted: 1, Score: 0.5})        // invalid label
 		m := c.Metrics()
 		if m.N != 11 || m.Invalid != 1 || m.Scored != 10 || c.Errors() != 3 {
 			t.Fatalf("N %d, Invalid %d, Scored %d, Errors %d; want 11, 1, 10, 3", m.N, m.Invalid, m.Scored, c.Errors())
