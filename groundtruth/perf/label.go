@@ -43,9 +43,9 @@ func (s *Spec) ParseLabel(raw []byte) (float64, error) {
 	return 0, s.badLabel(v)
 }
 
-func (s *Spec) labelFromString(str string, v []byte) (float64, error) {
+func (s *Spec) labelFromString(str, v []byte) (float64, error) {
 	if s.Kind == Binary && len(s.Classes) == 0 {
-		switch str {
+		switch string(str) {
 		case "0":
 			return 0, nil
 		case "1":
@@ -54,7 +54,7 @@ func (s *Spec) labelFromString(str string, v []byte) (float64, error) {
 	}
 	if s.Kind != Numeric {
 		for i, c := range s.Classes {
-			if c == str {
+			if string(str) == c {
 				return float64(i), nil
 			}
 		}
@@ -122,20 +122,20 @@ func trimJSONSpace(b []byte) []byte {
 	return b
 }
 
-// jsonString decodes a JSON string literal: a plain one in place, one with
-// escapes through encoding/json.
-func jsonString(v []byte) (string, error) {
+// jsonString decodes a JSON string literal: a plain one in place, without
+// allocating; one with escapes through encoding/json.
+func jsonString(v []byte) ([]byte, error) {
 	if len(v) >= 2 && v[len(v)-1] == '"' {
 		body := v[1 : len(v)-1]
 		if !slices.ContainsFunc(body, func(c byte) bool { return c == '\\' || c == '"' || c < 0x20 }) {
-			return string(body), nil
+			return body, nil
 		}
 	}
 	var s string
 	if err := json.Unmarshal(v, &s); err != nil {
-		return "", fmt.Errorf("cannot decode string: %w", err)
+		return nil, fmt.Errorf("cannot decode string: %w", err)
 	}
-	return s, nil
+	return []byte(s), nil
 }
 
 // isJSONNumber reports whether v is a JSON number:
