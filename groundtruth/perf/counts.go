@@ -22,6 +22,8 @@ type Counts struct {
 	confusion []uint64 // [actual*classes + predicted]
 	pos, neg  []uint64 // binary: per score bin
 	logLoss   float64
+	posScores float64 // binary: Σ scores of actual positives, and negatives
+	negScores float64
 	sumAbs    float64
 	sumSq     float64
 	sumErr    float64
@@ -74,9 +76,11 @@ func (c *Counts) Add(o Outcome) {
 	q := min(max(o.Score, logLossEps), 1-logLossEps)
 	if a == 1 {
 		c.pos[b]++
+		c.posScores += o.Score
 		c.logLoss -= math.Log(q)
 	} else {
 		c.neg[b]++
+		c.negScores += o.Score
 		c.logLoss -= math.Log1p(-q)
 	}
 }
@@ -102,6 +106,8 @@ func (c *Counts) Merge(o *Counts) {
 	addTo(c.pos, o.pos)
 	addTo(c.neg, o.neg)
 	c.logLoss += o.logLoss
+	c.posScores += o.posScores
+	c.negScores += o.negScores
 	c.sumAbs += o.sumAbs
 	c.sumSq += o.sumSq
 	c.sumErr += o.sumErr
@@ -120,7 +126,12 @@ func (c *Counts) Reset() {
 	clear(c.pos)
 	clear(c.neg)
 	c.logLoss, c.sumAbs, c.sumSq, c.sumErr = 0, 0, 0, 0
+	c.posScores, c.negScores = 0, 0
 }
+
+// ScoreSums are, for Binary, the sums of the scores of the actual
+// positives and of the actual negatives.
+func (c *Counts) ScoreSums() (pos, neg float64) { return c.posScores, c.negScores }
 
 // N is the number of outcomes counted (Invalid ones excluded).
 func (c *Counts) N() uint64 { return c.n }
