@@ -20,7 +20,11 @@ func RunCLI(args []string, stdout, stderr io.Writer) int {
 	features := fs.Int("features", 20, "stationary features (half numeric)")
 	trials := fs.Int("trials", 20, "trials per shift")
 	seed := fs.Uint64("seed", 1, "seed of every generator")
-	short := fs.Bool("short", false, "a quick run: 4 features, 0.25 day, 5 trials")
+	labels := fs.Float64("labels-per-second", 20, "labelled outcomes per second of the performance scenario")
+	perfTrials := fs.Int("perf-trials", 500, "trials of the accuracy drop (0.90 → 0.85)")
+	perfStreams := fs.Int("perf-streams", 20, "stationary labelled streams for the performance false alarms")
+	perfDays := fs.Float64("perf-days", 5, "simulated days per stationary labelled stream")
+	short := fs.Bool("short", false, "a quick run: 4 features, 0.25 day, 5 trials; 50 drops, 2 labelled streams × 0.25 day")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -45,6 +49,17 @@ func RunCLI(args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	Print(stdout, res)
+	pc := PerfConfig{Options: cfg.Options, LabelsPerSecond: *labels, Trials: *perfTrials, Streams: *perfStreams, Days: *perfDays, Seed: *seed}
+	if *short {
+		pc.Trials, pc.Streams, pc.Days = 50, 2, 0.25
+	}
+	fmt.Fprintf(stderr, "simulating %d labelled streams × %.2g days and %d accuracy drops at %.0f labels/s ...\n", pc.Streams, pc.Days, pc.Trials, pc.LabelsPerSecond)
+	pres, err := SimulatePerformance(pc)
+	if err != nil {
+		fmt.Fprintf(stderr, "driftcar-bench drift: %v\n", err)
+		return 1
+	}
+	PrintPerformance(stdout, pres)
 	return 0
 }
 

@@ -15,7 +15,7 @@ func TestShortRunPrintsTheTables(t *testing.T) {
 		t.Fatalf("exit %d: %s", code, errOut.String())
 	}
 	text := out.String()
-	for _, want := range []string{"false alarms:", "mean+0.5sd", "exact KS MTTD", "memory per feature: binned"} {
+	for _, want := range []string{"false alarms:", "mean+0.5sd", "exact KS MTTD", "memory per feature: binned", "performance drift", "exact binomial, sliding 5m"} {
 		if !strings.Contains(text, want) {
 			t.Errorf("output lacks %q:\n%s", want, text)
 		}

@@ -5,6 +5,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -46,11 +47,15 @@ type LevelRate struct {
 }
 
 // Calibrator turns Options into calibrated per-evaluation levels, cached per
-// feature class, and builds Features. It is safe for concurrent use.
+// feature or performance class, and builds Features and Performances. It is safe for concurrent use.
 type Calibrator struct {
 	opts Options
 	mu   sync.Mutex
 	cls  map[classKey]*classEntry
+	// perf caches the performance classes (performance_calibrate.go), at
+	// most maxPerformanceClasses; perfUncached counts the misses past it.
+	perf         map[perfKey]*classEntry
+	perfUncached atomic.Uint64
 }
 
 type classKey struct {
@@ -167,28 +172,73 @@ func (c *Calibrator) simulate(numeric bool, cells int) (Calibration, error) {
 	if err != nil {
 		return Calibration{}, err
 	}
+	cal := Calibration{Numeric: numeric, Cells: cells, K: probe.k}
+	rows := float64(o.Calibration.Rows)
+	if rows == 0 {
+		rows = c.defaultRowsPerTick()
+	}
+	stream := newNullStream(&ref, probe.props)
+	c.fitLevels(&cal, cells, rows, featureOnsets, &featureProbe{f: probe, stream: &stream})
+	cal.Elapsed = time.Since(start)
+	return cal, nil
+}
+
+// defaultRowsPerTick is enough rows per tick for 2·MinSamples values in
+// the shortest window.
+func (c *Calibrator) defaultRowsPerTick() float64 {
+	o := &c.opts
+	return math.Ceil(2 * float64(o.MinSamples) / float64(o.WindowSlices(0)*o.TicksPerSlice()))
+}
+
+// nullProbe is what a calibration simulates: a stationary stream of rows
+// and the lowest deciding p-value of the detector on the current windows,
+// resolved below screenAlpha at least.
+type nullProbe interface {
+	rows(rng *rand.Rand, ring *SliceRing, n int)
+	minP(windows []Window) float64
+}
+
+type featureProbe struct {
+	f      *Feature
+	stream *NullStream
+}
+
+func (p *featureProbe) rows(rng *rand.Rand, ring *SliceRing, n int) { p.stream.Rows(rng, ring, n) }
+
+func (p *featureProbe) minP(windows []Window) float64 {
+	p.f.score(windows)
+	return p.f.eval.MinP
+}
+
+// Onsets at the target rate a simulation asks for, within the tick budget:
+// a performance class is one cheap test per window, so it affords more.
+const (
+	featureOnsets     = 50
+	performanceOnsets = 200
+)
+
+// fitLevels runs probe's stationary stream at rowsPerTick (fractional rates
+// are spread over ticks) through a slice ring of cells cells and the alarm
+// state machine at each level α_j, for enough ticks to expect onsets alarm
+// onsets at the target (within the budget), and fits cal.Alpha. cal.K must
+// be set.
+func (c *Calibrator) fitLevels(cal *Calibration, cells int, rowsPerTick float64, onsets int, probe nullProbe) {
+	o := c.opts
 	tau := o.Every.Seconds()
 	target := o.FalseAlarmRate.PerSecond()
-	cal := Calibration{Numeric: numeric, Cells: cells, K: probe.k}
-	cal.UnionAlpha = target * tau / float64(probe.k)
+	cal.UnionAlpha = target * tau / float64(cal.K)
 
 	ks := make([]int, len(o.Windows))
 	for i := range ks {
 		ks[i] = o.WindowSlices(i)
 	}
 	tps := o.TicksPerSlice()
-	rows := o.Calibration.Rows
-	if rows == 0 {
-		rows = int(math.Ceil(2 * float64(o.MinSamples) / float64(ks[0]*tps)))
-	}
 	safeTarget := target / o.Calibration.Safety
-	// Enough ticks for 50 onsets at the target, within the budget.
-	need := int(math.Ceil(50/(safeTarget*tau))) + 1
+	need := int(math.Ceil(float64(onsets)/(safeTarget*tau))) + 1
 	ticks := min(o.Calibration.Ticks, max(need, 1000))
 	warm := ks[len(ks)-1] * tps
 
 	ring := NewSliceRing(cells, ks)
-	stream := newNullStream(&ref, probe.props)
 	rng := rand.New(rand.NewPCG(o.Calibration.Seed, 0x64726966746361))
 	// One state machine per level α_j, fed the signal the detector would
 	// see at that level: its drift onsets are the false alarms to count.
@@ -200,12 +250,15 @@ func (c *Calibrator) simulate(numeric bool, cells int) (Calibration, error) {
 		mach[j].Step(time.Time{}, SignalClean)
 		alphas[j] = levelAlpha(j)
 	}
+	var acc float64
 	for t := range warm + ticks {
-		stream.Rows(rng, ring, rows)
+		acc += rowsPerTick
+		n := int(acc)
+		acc -= float64(n)
+		probe.rows(rng, ring, n)
 		ring.Flush()
 		if t >= warm {
-			probe.score(ring.Windows())
-			m := probe.eval.MinP
+			m := probe.minP(ring.Windows())
 			for j, a := range &alphas {
 				st, changed := mach[j].Step(time.Time{}, levelSignal(m, a, &o))
 				if changed && st == StateDrift {
@@ -228,8 +281,6 @@ func (c *Calibrator) simulate(numeric bool, cells int) (Calibration, error) {
 	}
 	cal.Alpha, cal.Slope, cal.Extrapolated = fitAlpha(cal.Levels, safeTarget, o.Calibration.MinEvents)
 	cal.Alpha = min(max(cal.Alpha, cal.UnionAlpha), screenAlpha)
-	cal.Elapsed = time.Since(start)
-	return cal, nil
 }
 
 // levelSignal is the signal of an evaluation with lowest p-value m at level

@@ -216,24 +216,8 @@ func (f *Feature) Last() *Evaluation { return &f.eval }
 // allocate.
 func (f *Feature) Evaluate(now time.Time, windows []Window) (*Evaluation, Event, bool) {
 	f.score(windows)
-	e := &f.eval
-	e.At = now
-	from := f.mach.State()
-	to, changed := f.mach.Step(now, e.Signal)
-	e.State = to
-	if !changed {
-		return e, Event{}, false
-	}
-	ev := Event{Feature: f.name, At: now, From: from, To: to}
-	if e.Window < 0 {
-		noEvidence(&ev)
-	} else {
-		w := &e.Windows[e.Window]
-		s := &w.Stats[w.Worst]
-		ev.Window, ev.Test = e.Window, w.Worst
-		ev.Statistic, ev.Threshold, ev.PValue = s.Value, s.Threshold, s.PValue
-	}
-	return e, ev, true
+	ev, changed := stepEvaluation(&f.mach, &f.eval, f.name, now)
+	return &f.eval, ev, changed
 }
 
 // score computes the tests of every window and the evaluation's signal.
@@ -244,7 +228,7 @@ func (f *Feature) score(windows []Window) {
 	for i := range e.Windows {
 		w := &e.Windows[i]
 		if i >= len(windows) || len(windows[i].Cells) != len(f.props) {
-			f.untested(w)
+			untested(w)
 			all = false
 			continue
 		}
@@ -255,23 +239,13 @@ func (f *Feature) score(windows []Window) {
 		}
 	}
 	e.PValue = min(1, float64(f.k)*e.MinP)
-	switch a := f.alpha; {
-	case e.MinP < a*f.opts.StrongRatio:
-		e.Signal = SignalStrong
-	case e.MinP < a:
-		e.Signal = SignalBreach
-	case e.MinP < a*f.opts.WarnRatio:
-		e.Signal = SignalNear
-	case all:
-		e.Signal = SignalClean
-	default:
-		e.Signal = SignalInsufficient
-	}
+	e.Signal = signalOf(e.MinP, f.alpha, all, f.opts)
 }
 
 var nan = math.NaN()
 
-func (f *Feature) untested(w *WindowResult) {
+// untested clears a window result: nothing computed, nothing breached.
+func untested(w *WindowResult) {
 	w.N, w.Total, w.Tested, w.MinP, w.Worst = 0, 0, false, 1, TestNone
 	for t := range w.Stats {
 		w.Stats[t] = Stat{Value: nan, PValue: nan, Threshold: nan}
@@ -279,7 +253,7 @@ func (f *Feature) untested(w *WindowResult) {
 }
 
 func (f *Feature) scoreWindow(win *Window, w *WindowResult) {
-	f.untested(w)
+	untested(w)
 	n := win.Valid()
 	w.N, w.Total = n, n+win.Missing+win.Invalid
 	minN := f.opts.MinSamples

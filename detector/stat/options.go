@@ -35,13 +35,19 @@ const (
 	TestOutOfRange
 	// TestUnseen is the share of categorical values the reference never saw.
 	TestUnseen
+	// TestErrorRate is the error rate of labelled outcomes (Performance,
+	// classification).
+	TestErrorRate
+	// TestAbsError is P(a window |error| exceeds a reference one), the
+	// binned Mann–Whitney statistic (Performance, regression).
+	TestAbsError
 	// NumTests is the number of tests.
 	NumTests
 	// TestNone marks the absence of a test.
 	TestNone Test = 255
 )
 
-var testNames = [...]string{"ks", "g", "chi2", "psi", "js", "wasserstein", "linf", "missing_rate", "invalid_rate", "out_of_range_rate", "unseen_rate"}
+var testNames = [...]string{"ks", "g", "chi2", "psi", "js", "wasserstein", "linf", "missing_rate", "invalid_rate", "out_of_range_rate", "unseen_rate", "error_rate", "abs_error"}
 
 // String returns the test's label value, such as "ks" or "missing_rate".
 func (t Test) String() string {

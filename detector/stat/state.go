@@ -157,3 +157,41 @@ func noEvidence(e *Event) {
 	e.Window, e.Test = -1, TestNone
 	e.Statistic, e.Threshold, e.PValue = math.NaN(), math.NaN(), math.NaN()
 }
+
+// signalOf is the signal of an evaluation whose lowest deciding p-value is
+// minP at level alpha; all reports that every window was tested.
+func signalOf(minP, alpha float64, all bool, o *Options) Signal {
+	switch {
+	case minP < alpha*o.StrongRatio:
+		return SignalStrong
+	case minP < alpha:
+		return SignalBreach
+	case minP < alpha*o.WarnRatio:
+		return SignalNear
+	case all:
+		return SignalClean
+	}
+	return SignalInsufficient
+}
+
+// stepEvaluation steps m with e's signal at now, records the state in e,
+// and returns the event of a change, with e's strongest evidence.
+func stepEvaluation(m *Machine, e *Evaluation, name string, now time.Time) (Event, bool) {
+	e.At = now
+	from := m.State()
+	to, changed := m.Step(now, e.Signal)
+	e.State = to
+	if !changed {
+		return Event{}, false
+	}
+	ev := Event{Feature: name, At: now, From: from, To: to}
+	if e.Window < 0 {
+		noEvidence(&ev)
+	} else {
+		w := &e.Windows[e.Window]
+		s := &w.Stats[w.Worst]
+		ev.Window, ev.Test = e.Window, w.Worst
+		ev.Statistic, ev.Threshold, ev.PValue = s.Value, s.Threshold, s.PValue
+	}
+	return ev, true
+}
