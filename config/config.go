@@ -55,6 +55,9 @@ type Config struct {
 	CanaryGuard *CanaryGuard `yaml:"canary_guard,omitempty" json:"canary_guard,omitempty"`
 	// Log, when set, writes a record of logged requests to its sinks.
 	Log *Log `yaml:"log,omitempty" json:"log,omitempty"`
+	// GroundTruth, when set, joins labels with predictions to measure
+	// each arm's performance. It needs Prediction.
+	GroundTruth *GroundTruth `yaml:"ground_truth,omitempty" json:"ground_truth,omitempty"`
 }
 
 // Drift configures online drift detection.
@@ -208,6 +211,10 @@ type CanaryGuard struct {
 	MaxPredictionDrift string `yaml:"max_prediction_drift" json:"max_prediction_drift"`
 	// Window is how much recent traffic is judged. Default 5m.
 	Window Duration `yaml:"window" json:"window"`
+	// MaxAccuracyDrop rolls a canary back when its accuracy is
+	// significantly lower than live's by more than this (0..1). It needs
+	// ground_truth with a binary or categorical label. Default: off.
+	MaxAccuracyDrop *float64 `yaml:"max_accuracy_drop" json:"max_accuracy_drop,omitempty"`
 }
 
 // Feature is one monitored model input.

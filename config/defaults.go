@@ -177,6 +177,9 @@ func applyDefaults(c *Config, set lineIndex) {
 	if c.Log != nil {
 		logDefaults(c.Log, root.key("log"), unset)
 	}
+	if c.GroundTruth != nil {
+		groundTruthDefaults(c.GroundTruth, root.key("ground_truth"), unset)
+	}
 	if g := c.CanaryGuard; g != nil {
 		q := root.key("canary_guard")
 		if g.Rollback == nil {

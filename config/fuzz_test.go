@@ -23,6 +23,7 @@ func FuzzParse(f *testing.F) {
 		f.Add([]byte(in))
 	}
 	f.Add([]byte(validBase))
+	f.Add([]byte(withPrediction + "ground_truth: { label: { type: binary, classes: [] } }\n"))
 	f.Add([]byte("a: &a {<<: *a}\n"))
 	f.Add([]byte("upstreams: {live: &l {address: 'a:1', <<: [*l]}}\n"))
 

@@ -321,15 +321,7 @@ func (v *validator) eventsSink(q *fieldPath, s *LogSink) {
 }
 
 func (v *validator) kafkaSink(q *fieldPath, s *LogSink) {
-	if len(s.Brokers) == 0 {
-		v.add(q.key("brokers"), "at least one broker is required for a kafka sink")
-	}
-	for i, b := range s.Brokers {
-		host, port, err := net.SplitHostPort(b)
-		if n, perr := strconv.Atoi(port); err != nil || host == "" || perr != nil || n < 1 || n > 65535 {
-			v.add(q.key("brokers").index(i), "must be host:port, got %q", b)
-		}
-	}
+	v.kafkaBrokers(q.key("brokers"), s.Brokers, "a kafka sink")
 	topic := strings.NewReplacer("{model}", "m", "{route}", "r").Replace(s.Topic)
 	if strings.ContainsAny(topic, "{}") || !kafkaTopicRE.MatchString(topic) {
 		v.add(q.key("topic"), "must be a Kafka topic name ([a-zA-Z0-9._-], at most 249) with optional {model} and {route}, got %q", s.Topic)
@@ -347,7 +339,25 @@ func (v *validator) kafkaSink(q *fieldPath, s *LogSink) {
 	if *s.Idempotent && s.Acks != "all" {
 		v.add(q.key("idempotent"), "needs acks: all (got acks: %s)", s.Acks)
 	}
-	if a := s.SASL; a != nil {
+	v.kafkaSecurity(q, s.TLS, s.SASL)
+}
+
+// kafkaBrokers checks the brokers of a Kafka client, used by what.
+func (v *validator) kafkaBrokers(p *fieldPath, brokers []string, what string) {
+	if len(brokers) == 0 {
+		v.add(p, "at least one broker is required for %s", what)
+	}
+	for i, b := range brokers {
+		host, port, err := net.SplitHostPort(b)
+		if n, perr := strconv.Atoi(port); err != nil || host == "" || perr != nil || n < 1 || n > 65535 {
+			v.add(p.index(i), "must be host:port, got %q", b)
+		}
+	}
+}
+
+// kafkaSecurity checks the tls and sasl blocks under q of a Kafka client.
+func (v *validator) kafkaSecurity(q *fieldPath, t *KafkaTLS, a *KafkaSASL) {
+	if a != nil {
 		switch a.Mechanism {
 		case "plain", "scram-sha-256", "scram-sha-512":
 		default:
@@ -360,7 +370,7 @@ func (v *validator) kafkaSink(q *fieldPath, s *LogSink) {
 			v.add(q.key("sasl").key("password_env"), "must be an environment variable name, got %q", a.PasswordEnv)
 		}
 	}
-	if t := s.TLS; t != nil && (t.CertFile == "") != (t.KeyFile == "") {
+	if t != nil && (t.CertFile == "") != (t.KeyFile == "") {
 		v.add(q.key("tls"), "cert_file and key_file go together")
 	}
 }

@@ -96,6 +96,9 @@ func validate(c *Config, lines lineIndex, o ParseOptions) Errors {
 	if c.Log != nil {
 		v.log(root.key("log"), c.Log)
 	}
+	if c.GroundTruth != nil {
+		v.groundTruth(root.key("ground_truth"), c)
+	}
 	for i, r := range c.Routes {
 		if r.Log == nil {
 			continue
@@ -753,6 +756,9 @@ func (v *validator) canaryGuard(p *fieldPath, c *Config) {
 	}
 	if g.Window < Duration(time.Second) {
 		v.add(p.key("window"), "must be >= 1s, got %s", g.Window)
+	}
+	if d := g.MaxAccuracyDrop; d != nil {
+		v.maxAccuracyDrop(p.key("max_accuracy_drop"), *d, c.GroundTruth)
 	}
 	split := false
 	for _, r := range c.Routes {
