@@ -2,43 +2,27 @@ package predlog
 
 import (
 	"context"
-	"crypto/tls"
-	"crypto/x509"
 	"errors"
 	"fmt"
 	"net"
-	"os"
 	"strconv"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kgo"
-	"github.com/twmb/franz-go/pkg/sasl/plain"
-	"github.com/twmb/franz-go/pkg/sasl/scram"
+
+	"github.com/driftcar/driftcar/internal/kafkaauth"
 )
 
 // DefaultTopic is the kafka sink's topic template: one topic per model.
 const DefaultTopic = "driftcar.predictions.{model}"
 
 // KafkaTLS enables TLS to the brokers.
-type KafkaTLS struct {
-	// CAFile verifies the brokers; empty uses the system roots.
-	CAFile string
-	// CertFile and KeyFile are the client certificate, both or neither.
-	CertFile, KeyFile string
-	// ServerName overrides the name checked in the broker certificate.
-	ServerName string
-}
+type KafkaTLS = kafkaauth.TLS
 
 // KafkaSASL authenticates to the brokers.
-type KafkaSASL struct {
-	// Mechanism is plain, scram-sha-256 or scram-sha-512.
-	Mechanism string
-	User      string
-	// PasswordEnv names the environment variable holding the password.
-	PasswordEnv string
-}
+type KafkaSASL = kafkaauth.SASL
 
 // KafkaOptions configure a kafka sink: a franz-go producer.
 type KafkaOptions struct {
@@ -101,22 +85,7 @@ func (o KafkaOptions) Validate() error {
 	if o.Idempotent != nil && *o.Idempotent && err == nil && acks != kgo.AllISRAcks() {
 		errs = append(errs, fmt.Errorf("idempotent: needs acks all, got acks %s", o.Acks))
 	}
-	if t := o.TLS; t != nil && (t.CertFile == "") != (t.KeyFile == "") {
-		errs = append(errs, errors.New("tls: cert_file and key_file go together"))
-	}
-	if s := o.SASL; s != nil {
-		switch strings.ToLower(s.Mechanism) {
-		case "plain", "scram-sha-256", "scram-sha-512":
-		default:
-			errs = append(errs, fmt.Errorf("sasl.mechanism: unknown %q, want plain, scram-sha-256 or scram-sha-512", s.Mechanism))
-		}
-		if s.User == "" {
-			errs = append(errs, errors.New("sasl.user: required"))
-		}
-		if s.PasswordEnv == "" {
-			errs = append(errs, errors.New("sasl.password_env: required"))
-		}
-	}
+	errs = append(errs, kafkaauth.Validate(o.TLS, o.SASL)...)
 	if o.DialTimeout < 0 {
 		errs = append(errs, fmt.Errorf("dial_timeout: must be >= 0, got %s", o.DialTimeout))
 	}
@@ -225,27 +194,11 @@ func NewKafkaSink(o KafkaOptions) (*KafkaSink, error) {
 	if o.AutoCreateTopics {
 		opts = append(opts, kgo.AllowAutoTopicCreation())
 	}
-	if o.TLS != nil {
-		cfg, err := o.TLS.config()
-		if err != nil {
-			return nil, err
-		}
-		opts = append(opts, kgo.DialTLSConfig(cfg))
+	auth, err := kafkaauth.Opts(o.TLS, o.SASL)
+	if err != nil {
+		return nil, err
 	}
-	if s := o.SASL; s != nil {
-		pass := os.Getenv(s.PasswordEnv)
-		if pass == "" {
-			return nil, fmt.Errorf("sasl.password_env: environment variable %s is empty", s.PasswordEnv)
-		}
-		switch strings.ToLower(s.Mechanism) {
-		case "plain":
-			opts = append(opts, kgo.SASL(plain.Auth{User: s.User, Pass: pass}.AsMechanism()))
-		case "scram-sha-256":
-			opts = append(opts, kgo.SASL(scram.Auth{User: s.User, Pass: pass}.AsSha256Mechanism()))
-		case "scram-sha-512":
-			opts = append(opts, kgo.SASL(scram.Auth{User: s.User, Pass: pass}.AsSha512Mechanism()))
-		}
-	}
+	opts = append(opts, auth...)
 	cl, err := kgo.NewClient(opts...)
 	if err != nil {
 		return nil, fmt.Errorf("cannot create kafka client: %w", err)
@@ -255,28 +208,6 @@ func NewKafkaSink(o KafkaOptions) (*KafkaSink, error) {
 	s.state.set(errNotConnected)
 	go s.pinger()
 	return s, nil
-}
-
-func (t *KafkaTLS) config() (*tls.Config, error) {
-	cfg := &tls.Config{MinVersion: tls.VersionTLS12, ServerName: t.ServerName}
-	if t.CAFile != "" {
-		pem, err := os.ReadFile(t.CAFile)
-		if err != nil {
-			return nil, fmt.Errorf("tls.ca_file: %w", err)
-		}
-		cfg.RootCAs = x509.NewCertPool()
-		if !cfg.RootCAs.AppendCertsFromPEM(pem) {
-			return nil, fmt.Errorf("tls.ca_file: no PEM certificate in %s", t.CAFile)
-		}
-	}
-	if t.CertFile != "" {
-		cert, err := tls.LoadX509KeyPair(t.CertFile, t.KeyFile)
-		if err != nil {
-			return nil, fmt.Errorf("tls.cert_file: %w", err)
-		}
-		cfg.Certificates = []tls.Certificate{cert}
-	}
-	return cfg, nil
 }
 
 // pinger checks the brokers while the sink is not ready.
