@@ -4,8 +4,8 @@
 // that claims its entries and counts every label.
 //
 // Concurrency: all exported methods are safe for concurrent use. The
-// table takes one mutex for a few hundred nanoseconds per call; PutLive,
-// PutShadow and Label allocate nothing. Feedback.Apply runs OnJoin on
+// table holds one mutex per call, for about 0.2 µs per row stored or
+// labelled; PutLive, PutShadow and Label allocate nothing. Feedback.Apply runs OnJoin on
 // the caller's goroutine with no lock held. The Kafka consumer owns one
 // goroutine, started by StartKafka and stopped by Close.
 //

@@ -14,6 +14,8 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"go.uber.org/zap"
+
+	"github.com/driftcar/driftcar/internal/testutil"
 )
 
 // parseBinary is a label rule for the tests: 0, 1, "no" or "yes".
@@ -114,34 +116,7 @@ func (fx *feedbackFixture) answer(t *testing.T, contentType, body string) Answer
 // labels reads driftcar_labels_total{route,result}.
 func (fx *feedbackFixture) labels(t *testing.T, route, result string) float64 {
 	t.Helper()
-	return gathered(t, fx.reg, "driftcar_labels_total", map[string]string{"route": route, "result": result})
-}
-
-func gathered(t *testing.T, g prometheus.Gatherer, name string, labels map[string]string) float64 {
-	t.Helper()
-	mfs, err := g.Gather()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, mf := range mfs {
-		if mf.GetName() != name {
-			continue
-		}
-	metrics:
-		for _, m := range mf.GetMetric() {
-			for _, lp := range m.GetLabel() {
-				if labels[lp.GetName()] != lp.GetValue() {
-					continue metrics
-				}
-			}
-			if c := m.GetCounter(); c != nil {
-				return c.GetValue()
-			}
-			return m.GetGauge().GetValue()
-		}
-	}
-	t.Fatalf("no %s%v gathered", name, labels)
-	return 0
+	return testutil.MetricValue(t, fx.reg, "driftcar_labels_total", map[string]string{"route": route, "result": result})
 }
 
 func TestFeedbackJSONAndNDJSON(t *testing.T) {
@@ -337,7 +312,7 @@ func TestFeedbackExpired(t *testing.T) {
 	if got := fx.labels(t, "credit", "expired"); got != 2 {
 		t.Errorf("expired counted %v on route credit; want 2", got)
 	}
-	if got := gathered(t, fx.reg, "driftcar_ground_truth_entries", nil); got != 0 {
+	if got := testutil.MetricValue(t, fx.reg, "driftcar_ground_truth_entries", nil); got != 0 {
 		t.Errorf("driftcar_ground_truth_entries = %v; want 0 past the TTL", got)
 	}
 }
@@ -351,10 +326,10 @@ func TestFeedbackEvictedWhenFull(t *testing.T) {
 	if a.Unmatched != 1 || a.Joined != 1 {
 		t.Errorf("answer %+v; want the evicted req-0 unmatched, req-2 joined", a)
 	}
-	if got := gathered(t, fx.reg, "driftcar_ground_truth_evicted_total", nil); got != 2 {
+	if got := testutil.MetricValue(t, fx.reg, "driftcar_ground_truth_evicted_total", nil); got != 2 {
 		t.Errorf("driftcar_ground_truth_evicted_total = %v; want 2", got)
 	}
-	if got := gathered(t, fx.reg, "driftcar_ground_truth_entries", nil); got != 8 {
+	if got := testutil.MetricValue(t, fx.reg, "driftcar_ground_truth_entries", nil); got != 8 {
 		t.Errorf("driftcar_ground_truth_entries = %v; want 8", got)
 	}
 }

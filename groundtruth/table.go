@@ -251,7 +251,8 @@ func (t *Table) unindex(n int) {
 }
 
 // Label claims the entry of (request id, row) for a label that arrived
-// at at. Expired and Duplicate return the entry too, for its route.
+// at at (zero means now). Expired and Duplicate return the entry too,
+// for its route.
 func (t *Table) Label(requestID []byte, row int, at time.Time) (Entry, Result) {
 	if len(requestID) == 0 {
 		return Entry{}, Invalid
@@ -272,6 +273,9 @@ func (t *Table) label(idHash uint64, row int, at time.Time) (Entry, Result) {
 		return Entry{}, Invalid
 	}
 	now, labelAt := t.now().UnixNano(), at.UnixNano()
+	if at.IsZero() {
+		labelAt = now
+	}
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	s := t.find(entryKey(idHash, row))

@@ -1,7 +1,10 @@
 package groundtruth
 
 import (
+	"encoding/json"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -114,4 +117,54 @@ func BenchmarkFeedbackApply(b *testing.B) {
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*perBody), "ns/label")
 	b.ReportMetric(0, "ns/op")
 	Sink.Add(uint64(joined))
+}
+
+// BenchmarkFeedbackHTTP posts NDJSON bodies of 1000 labels to ServeHTTP
+// over loopback; ns/label includes the HTTP round trip.
+func BenchmarkFeedbackHTTP(b *testing.B) {
+	const perBody, bodies = 1000, 100
+	clock := newTestClock()
+	ids := benchIDs(perBody * bodies)
+	body := make([]string, bodies)
+	for r := range body {
+		var sb strings.Builder
+		for j := range perBody {
+			fmt.Fprintf(&sb, "{\"request_id\":%q,\"label\":%d}\n", ids[r*perBody+j], j%2)
+		}
+		body[r] = sb.String()
+	}
+	parse := func(raw []byte) (float64, error) { return strconv.ParseFloat(string(raw), 64) }
+	var fb *Feedback
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { fb.ServeHTTP(w, r) }))
+	defer srv.Close()
+	row := []Pred{{1, 0.9}}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := range b.N {
+		if i%bodies == 0 {
+			b.StopTimer()
+			tab := newTestTable(b, benchEntries, time.Hour, clock)
+			for _, id := range ids {
+				tab.PutLive(id, 0, 1, row)
+			}
+			var err error
+			fb, err = NewFeedback(FeedbackOptions{Table: tab, ParseLabel: parse, Registerer: prometheus.NewRegistry(), Now: clock.Now})
+			if err != nil {
+				b.Fatal(err)
+			}
+			b.StartTimer()
+		}
+		resp, err := http.Post(srv.URL, "application/x-ndjson", strings.NewReader(body[i%bodies]))
+		if err != nil {
+			b.Fatal(err)
+		}
+		var a Answer
+		err = json.NewDecoder(resp.Body).Decode(&a)
+		resp.Body.Close()
+		if err != nil || a.Joined != perBody {
+			b.Fatalf("body %d: %+v, %v; want %d joined", i, a, err, perBody)
+		}
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*perBody), "ns/label")
+	b.ReportMetric(0, "ns/op")
 }

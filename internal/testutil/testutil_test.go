@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"testing"
 	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
 )
 
 // fatalTB records Fatalf instead of ending the test.
@@ -74,5 +76,26 @@ func TestFiles(t *testing.T) {
 	}
 	if entries, _ := os.ReadDir(dir); len(entries) != 1 {
 		t.Errorf("got %d files in the directory; want 1 (no temporary left)", len(entries))
+	}
+}
+
+func TestMetricValue(t *testing.T) {
+	reg := prometheus.NewPedanticRegistry()
+	c := prometheus.NewCounterVec(prometheus.CounterOpts{Name: "t_total", Help: "t"}, []string{"a", "b"})
+	g := prometheus.NewGauge(prometheus.GaugeOpts{Name: "t_gauge", Help: "t"})
+	reg.MustRegister(c, g)
+	c.WithLabelValues("x", "y").Add(2)
+	c.WithLabelValues("x", "z").Add(5)
+	g.Set(3)
+	if got := MetricValue(t, reg, "t_total", map[string]string{"a": "x", "b": "z"}); got != 5 {
+		t.Errorf("t_total{a=x,b=z} = %v; want 5", got)
+	}
+	if got := MetricValue(t, reg, "t_gauge", nil); got != 3 {
+		t.Errorf("t_gauge = %v; want 3", got)
+	}
+	f := &fatalTB{TB: t}
+	MetricValue(f, reg, "t_total", map[string]string{"a": "x"})
+	if f.msg == "" {
+		t.Errorf("MetricValue of a partial label set: no failure; want one (labels must match exactly)")
 	}
 }
