@@ -52,8 +52,9 @@ func (p *PerformanceProfile) Accuracy() float64 {
 	return 1 - float64(p.Errors)/float64(p.Rows)
 }
 
-// validate checks the internal consistency of p.
-func (p *PerformanceProfile) validate() error {
+// Validate checks the internal consistency of p; Profile.Validate calls
+// it.
+func (p *PerformanceProfile) Validate() error {
 	fail := func(field, format string, args ...any) error {
 		return fmt.Errorf("reference: performance.%s: %s", field, fmt.Sprintf(format, args...))
 	}

@@ -310,7 +310,7 @@ func (p *Profile) Validate() error {
 		if p.Prediction == nil {
 			return errors.New("reference: performance: set without a prediction profile")
 		}
-		return p.Performance.validate()
+		return p.Performance.Validate()
 	}
 	return nil
 }
