@@ -18,7 +18,9 @@ import (
 const Usage = `usage: driftcar reference build --input FILE --config FILE --out FILE [--format csv|jsonl|log] [--arm NAME] [--bins N]
 
 Streams FILE (CSV with a header row, or JSON lines) and writes the reference
-profile of the features and prediction that the config names.
+profile of the features and prediction that the config names. When the
+config's ground_truth.label.column names the label column of a CSV or JSON
+lines FILE, the profile also holds the model's performance on it.
 `
 
 // Run runs `driftcar reference build` with args (after "build") and
@@ -66,6 +68,7 @@ func build(input, cfgPath, out, format, arm string, bins int, stdout, stderr io.
 	if arm != "" && inFormat != sketch.PredictionLog {
 		return errors.New("--arm selects records of the prediction log: use it with --format log")
 	}
+	label, note := labelSpec(cfg, inFormat)
 	f, err := os.Open(input)
 	if err != nil {
 		return fmt.Errorf("cannot open input: %w", err)
@@ -80,6 +83,7 @@ func build(input, cfgPath, out, format, arm string, bins int, stdout, stderr io.
 	profile, err := sketch.BuildReference(f, inFormat, specs, sketch.BuildOptions{
 		Bins:       bins,
 		Prediction: pred,
+		Label:      label,
 		Progress:   progress.update,
 		Arm:        arm,
 	})
@@ -90,8 +94,9 @@ func build(input, cfgPath, out, format, arm string, bins int, stdout, stderr io.
 	if err := profile.WriteFile(out); err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "wrote %s: %d rows, %d features, hash %s (%s)\n",
-		out, profile.Rows, len(profile.Features), profile.Hash, time.Since(start).Round(time.Millisecond))
+	fmt.Fprintf(stdout, "wrote %s: %d rows, %d features%s%s, hash %s (%s)\n",
+		out, profile.Rows, len(profile.Features), performanceSummary(profile.Performance), note,
+		profile.Hash, time.Since(start).Round(time.Millisecond))
 	return nil
 }
 

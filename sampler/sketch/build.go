@@ -1,6 +1,7 @@
 package sketch
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"math"
@@ -65,6 +66,10 @@ type BuildOptions struct {
 	// Prediction, when set, names the column holding the model output, to
 	// build the prediction profile.
 	Prediction *payload.PredictionSpec
+	// Label, when set, names the label column of a CSV or JSONL input,
+	// to build the performance profile from the prediction column. It
+	// needs Prediction.
+	Label *LabelSpec
 	// Progress, when set, is called with the bytes read so far, about every
 	// ProgressEvery bytes and once at the end.
 	Progress func(bytesRead int64)
@@ -119,6 +124,9 @@ func BuildReference(r io.Reader, format InputFormat, specs []payload.FeatureSpec
 	if format != CSV && format != JSONL && format != PredictionLog {
 		return nil, fmt.Errorf("cannot build reference: unknown input format %d", format)
 	}
+	if format == PredictionLog && opts.Label != nil {
+		return nil, errors.New("cannot build reference: the prediction log has no label column")
+	}
 	start, _ := seekerPos(r)
 	cr := &countingReader{r: r, every: opts.ProgressEvery, fn: opts.Progress}
 	if err := b.read(cr, format, false); err != nil {
@@ -153,7 +161,8 @@ type builder struct {
 	sketch  bool
 	missing map[string]bool
 	pass2   bool
-	rows2   uint64 // rows of the second pass
+	rows2   uint64   // rows of the second pass
+	perf    *perfAcc // with opts.Label
 }
 
 type acc struct {
@@ -210,7 +219,29 @@ func newBuilder(specs []payload.FeatureSpec, opts BuildOptions) (*builder, error
 			return nil, err
 		}
 	}
+	if l := opts.Label; l != nil {
+		pa, err := newPerfAcc(*l, opts.Prediction, func(name string) bool { return seen[name] })
+		if err != nil {
+			return nil, err
+		}
+		b.perf = pa
+	}
 	return b, nil
+}
+
+// numericAccs returns the accumulators of numeric values: the numeric
+// features and prediction, and the |error| of a numeric label.
+func (b *builder) numericAccs() []*acc {
+	out := make([]*acc, 0, len(b.accs)+1)
+	for _, a := range b.accs {
+		if a.typ == payload.Numeric {
+			out = append(out, a)
+		}
+	}
+	if b.perf != nil && b.perf.absErr != nil {
+		out = append(out, b.perf.absErr)
+	}
+	return out
 }
 
 func (b *builder) hasPrediction() bool { return b.opts.Prediction != nil }
@@ -231,8 +262,8 @@ func (b *builder) needSecondPass() bool {
 	if !b.sketch {
 		return false
 	}
-	for _, a := range b.accs {
-		if a.typ == payload.Numeric && a.count > 0 {
+	for _, a := range b.numericAccs() {
+		if a.count > 0 {
 			return true
 		}
 	}
@@ -242,8 +273,8 @@ func (b *builder) needSecondPass() bool {
 // prepareSecondPass fixes candidate edges from the sketches.
 func (b *builder) prepareSecondPass() {
 	b.pass2 = true
-	for _, a := range b.accs {
-		if a.typ != payload.Numeric || a.count == 0 {
+	for _, a := range b.numericAccs() {
+		if a.count == 0 {
 			continue
 		}
 		view := newSortedView(a.sk.items())
@@ -264,6 +295,13 @@ func (b *builder) profile(source string) (*Profile, error) {
 		} else {
 			p.Features = append(p.Features, fp)
 		}
+	}
+	if b.perf != nil {
+		perf, err := b.performance(p.Prediction)
+		if err != nil {
+			return nil, err
+		}
+		p.Performance = perf
 	}
 	if err := p.Validate(); err != nil {
 		return nil, fmt.Errorf("cannot build reference: %w", err)

@@ -74,15 +74,14 @@ func (b *builder) readCSV(r io.Reader, second bool) error {
 	}
 	cols := make([]int, len(b.accs))
 	for i, a := range b.accs {
-		cols[i] = -1
-		for j, h := range header {
-			if strings.TrimSpace(h) == a.name || j == 0 && strings.TrimPrefix(h, "\ufeff") == a.name {
-				cols[i] = j
-				break
-			}
-		}
-		if cols[i] < 0 {
+		if cols[i] = csvColumn(header, a.name); cols[i] < 0 {
 			return fmt.Errorf("cannot build reference: csv: no column %q in the header", a.name)
+		}
+	}
+	labelCol := -1
+	if b.perf != nil {
+		if labelCol = csvColumn(header, b.perf.spec.Column); labelCol < 0 {
+			return fmt.Errorf("cannot build reference: csv: no label column %q in the header", b.perf.spec.Column)
 		}
 	}
 	for {
@@ -101,15 +100,31 @@ func (b *builder) readCSV(r io.Reader, second bool) error {
 		for i, a := range b.accs {
 			b.addString(a, rec[cols[i]])
 		}
+		if labelCol >= 0 {
+			b.addOutcome(rec[cols[len(cols)-1]], rec[labelCol])
+		}
 	}
+}
+
+// csvColumn returns the index of the column name in header, or -1.
+func csvColumn(header []string, name string) int {
+	for j, h := range header {
+		if strings.TrimSpace(h) == name || j == 0 && strings.TrimPrefix(h, "\ufeff") == name {
+			return j
+		}
+	}
+	return -1
 }
 
 func (b *builder) readJSONL(r io.Reader, second bool) error {
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 0, 1<<20), 256<<20)
-	paths := make([]string, len(b.accs))
+	paths := make([]string, len(b.accs), len(b.accs)+1)
 	for i, a := range b.accs {
 		paths[i] = payload.KeyPath(a.name)
+	}
+	if b.perf != nil {
+		paths = append(paths, payload.KeyPath(b.perf.spec.Column))
 	}
 	rec, err := payload.NewRecord(paths)
 	if err != nil {
@@ -138,9 +153,15 @@ func (b *builder) readJSONL(r io.Reader, second bool) error {
 		for i, a := range b.accs {
 			b.addField(a, rec.Field(i))
 		}
+		if b.perf != nil {
+			b.addOutcomeFields(rec.Field(len(b.accs)-1), rec.Field(len(b.accs)))
+		}
 	}
 	if err := sc.Err(); err != nil {
 		return fmt.Errorf("cannot build reference: jsonl: line %d: %w", line+1, err)
+	}
+	if b.perf != nil && !b.perf.present && b.rows > 0 {
+		return fmt.Errorf("cannot build reference: jsonl: no row has the label field %q", b.perf.spec.Column)
 	}
 	return nil
 }

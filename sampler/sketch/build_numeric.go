@@ -3,8 +3,6 @@ package sketch
 import (
 	"math"
 	"slices"
-
-	"github.com/driftcar/driftcar/internal/payload"
 )
 
 // addNum records a valid numeric value.
@@ -39,10 +37,7 @@ func (b *builder) addNum(a *acc, x float64) {
 // toSketch moves every numeric feature from exact values to a sketch.
 func (b *builder) toSketch() {
 	b.sketch = true
-	for _, a := range b.accs {
-		if a.typ != payload.Numeric {
-			continue
-		}
+	for _, a := range b.numericAccs() {
 		a.sk = newQSketch(b.opts.SketchK)
 		for i, c := range a.chunks {
 			for _, x := range c {

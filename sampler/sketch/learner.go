@@ -24,6 +24,9 @@ func NewLearner(specs []payload.FeatureSpec, samples int, opts BuildOptions) (*L
 	if samples <= 0 {
 		return nil, fmt.Errorf("cannot create learner: samples %d must be positive", samples)
 	}
+	if opts.Label != nil {
+		return nil, errors.New("cannot create learner: labels are not part of live rows")
+	}
 	opts.defaults()
 	b, err := newBuilder(specs, opts)
 	if err != nil {

@@ -48,7 +48,10 @@ type Profile struct {
 	Bins       int              `json:"bins"`
 	Features   []FeatureProfile `json:"features"`
 	Prediction *FeatureProfile  `json:"prediction,omitempty"`
-	Hash       string           `json:"hash"`
+	// Performance, when the training file had labels, is the model's
+	// performance on it. Profiles without it keep their hash.
+	Performance *PerformanceProfile `json:"performance,omitempty"`
+	Hash        string              `json:"hash"`
 
 	index map[string]int    // name -> Features index
 	extra map[string]*bloom // decoded tail filters by name
@@ -302,6 +305,12 @@ func (p *Profile) Validate() error {
 		if err := p.validateFeature(p.Prediction, "prediction"); err != nil {
 			return err
 		}
+	}
+	if p.Performance != nil {
+		if p.Prediction == nil {
+			return errors.New("reference: performance: set without a prediction profile")
+		}
+		return p.Performance.Validate()
 	}
 	return nil
 }
