@@ -163,6 +163,14 @@ func TestDashboardQueries(t *testing.T) {
 		"driftcar_grpc_requests_total",
 		"driftcar_grpc_request_duration_seconds_bucket",
 		"driftcar_grpc_fallbacks_total",
+		"driftcar_labels_total",
+		"driftcar_performance_state",
+		"driftcar_challenger_verdict",
+		"model_route:driftcar_labels_joined:ratio5m",
+		"model_route_arm:driftcar_prediction_accuracy:5m",
+		"model_route_arm:driftcar_prediction_auc:1h",
+		"model_route_arm:driftcar_prediction_mae:1h",
+		"model_route_arm:driftcar_prediction_rmse:1h",
 	} {
 		if !strings.Contains(joined, want) {
 			t.Errorf("no query contains %s", want)
