@@ -206,25 +206,9 @@ func TestDashboardUsesKnownSeries(t *testing.T) {
 
 func recordedNames(t *testing.T) map[string]bool {
 	t.Helper()
-	data, err := os.ReadFile("../prometheus/rules/driftcar-recording.yml")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var rf struct {
-		Groups []struct {
-			Rules []struct {
-				Record string `json:"record"`
-			} `json:"rules"`
-		} `json:"groups"`
-	}
-	if err := yaml.Unmarshal(data, &rf); err != nil {
-		t.Fatal(err)
-	}
 	out := map[string]bool{}
-	for _, g := range rf.Groups {
-		for _, r := range g.Rules {
-			out[r.Record] = true
-		}
+	for name := range recordingExprs(t) {
+		out[name] = true
 	}
 	return out
 }
