@@ -6,5 +6,6 @@
 //
 // The package has no Go API; its tests decode the Flagger and Argo Rollouts
 // objects strictly and check their queries: known metric names, defined
-// template variables, and PromQL that promtool parses.
+// template variables, and PromQL that promtool parses; the ground-truth
+// gates are also evaluated by promtool on pods with known outcomes.
 package deploy

@@ -216,8 +216,8 @@ func TestFlaggerTemplates(t *testing.T) {
 			t.Errorf("unexpected kind %s", k)
 		}
 	}
-	if len(templates) != 2 || len(canaries) != 1 {
-		t.Fatalf("%d MetricTemplates and %d Canaries; want 2 and 1", len(templates), len(canaries))
+	if len(templates) != 4 || len(canaries) != 1 {
+		t.Fatalf("%d MetricTemplates and %d Canaries; want 4 and 1", len(templates), len(canaries))
 	}
 	// Every template is used, with every variable it needs, by the Canary;
 	// fill the queries as Flagger would.
@@ -254,7 +254,12 @@ func TestFlaggerTemplates(t *testing.T) {
 		!strings.Contains(queries["driftcar-drift-state"], `feature="__prediction__"`) {
 		t.Errorf("the Canary must gate on shadow agreement and prediction drift; queries: %q", queries)
 	}
+	if !strings.Contains(queries["driftcar-challenger-verdict"], "driftcar_challenger_verdict") ||
+		!strings.Contains(queries["driftcar-accuracy-vs-primary"], "driftcar_prediction_outcomes_total") {
+		t.Errorf("the Canary must gate on the challenger verdict and accuracy against the primary; queries: %q", queries)
+	}
 	checkQueries(t, queries)
+	evalGroundTruthGates(t, queries["driftcar-challenger-verdict"], queries["driftcar-accuracy-vs-primary"])
 }
 
 func TestArgoAnalysisTemplate(t *testing.T) {
@@ -301,8 +306,22 @@ func TestArgoAnalysisTemplate(t *testing.T) {
 		}
 		queries[at.Name+"/"+m.Name] = q
 	}
-	if strings.Join(names, ",") != "shadow-agreement,prediction-drift" {
-		t.Errorf("metrics %q; want shadow-agreement and prediction-drift", names)
+	if want := "shadow-agreement,prediction-drift,challenger-verdict,accuracy-vs-stable"; strings.Join(names, ",") != want {
+		t.Errorf("metrics %q; want %s", names, want)
 	}
 	checkQueries(t, queries)
+
+	// The ground-truth gates again, with the hashes of the pods of
+	// evalGroundTruthGates.
+	values["args.namespace"], values["args.model"] = "models", "credit-risk"
+	values["args.canary-hash"], values["args.stable-hash"] = "5d8f9", "7c6b5"
+	gates := map[string]string{}
+	for _, m := range at.Spec.Metrics {
+		q, err := fill(m.Provider.Prometheus.Query, values)
+		if err != nil {
+			t.Fatal(err)
+		}
+		gates[m.Name] = q
+	}
+	evalGroundTruthGates(t, gates["challenger-verdict"], gates["accuracy-vs-stable"])
 }

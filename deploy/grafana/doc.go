@@ -4,8 +4,9 @@
 //
 // The dashboard has the variables datasource, model, route and feature
 // (a numeric feature, or __prediction__). Its fleet PSI/KS panel reads the
-// recording rules of deploy/prometheus/rules; every other panel uses the
-// metrics the sidecars export.
+// recording rules of deploy/prometheus/rules, as do the fleet panels of its
+// Ground truth row, which show data only from sidecars with ground_truth
+// configured; every other panel uses the metrics the sidecars export.
 //
 // All functions are safe for concurrent use.
 package grafana

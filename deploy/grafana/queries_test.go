@@ -163,6 +163,14 @@ func TestDashboardQueries(t *testing.T) {
 		"driftcar_grpc_requests_total",
 		"driftcar_grpc_request_duration_seconds_bucket",
 		"driftcar_grpc_fallbacks_total",
+		"driftcar_labels_total",
+		"driftcar_performance_state",
+		"driftcar_challenger_verdict",
+		"model_route:driftcar_labels_joined:ratio5m",
+		"model_route_arm:driftcar_prediction_accuracy:5m",
+		"model_route_arm:driftcar_prediction_auc:1h",
+		"model_route_arm:driftcar_prediction_mae:1h",
+		"model_route_arm:driftcar_prediction_rmse:1h",
 	} {
 		if !strings.Contains(joined, want) {
 			t.Errorf("no query contains %s", want)
@@ -198,25 +206,9 @@ func TestDashboardUsesKnownSeries(t *testing.T) {
 
 func recordedNames(t *testing.T) map[string]bool {
 	t.Helper()
-	data, err := os.ReadFile("../prometheus/rules/driftcar-recording.yml")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var rf struct {
-		Groups []struct {
-			Rules []struct {
-				Record string `json:"record"`
-			} `json:"rules"`
-		} `json:"groups"`
-	}
-	if err := yaml.Unmarshal(data, &rf); err != nil {
-		t.Fatal(err)
-	}
 	out := map[string]bool{}
-	for _, g := range rf.Groups {
-		for _, r := range g.Rules {
-			out[r.Record] = true
-		}
+	for name := range recordingExprs(t) {
+		out[name] = true
 	}
 	return out
 }

@@ -74,17 +74,28 @@ var Metrics = map[string]string{
 }
 
 // KnownSeries reports whether name is a series name driftcar exports: a
-// name of Metrics, or a histogram's _bucket, _sum or _count series.
+// name of Metrics or GroundTruthMetrics, or a histogram's _bucket, _sum or _count series.
 func KnownSeries(name string) bool {
-	if typ, ok := Metrics[name]; ok {
+	if typ, ok := metricType(name); ok {
 		return typ != "histogram"
 	}
 	for _, suffix := range []string{"_bucket", "_sum", "_count"} {
-		if base, ok := strings.CutSuffix(name, suffix); ok && Metrics[base] == "histogram" {
-			return true
+		if base, ok := strings.CutSuffix(name, suffix); ok {
+			if typ, _ := metricType(base); typ == "histogram" {
+				return true
+			}
 		}
 	}
 	return false
+}
+
+// metricType looks name up in Metrics, then in GroundTruthMetrics.
+func metricType(name string) (string, bool) {
+	if typ, ok := Metrics[name]; ok {
+		return typ, true
+	}
+	typ, ok := GroundTruthMetrics[name]
+	return typ, ok
 }
 
 var driftcarName = regexp.MustCompile(`[a-zA-Z_:][a-zA-Z0-9_:]*`)

@@ -31,7 +31,7 @@ type rule struct {
 
 var (
 	ruleFiles = []string{"rules/driftcar-recording.yml", "rules/driftcar-alerts.yml"}
-	testFiles = []string{"tests/alerts.test.yml", fleetTestFile}
+	testFiles = []string{"tests/alerts.test.yml", fleetTestFile, groundTruthTestFile}
 )
 
 // promtool returns the path of promtool. It skips the test when promtool is
@@ -180,6 +180,14 @@ func TestEveryAlertIsTested(t *testing.T) {
 		"model_route_feature_hash:driftcar_feature_psi:15m",
 		"model_route_feature_hash:driftcar_feature_ks:15m",
 		"model_route_feature_hash:driftcar_feature_bin:increase15m",
+		"model_route_arm:driftcar_prediction_accuracy:5m",
+		"model_route_arm:driftcar_prediction_accuracy:1h",
+		"model_route_arm:driftcar_prediction_auc:1h",
+		"model_route_arm:driftcar_prediction_auc:5m",
+		"model_route_arm:driftcar_prediction_mae:1h",
+		"model_route_arm:driftcar_prediction_rmse:5m",
+		"model_route_arm:driftcar_prediction_mean_error:1h",
+		"model_route:driftcar_labels_joined:ratio5m",
 	} {
 		if !slices.ContainsFunc(exprs, func(e string) bool { return strings.Contains(e, want) }) {
 			t.Errorf("recording rule %s: no promql_expr_test", want)
