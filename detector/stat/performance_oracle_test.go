@@ -117,5 +117,5 @@ func TestPerformanceMatchesScipy(t *testing.T) {
 	}
 }
 
-// close9 reports agreement to 1e-9, relative or absolute.
-func close9(a, b float64) bool { return math.Abs(a-b) <= 1e-9*max(1, math.Abs(b)) || math.Abs(a-b) <= 1e-9 }
+// close9 reports agreement to 1e-9 relative (1e-12 absolute near 0).
+func close9(a, b float64) bool { return math.Abs(a-b) <= max(1e-9*math.Abs(b), 1e-12) }
