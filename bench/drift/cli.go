@@ -23,7 +23,7 @@ func RunCLI(args []string, stdout, stderr io.Writer) int {
 	labels := fs.Float64("labels-per-second", 20, "labelled outcomes per second of the performance scenario")
 	perfTrials := fs.Int("perf-trials", 500, "trials of the accuracy drop (0.90 → 0.85)")
 	perfStreams := fs.Int("perf-streams", 20, "stationary labelled streams for the performance false alarms")
-	perfDays := fs.Float64("perf-days", 5, "simulated days per stationary labelled stream")
+	perfDays := fs.Float64("perf-days", 20, "simulated days per stationary labelled stream")
 	short := fs.Bool("short", false, "a quick run: 4 features, 0.25 day, 5 trials; 50 drops, 2 labelled streams × 0.25 day")
 	if err := fs.Parse(args); err != nil {
 		return 2

@@ -25,7 +25,7 @@ type PerfConfig struct {
 	Trials  int
 	Horizon time.Duration
 	// Streams stationary streams of Days each count the false alarms;
-	// default 20 × 5 days.
+	// default 20 × 20 days.
 	Streams int
 	Days    float64
 	// Seed seeds every generator; the result is deterministic.
@@ -76,7 +76,7 @@ func (c PerfConfig) withDefaults() PerfConfig {
 		c.Streams = 20
 	}
 	if c.Days == 0 {
-		c.Days = 5
+		c.Days = 20
 	}
 	return c
 }

@@ -188,11 +188,17 @@ func newFeature(name string, ref *Reference, opts *Options, alpha float64) (*Fea
 			f.rates[t] = newRateTest(rateFloor(r, ref.M), alpha)
 		}
 	}
-	f.eval.Windows = make([]WindowResult, len(opts.Windows))
-	for i := range f.eval.Windows {
-		f.eval.Windows[i].Window = opts.Windows[i]
-	}
+	f.eval.Windows = windowResults(opts)
 	return f, nil
+}
+
+// windowResults returns one result per configured window.
+func windowResults(opts *Options) []WindowResult {
+	w := make([]WindowResult, len(opts.Windows))
+	for i := range w {
+		w[i].Window = opts.Windows[i]
+	}
+	return w
 }
 
 // Name returns the feature name.

@@ -157,14 +157,7 @@ func TestOracleScipy(t *testing.T) {
 	py := python(t)
 	cases := oracleCases()
 	dir := t.TempDir()
-	in := filepath.Join(dir, "cases.json")
-	b, err := json.Marshal(cases)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(in, b, 0o600); err != nil {
-		t.Fatal(err)
-	}
+	in := writeJSON(t, dir, cases)
 	script := filepath.Join(dir, "oracle.py")
 	if err := os.WriteFile(script, []byte(oracleScript), 0o600); err != nil {
 		t.Fatal(err)
@@ -239,4 +232,18 @@ func TestOracleScipy(t *testing.T) {
 		})
 	}
 	t.Logf("%d cases; decisions agree in %d of %d checked (exact p outside [α/2, 2α])", len(cases), agreed, checked)
+}
+
+// writeJSON writes v to dir/cases.json and returns the path.
+func writeJSON(t *testing.T, dir string, v any) string {
+	t.Helper()
+	b, err := json.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	in := filepath.Join(dir, "cases.json")
+	if err := os.WriteFile(in, b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return in
 }

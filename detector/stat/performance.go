@@ -122,10 +122,7 @@ func newPerformance(name string, ref *PerformanceReference, opts *Options, alpha
 		p.p0 = ref.ErrorRate
 		p.crit = newRateTest(p.p0, alpha)
 	}
-	p.eval.Windows = make([]WindowResult, len(opts.Windows))
-	for i := range p.eval.Windows {
-		p.eval.Windows[i].Window = opts.Windows[i]
-	}
+	p.eval.Windows = windowResults(opts)
 	return p, nil
 }
 

@@ -4,9 +4,7 @@ import (
 	"encoding/json"
 	"math"
 	"math/rand/v2"
-	"os"
 	"os/exec"
-	"path/filepath"
 	"testing"
 	"time"
 )
@@ -62,15 +60,7 @@ func TestPerformanceMatchesScipy(t *testing.T) {
 		}
 		cases = append(cases, cs)
 	}
-	dir := t.TempDir()
-	in := filepath.Join(dir, "cases.json")
-	b, err := json.Marshal(cases)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(in, b, 0o600); err != nil {
-		t.Fatal(err)
-	}
+	in := writeJSON(t, t.TempDir(), cases)
 	outb, err := exec.Command(py, "-c", performanceOracleScript, in).Output()
 	if err != nil {
 		t.Fatalf("scipy oracle: %v", err)
@@ -117,5 +107,5 @@ func TestPerformanceMatchesScipy(t *testing.T) {
 	}
 }
 
-// close9 reports agreement to 1e-9, relative or absolute.
-func close9(a, b float64) bool { return math.Abs(a-b) <= 1e-9*max(1, math.Abs(b)) || math.Abs(a-b) <= 1e-9 }
+// close9 reports agreement to 1e-9 relative (1e-12 absolute near 0).
+func close9(a, b float64) bool { return math.Abs(a-b) <= max(1e-9*math.Abs(b), 1e-12) }
