@@ -45,6 +45,16 @@ type Recorder interface {
 	Record(req *fasthttp.Request, resp *fasthttp.Response, ex Exchange)
 }
 
+// Recorders hands each answered request to several Recorders in turn.
+type Recorders []Recorder
+
+// Record calls every recorder.
+func (rs Recorders) Record(req *fasthttp.Request, resp *fasthttp.Response, ex Exchange) {
+	for _, r := range rs {
+		r.Record(req, resp, ex)
+	}
+}
+
 // Exchange describes one answered request.
 type Exchange struct {
 	Arm       string

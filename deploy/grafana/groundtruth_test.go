@@ -169,7 +169,8 @@ func groundTruthExposition(k float64) string {
 		w(`driftcar_prediction_abs_error_sum{%s,arm=%q} %g`, l, arm, 2*k)
 		w(`driftcar_prediction_abs_error_count{%s,arm=%q} %g`, l, arm, 4*k)
 		w(`driftcar_prediction_squared_error_total{%s,arm=%q} %g`, l, arm, 3*k)
-		w(`driftcar_prediction_signed_error_total{%s,arm=%q} %g`, l, arm, 1*k)
+		w(`driftcar_prediction_signed_error_total{%s,arm=%q,direction="over"} %g`, l, arm, 1*k)
+		w(`driftcar_prediction_signed_error_total{%s,arm=%q,direction="under"} %g`, l, arm, 0*k)
 	}
 	w("# TYPE driftcar_performance gauge")
 	for _, metric := range []string{"accuracy", "auc"} {

@@ -33,6 +33,9 @@ type Options struct {
 	// APIs maps a path under /api/ (e.g. "shadow/mismatches") to a
 	// function whose result is served as JSON.
 	APIs map[string]func() any
+	// Handlers are more routes by ServeMux pattern, e.g.
+	// "POST /api/v1/feedback"; those under /api need Token as well.
+	Handlers map[string]http.Handler
 	// Pprof mounts /debug/pprof. Default off.
 	Pprof bool
 	// Token, when set, is required as a bearer token by /api and /debug.
@@ -90,6 +93,9 @@ func New(opts Options) *Server {
 				log.Warn("cannot encode API response", zap.String("path", path), zap.Error(err))
 			}
 		})
+	}
+	for pattern, h := range opts.Handlers {
+		mux.Handle(pattern, h)
 	}
 	if opts.UI != nil {
 		mux.Handle("GET /{$}", opts.UI)

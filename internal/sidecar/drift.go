@@ -182,7 +182,7 @@ func (s *Sidecar) newGuard(cfg *config.Config) *guard.Guard {
 		}
 		order = append(order, r.Name)
 	}
-	return guard.New(guard.Options{
+	o := guard.Options{
 		Rollback:             *g.Rollback,
 		MinRequests:          uint64(g.MinRequests),
 		MaxErrorRateIncrease: *g.MaxErrorRateIncrease,
@@ -192,7 +192,11 @@ func (s *Sidecar) newGuard(cfg *config.Config) *guard.Guard {
 		Window:               time.Duration(g.Window),
 		Slice:                time.Duration(cfg.Sketch.SliceDuration),
 		Counts:               s.rollbacks,
-	}, guardArms{s.proxy, s.grpc}, routes, order, s.log.Named("canary"))
+	}
+	if g.MaxAccuracyDrop != nil && cfg.GroundTruth != nil {
+		o.MaxAccuracyDrop, o.MinLabels, o.Labels = *g.MaxAccuracyDrop, uint64(cfg.GroundTruth.MinLabels), s.guardLabels
+	}
+	return guard.New(o, guardArms{s.proxy, s.grpc}, routes, order, s.log.Named("canary"))
 }
 
 // guardArms are the proxy's arms as the guard sees them: the HTTP

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/driftcar/driftcar/config"
+	"github.com/driftcar/driftcar/groundtruth"
 	"github.com/driftcar/driftcar/internal/payload"
 	"github.com/driftcar/driftcar/predlog"
 	"github.com/driftcar/driftcar/shadow"
@@ -223,6 +224,7 @@ func (s *Sidecar) newSink(cfg *config.Config, sc *config.LogSink) (predlog.Sink,
 // conditions; the fleet outlives every config.
 type liveAnswers struct {
 	capture atomic.Pointer[predlog.Capture]
+	truth   atomic.Pointer[groundtruth.Capture]
 	agree   sync.Map // route → *agreement
 }
 
@@ -239,6 +241,9 @@ func (a *liveAnswers) ShadowAnswer(ans *shadow.Answer) {
 		}
 	}
 	if c := a.capture.Load(); c != nil {
+		c.ShadowAnswer(ans)
+	}
+	if c := a.truth.Load(); c != nil {
 		c.ShadowAnswer(ans)
 	}
 }

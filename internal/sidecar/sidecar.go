@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"maps"
 	"net"
+	"net/http"
 	"os"
 	"reflect"
 	"slices"
@@ -86,6 +87,8 @@ type Sidecar struct {
 	logMetrics    *predlog.Metrics
 	logs          *logRuntime // guarded by reloadMu
 	logNow        atomic.Pointer[logRuntime]
+	truth         *truthRuntime // guarded by reloadMu
+	truthNow      atomic.Pointer[truthRuntime]
 	answers       *liveAnswers
 	signals       *signals
 
@@ -191,7 +194,7 @@ func New(opts Options) (_ *Sidecar, err error) {
 	}
 	s.admin = admin.New(admin.Options{
 		Logger:   s.log.Named("admin"),
-		Gatherer: s.registry,
+		Gatherer: prometheus.Gatherers{s.registry, truthGatherer{s}},
 		Ready:    s.readyErr,
 		Detail:   s.logDetail,
 		Config:   func() []byte { return s.cfg.Load().RedactedJSON() },
@@ -203,8 +206,10 @@ func New(opts Options) (_ *Sidecar, err error) {
 			"reference":         s.referenceAPI,
 			"drift":             s.driftAPI,
 			"routes":            s.routesAPI,
+			"ground-truth":      s.groundTruthAPI,
 		},
-		Pprof: opts.Pprof,
+		Handlers: map[string]http.Handler{"POST /api/v1/feedback": s.feedbackHandler()},
+		Pprof:    opts.Pprof,
 	})
 	if s.proxyLn, err = net.Listen("tcp", cfg.Listen); err != nil {
 		return nil, fmt.Errorf("cannot listen on %s (listen): %w", cfg.Listen, err)
@@ -237,6 +242,7 @@ func (s *Sidecar) stopStarted() {
 	}
 	stopCounters(maps.Values(s.counters))
 	s.logs.stop()
+	s.truth.stop()
 	for _, ln := range []net.Listener{s.proxyLn, s.adminLn, s.grpcLn} {
 		if ln != nil {
 			_ = ln.Close()
@@ -392,6 +398,7 @@ func (s *Sidecar) shutdown() error {
 	}
 	stopCounters(maps.Values(s.counters))
 	s.logs.stop()
+	s.truth.stop()
 	s.reloadMu.Unlock()
 	actx, acancel := context.WithTimeout(context.Background(), time.Second)
 	defer acancel()
@@ -511,12 +518,20 @@ func (s *Sidecar) applyPlan(cfg *config.Config, plan *samplingPlan) error {
 	}
 	rt, err := s.startDrift(cfg, set)
 	if err == nil {
-		var mirrors map[string]*shadow.Mirror
-		var retired []*shadow.Mirror
-		if mirrors, retired, err = s.shadows.Update(shadows); err == nil {
-			s.swap(cfg, set, key, rt, mirrors, retired, logs)
-			retireLogs()
-			return nil
+		var truth *truthRuntime
+		var retireTruth func()
+		if truth, retireTruth, err = s.startTruth(cfg, set); err == nil {
+			var mirrors map[string]*shadow.Mirror
+			var retired []*shadow.Mirror
+			if mirrors, retired, err = s.shadows.Update(shadows); err == nil {
+				s.swap(cfg, set, key, rt, mirrors, retired, logs, truth)
+				retireLogs()
+				retireTruth()
+				return nil
+			}
+			if truth != s.truth {
+				truth.stop()
+			}
 		}
 		if rt != s.drift {
 			rt.stop()
@@ -532,7 +547,7 @@ func (s *Sidecar) applyPlan(cfg *config.Config, plan *samplingPlan) error {
 }
 
 // swap makes the proxy serve cfg with the new taps, then retires the old.
-func (s *Sidecar) swap(cfg *config.Config, set *sampler.Set, key string, rt *driftRuntime, mirrors map[string]*shadow.Mirror, retired []*shadow.Mirror, logs *logRuntime) {
+func (s *Sidecar) swap(cfg *config.Config, set *sampler.Set, key string, rt *driftRuntime, mirrors map[string]*shadow.Mirror, retired []*shadow.Mirror, logs *logRuntime, truth *truthRuntime) {
 	counters, retiredCounters := s.llmCounters(cfg)
 	taps := proxy.Taps{}
 	for _, r := range cfg.Routes {
@@ -543,9 +558,7 @@ func (s *Sidecar) swap(cfg *config.Config, set *sampler.Set, key string, rt *dri
 		if c := counters[r.Name]; c != nil {
 			rt.Tokens, rt.TimeTokens = c, true
 		}
-		if logs != nil {
-			rt.Recorder = logs.capture.Route(r.Name)
-		}
+		rt.Recorder = recorders(logs, truth, r.Name)
 		if set != nil {
 			if t := set.Tap(r.Name); t != nil {
 				rt.Sampler = t
@@ -558,10 +571,17 @@ func (s *Sidecar) swap(cfg *config.Config, set *sampler.Set, key string, rt *dri
 	} else {
 		s.answers.capture.Store(nil)
 	}
+	if truth != nil {
+		s.answers.truth.Store(truth.capture)
+	} else {
+		s.answers.truth.Store(nil)
+	}
 	s.proxy.Apply(cfg, taps)
 	s.applyGRPC(cfg, set, mirrors)
 	s.logs = logs
 	s.logNow.Store(logs)
+	s.truth = truth
+	s.truthNow.Store(truth)
 	shadow.Retire(retired)
 	s.counters = counters
 	s.countersNow.Store(&counters)
