@@ -105,6 +105,7 @@ type routeMon struct {
 	refFrom  string // "profile" or "live"
 	refValue float64
 	first    *perf.Counts // the first labelled live rows, until ref is set
+	firstAt  time.Time    // when the first of them came
 	firstAbs []float64    // and their absolute errors (numeric)
 	edges    []float64    // the reference's |error| edges (numeric)
 	failed   string       // why no performance test runs
@@ -210,6 +211,9 @@ func (m *Monitor) Join(e *Entry, actual float64, _ time.Time) {
 		live = perf.Outcome{Actual: actual, Predicted: e.Live.Predicted, Score: e.Live.Score}
 		r.arms[e.Arm].add(live, r.edges)
 		if e.Arm == 0 && r.ref == nil && r.failed == "" {
+			if r.first.N() == 0 {
+				r.firstAt = m.opts.Now()
+			}
 			r.first.Add(live)
 			if m.spec.Kind == perf.Numeric && len(r.firstAbs) < m.opts.ReferenceRows && !math.IsNaN(live.Predicted) {
 				r.firstAbs = append(r.firstAbs, math.Abs(live.Predicted-actual))
@@ -298,30 +302,45 @@ func (m *Monitor) rotate() {
 // become known, outside the lock: the first calibration takes seconds.
 func (m *Monitor) prepare() {
 	type job struct {
-		r   *routeMon
-		ref stat.PerformanceReference
-		src string
-		val float64
+		r     *routeMon
+		ref   stat.PerformanceReference
+		src   string
+		val   float64
+		rates []float64 // labels per second of each arm
 	}
 	var jobs []job
 	m.mu.Lock()
+	now := m.opts.Now()
 	for _, r := range m.routes {
-		if r.ref != nil || r.failed != "" {
+		// The tests are calibrated for the label rate each arm sees, so
+		// they wait for ReferenceRows labelled live rows in any case.
+		if r.ref != nil || r.failed != "" || r.first.N() < uint64(m.opts.ReferenceRows) {
 			continue
 		}
-		if ref, val, ok := m.profileReference(r.name); ok {
-			jobs = append(jobs, job{r, ref, "profile", val})
-		} else if r.first.N() >= uint64(m.opts.ReferenceRows) {
-			ref, val := m.liveReference(r)
-			jobs = append(jobs, job{r, ref, "live", val})
+		j := job{r: r, src: "profile"}
+		var ok bool
+		if j.ref, j.val, ok = m.profileReference(r.name); !ok {
+			j.ref, j.val = m.liveReference(r)
+			j.src = "live"
 		}
+		elapsed := max(now.Sub(r.firstAt).Seconds(), 1)
+		for _, a := range r.arms {
+			n := a.total.N()
+			if n == 0 {
+				n = r.first.N()
+			}
+			j.rates = append(j.rates, float64(n)/elapsed)
+		}
+		jobs = append(jobs, j)
 	}
 	m.mu.Unlock()
 	for _, j := range jobs {
 		tests := make([]*stat.Performance, len(j.r.arms))
 		var err error
 		for i, a := range j.r.arms {
-			if tests[i], err = m.opts.Calibrator.NewPerformance(j.r.name+"/"+a.name, j.ref); err != nil {
+			ref := j.ref
+			ref.LabelsPerSecond = j.rates[i]
+			if tests[i], err = m.opts.Calibrator.NewPerformance(j.r.name+"/"+a.name, ref); err != nil {
 				break
 			}
 		}

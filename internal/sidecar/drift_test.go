@@ -48,6 +48,13 @@ func (rc *receiver) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	rc.mu.Unlock()
 }
 
+// received returns the bodies so far.
+func (rc *receiver) received() [][]byte {
+	rc.mu.Lock()
+	defer rc.mu.Unlock()
+	return append([][]byte(nil), rc.bodies...)
+}
+
 func (rc *receiver) calls() int {
 	rc.mu.Lock()
 	defer rc.mu.Unlock()

@@ -73,6 +73,7 @@ func (s *Sidecar) startTruth(cfg *config.Config, set *sampler.Set) (next *truthR
 		return nil, func() { old.stop() }, nil
 	}
 	gt := cfg.GroundTruth
+	s.configureWebhook(cfg) // its events go out without drift monitoring too
 	opts, err := detectorOptions(cfg, s.opts.CalibrationTicks)
 	if err != nil {
 		return nil, nil, err
