@@ -22,8 +22,8 @@ import (
 
 var ruleNameRE = regexp.MustCompile(`[a-z_]+:[a-z_]+:[a-z0-9_]+`)
 
-// groundTruthSeries returns the ground-truth metrics (prometheus.GroundTruthMetrics,
-// histogram series included) that q reads, directly or through the
+// groundTruthSeries returns the ground-truth metrics (those of
+// groundTruthPrefixes, histogram series included) that q reads, directly or through the
 // recording rules of deploy/prometheus/rules, sorted by first use; none
 // for a query outside the Ground truth row. Such a query can only return
 // data from a sidecar with ground_truth configured (and the AUC only for
@@ -53,12 +53,20 @@ func groundTruthSeries(t *testing.T, q string) []string {
 	return out
 }
 
+// groundTruthPrefixes start the names of the metrics a sidecar exports
+// only with ground_truth configured.
+var groundTruthPrefixes = []string{
+	"driftcar_labels_", "driftcar_prediction_outcomes_", "driftcar_prediction_score", "driftcar_prediction_log_loss_",
+	"driftcar_prediction_scored_", "driftcar_prediction_abs_error", "driftcar_prediction_squared_error_",
+	"driftcar_prediction_signed_error_", "driftcar_performance", "driftcar_challenger_", "driftcar_ground_truth_",
+}
+
 func isGroundTruth(series string) bool {
-	if _, ok := prometheus.GroundTruthMetrics[series]; ok {
-		return true
+	if !prometheus.KnownSeries(series) {
+		return false
 	}
-	for _, suffix := range []string{"_bucket", "_sum", "_count"} {
-		if base, ok := strings.CutSuffix(series, suffix); ok && prometheus.GroundTruthMetrics[base] == "histogram" {
+	for _, p := range groundTruthPrefixes {
+		if strings.HasPrefix(series, p) {
 			return true
 		}
 	}

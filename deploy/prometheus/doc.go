@@ -9,8 +9,7 @@
 // them, so promtool checks the PromQL against Go (go test
 // ./deploy/prometheus -update rewrites the file); BinnedAUC is the fleet
 // AUC of the ground-truth rules, checked against scipy. Metrics lists every
-// metric name driftcar exports and GroundTruthMetrics those it exports with
-// ground_truth configured, for tests that check queries for typos.
+// metric name driftcar exports, for tests that check queries for typos.
 //
 // All functions are safe for concurrent use.
 package prometheus

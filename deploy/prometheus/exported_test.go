@@ -90,6 +90,11 @@ canary_guard: { min_requests: 100, window: 1m }
 log:
   fraction: 0.5
   sinks: [{ name: local, type: file, path: %s }]
+ground_truth:
+  label: { type: binary }
+  min_labels: 10
+  reference_rows: 10
+  sla: { min_accuracy: 0.99 }
 `, live, canary, shadow, live, live, ref, hook.URL, filepath.Join(dir, "predictions.jsonl"))
 	s := startSidecar(t, filepath.Join(dir, "full.yaml"), cfg)
 
@@ -108,18 +113,23 @@ log:
 
 	// A second sidecar learns its reference (never finishing): only it
 	// exports the learning gauge.
-	learning := startSidecar(t, filepath.Join(dir, "learning.yaml"), strings.Replace(
+	// It has a numeric label: only it exports the regression metrics.
+	learningCfg := strings.Replace(
 		strings.Replace(cfg, "reference: { file: "+ref+" }", "reference: { file: "+learned+", learn: { samples: 1000000 } }", 1),
-		"canary_guard: { min_requests: 100, window: 1m }\n", "", 1))
+		"canary_guard: { min_requests: 100, window: 1m }\n", "", 1)
+	learningCfg = strings.Replace(strings.Replace(learningCfg, "type: binary", "type: numeric", 1), "min_accuracy: 0.99", "max_rmse: 0.01", 1)
+	learning := startSidecar(t, filepath.Join(dir, "learning.yaml"), learningCfg)
 
 	clock := time.Unix(1e9, 0)
 	var got map[string]string
 	deadline := time.Now().Add(30 * time.Second)
 	for {
-		post(t, s.ProxyAddr(), 200)
-		post(t, learning.ProxyAddr(), 1)
+		label(t, s.AdminAddr(), post(t, s.ProxyAddr(), 200))
+		label(t, learning.AdminAddr(), post(t, learning.ProxyAddr(), 20))
 		clock = clock.Add(10 * time.Second)
 		s.TickDrift(clock)
+		s.TickGroundTruth(clock)
+		learning.TickGroundTruth(clock)
 		got = scrape(t, s.AdminAddr())
 		for name, typ := range scrape(t, learning.AdminAddr()) {
 			got[name] = typ
@@ -209,8 +219,10 @@ var posted atomic.Int64
 
 // post sends n requests, one row each, with ages and countries that
 // vary.
-func post(t *testing.T, addr string, n int) {
+// post sends n requests, each with its x-request-id, and returns the ids.
+func post(t *testing.T, addr string, n int) []string {
 	t.Helper()
+	var ids []string
 	hc := &fasthttp.HostClient{Addr: addr}
 	defer hc.CloseIdleConnections()
 	req, resp := fasthttp.AcquireRequest(), fasthttp.AcquireResponse()
@@ -219,6 +231,8 @@ func post(t *testing.T, addr string, n int) {
 	countries := []string{"DE", "FR", "US", "XX"}
 	for range n {
 		i := posted.Add(1)
+		ids = append(ids, fmt.Sprintf("r-%d", i))
+		req.Header.Set("X-Request-Id", ids[len(ids)-1])
 		req.SetRequestURI("http://" + addr + "/v1/models/m:predict")
 		req.Header.SetMethod("POST")
 		req.SetBodyString(fmt.Sprintf(`{"instances":[{"age":%d,"country":%q}]}`, 10+i%70, countries[i%4]))
@@ -229,6 +243,25 @@ func post(t *testing.T, addr string, n int) {
 		if err := hc.Do(req, resp); err != nil {
 			t.Fatal(err)
 		}
+	}
+	return ids
+}
+
+// label posts a label for each id, as it comes: some find their
+// prediction, others not yet.
+func label(t *testing.T, admin string, ids []string) {
+	t.Helper()
+	items := make([]string, len(ids))
+	for i, id := range ids {
+		items[i] = fmt.Sprintf(`{"request_id":%q,"label":%d}`, id, i%2)
+	}
+	resp, err := http.Post("http://"+admin+"/api/v1/feedback", "application/json", strings.NewReader(`{"items":[`+strings.Join(items, ",")+`]}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("feedback: %s", resp.Status)
 	}
 }
 

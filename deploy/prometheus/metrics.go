@@ -71,31 +71,44 @@ var Metrics = map[string]string{
 	"driftcar_grpc_requests_total":                          "counter",
 	"driftcar_grpc_request_duration_seconds":                "histogram",
 	"driftcar_grpc_fallbacks_total":                         "counter",
+	"driftcar_labels_total":                                 "counter",
+	"driftcar_prediction_outcomes_total":                    "counter",
+	"driftcar_prediction_score":                             "histogram",
+	"driftcar_prediction_score_bin_total":                   "counter",
+	"driftcar_prediction_log_loss_total":                    "counter",
+	"driftcar_prediction_scored_total":                      "counter",
+	"driftcar_prediction_abs_error":                         "histogram",
+	"driftcar_prediction_squared_error_total":               "counter",
+	"driftcar_prediction_signed_error_total":                "counter",
+	"driftcar_performance":                                  "gauge",
+	"driftcar_performance_labels":                           "gauge",
+	"driftcar_performance_state":                            "gauge",
+	"driftcar_performance_sla_breached":                     "gauge",
+	"driftcar_performance_evaluations_total":                "counter",
+	"driftcar_challenger_verdict":                           "gauge",
+	"driftcar_challenger_difference":                        "gauge",
+	"driftcar_challenger_pvalue":                            "gauge",
+	"driftcar_ground_truth_entries":                         "gauge",
+	"driftcar_ground_truth_evicted_total":                   "counter",
+	"driftcar_ground_truth_rows_over_cap_total":             "counter",
+	"driftcar_ground_truth_predictions_total":               "counter",
+	"driftcar_ground_truth_dropped_total":                   "counter",
 }
 
 // KnownSeries reports whether name is a series name driftcar exports: a
-// name of Metrics or GroundTruthMetrics, or a histogram's _bucket, _sum or _count series.
+// name of Metrics, or a histogram's _bucket, _sum or _count series.
 func KnownSeries(name string) bool {
-	if typ, ok := metricType(name); ok {
+	if typ, ok := Metrics[name]; ok {
 		return typ != "histogram"
 	}
 	for _, suffix := range []string{"_bucket", "_sum", "_count"} {
 		if base, ok := strings.CutSuffix(name, suffix); ok {
-			if typ, _ := metricType(base); typ == "histogram" {
+			if Metrics[base] == "histogram" {
 				return true
 			}
 		}
 	}
 	return false
-}
-
-// metricType looks name up in Metrics, then in GroundTruthMetrics.
-func metricType(name string) (string, bool) {
-	if typ, ok := Metrics[name]; ok {
-		return typ, true
-	}
-	typ, ok := GroundTruthMetrics[name]
-	return typ, ok
 }
 
 var driftcarName = regexp.MustCompile(`[a-zA-Z_:][a-zA-Z0-9_:]*`)
