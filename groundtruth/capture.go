@@ -3,14 +3,17 @@ package groundtruth
 import (
 	"errors"
 	"math"
+	"strings"
 	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/valyala/fasthttp"
 	"go.uber.org/zap"
+	"google.golang.org/grpc/codes"
 
 	"github.com/driftcar/driftcar/groundtruth/perf"
+	"github.com/driftcar/driftcar/grpcproxy"
 	"github.com/driftcar/driftcar/internal/panics"
 	"github.com/driftcar/driftcar/internal/payload"
 	"github.com/driftcar/driftcar/proxy"
@@ -86,6 +89,7 @@ type answer struct {
 	requestID []byte
 	body      []byte
 	hdrLen    int
+	pb        bool // body is a serialized ModelInferResponse
 }
 
 // Capture drop reasons, the reason label of driftcar_ground_truth_dropped_total.
@@ -187,10 +191,58 @@ func (r *routeCapture) Record(_ *fasthttp.Request, resp *fasthttp.Response, ex p
 	a.route, a.arm = r, arm
 	a.requestID = append(a.requestID[:0], ex.RequestID...)
 	a.body = append(a.body[:0], body...)
-	a.hdrLen = payload.JSONBody
+	a.hdrLen, a.pb = payload.JSONBody, false
 	if r.route.Protocol.Tensors() {
 		a.hdrLen = payload.ParseHeaderLength(resp.Header.Peek(payload.BinaryHeader))
 	}
+	select {
+	case c.queue <- a:
+	default:
+		c.full.Inc()
+		c.recycle(a)
+	}
+}
+
+// GRPCTap returns the tap of a route's gRPC calls, or nil for a route the
+// capture does not join: each unary ModelInfer answered OK whose request
+// carries an id (its id field, else x-request-id) is queued as Record
+// queues an HTTP answer.
+func (c *Capture) GRPCTap(route string) grpcproxy.Tap {
+	if r := c.routes[route]; r != nil {
+		return grpcTap{r}
+	}
+	return nil
+}
+
+type grpcTap struct{ r *routeCapture }
+
+const modelInfer = "/ModelInfer"
+
+func (g grpcTap) Call(call *grpcproxy.Call) {
+	r, c := g.r, g.r.c
+	if call.Code != codes.OK || call.Requests != 1 || call.Responses != 1 || !strings.HasSuffix(call.Method, modelInfer) {
+		return
+	}
+	arm, ok := r.arms[call.Arm]
+	if !ok {
+		return
+	}
+	id, ok := payload.ModelInferID(call.Request)
+	if !ok {
+		v := call.Metadata["x-request-id"]
+		if len(v) == 0 || v[0] == "" {
+			return
+		}
+		id = []byte(v[0])
+	}
+	if len(call.Response) > c.opts.MaxBody {
+		c.tooBig.Inc()
+		return
+	}
+	a := c.pool.Get().(*answer)
+	a.route, a.arm, a.hdrLen, a.pb = r, arm, payload.JSONBody, true
+	a.requestID = append(a.requestID[:0], id...)
+	a.body = append(a.body[:0], call.Response...)
 	select {
 	case c.queue <- a:
 	default:
@@ -285,7 +337,13 @@ func (c *Capture) work() {
 func (c *Capture) take(a *answer, preds []Pred) []Pred {
 	defer c.recycle(a)
 	defer c.opts.Panics.Recover("ground_truth")
-	got, err := a.route.preds.DecodeBinary(a.body, a.hdrLen)
+	var got []payload.Prediction
+	var err error
+	if a.pb {
+		got, err = a.route.preds.DecodeModelInfer(a.body)
+	} else {
+		got, err = a.route.preds.DecodeBinary(a.body, a.hdrLen)
+	}
 	if err != nil || len(got) == 0 {
 		return preds
 	}

@@ -4,6 +4,8 @@ import (
 	"math"
 	"time"
 
+	"github.com/driftcar/driftcar/detector"
+
 	"github.com/driftcar/driftcar/detector/stat"
 	"github.com/driftcar/driftcar/llm"
 	"github.com/driftcar/driftcar/proxy"
@@ -33,10 +35,41 @@ func (s *Sidecar) referenceAPI() any {
 
 func (s *Sidecar) driftAPI() any {
 	m := s.currentMonitor()
+	perf := s.performanceStates()
 	if m == nil {
+		if perf != nil {
+			return map[string]any{"configured": false, "performance": perf}
+		}
 		return map[string]any{"configured": false}
 	}
-	return m.View()
+	return struct {
+		detector.View
+		Performance []PerformanceState `json:"performance,omitempty"`
+	}{m.View(), perf}
+}
+
+// PerformanceState is an arm's performance against its reference, on
+// /api/drift next to the features' drift (details in /api/ground-truth).
+type PerformanceState struct {
+	Route string     `json:"route"`
+	Arm   string     `json:"arm"`
+	Role  string     `json:"role"`
+	State string     `json:"state"`
+	Since *time.Time `json:"since,omitempty"`
+}
+
+func (s *Sidecar) performanceStates() []PerformanceState {
+	t := s.truthNow.Load()
+	if t == nil {
+		return nil
+	}
+	out := []PerformanceState{}
+	for _, r := range t.monitor.View().Routes {
+		for _, a := range r.Arms {
+			out = append(out, PerformanceState{Route: r.Route, Arm: a.Arm, Role: a.Role, State: a.State, Since: a.Since})
+		}
+	}
+	return out
 }
 
 // TickDrift runs one drift evaluation at now (for tests with ManualTicks).

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/valyala/fasthttp"
+	"google.golang.org/grpc/metadata"
 	"github.com/valyala/fastjson"
 
 	"github.com/driftcar/driftcar/internal/testupstream"
@@ -219,6 +220,9 @@ ground_truth:
 	if s := state(); s != "drift" {
 		t.Fatalf("live performance state after the drop: got %s; want drift\n%+v", s, groundTruthView(t, admin))
 	}
+	if _, body, _ := get(t, admin+"/api/drift"); !strings.Contains(body, `"arm": "live"`) || !strings.Contains(body, `"state": "drift"`) {
+		t.Errorf("/api/drift does not show the live arm's performance drift:\n%s", body)
+	}
 	testutil.Eventually(t, 10*time.Second, "a performance_drift event at the webhook", func() bool {
 		for _, b := range hook.received() {
 			if strings.Contains(string(b), `"event":"performance_drift"`) && strings.Contains(string(b), `"arm":"live"`) {
@@ -299,4 +303,46 @@ func groundTruthView(t *testing.T, admin string) truthView {
 		t.Fatalf("/api/ground-truth: %v: %s", err, body)
 	}
 	return v
+}
+
+// TestGroundTruthOverGRPC: ModelInfer answers are kept by the request's id
+// field (else x-request-id) and joined with labels as REST answers are.
+func TestGroundTruthOverGRPC(t *testing.T) {
+	live := startInferServer(t, func(n int64, _ metadata.MD, _ []byte) ([]byte, error) {
+		return inferResponse(float32(n%2)*0.5 + 0.25), nil // 0.25, 0.75, ...
+	})
+	clock := &fakeClock{}
+	clock.Advance(time.Hour)
+	r := startManual(t, grpcRouteConfig(live.addr, live.addr, live.addr, live.addr, 1, 0, `prediction: { type: numeric }
+ground_truth: { label: { type: binary }, min_labels: 10, reference_rows: 10 }
+`), clock)
+	cc := grpcClient(t, r.s.GRPCAddr())
+	rows := []row{{30, 2000, "FR"}}
+	var items []string
+	for i := range 20 {
+		id := fmt.Sprintf("g-%02d", i)
+		req, kv := inferRequest(id, rows, false), []string(nil)
+		if i%2 == 1 {
+			req, kv = inferRequest("", rows, false), []string{"x-request-id", id}
+		}
+		if _, _, err := modelInfer(cc, req, kv...); err != nil {
+			t.Fatalf("call %d: %v", i, err)
+		}
+		// The server answers 0.25 to odd calls, 0.75 to even ones (n
+		// counts from 1); label 1 makes the 0.75 answers right.
+		items = append(items, fmt.Sprintf(`{"request_id":%q,"label":1}`, id))
+	}
+	admin := "http://" + r.s.AdminAddr()
+	waitMetrics(t, admin, "every answer stored",
+		`driftcar_ground_truth_predictions_total{model="credit-risk",side="live"} 20`)
+	status, ans := postLabels(t, admin, `{"items":[`+strings.Join(items, ",")+`]}`)
+	if status != 200 || string(ans["joined"]) != "20" {
+		t.Fatalf("feedback: got %d %v; want 20 joined", status, ans)
+	}
+	r.s.TickGroundTruth(clock.Now())
+	v := groundTruthView(t, admin)
+	a := v.Routes[0].Arms[0]
+	if a.Arm != "live" || a.Labels != 20 || a.Windows[0].Accuracy == nil || *a.Windows[0].Accuracy != 0.5 {
+		t.Fatalf("live arm over gRPC: %+v; want 20 labels at accuracy 0.5", a)
+	}
 }
