@@ -450,7 +450,7 @@ func TestPageEscapesAndAsksForToken(t *testing.T) {
 		{`[data-truth-arm="stable"] [data-cell="state"]`, "drift"},
 		{`.truth tbody tr:last-child [data-cell="window-1h"]`, "–"},
 		{`.truth tbody tr:last-child [data-cell="state"]`, "ok SLA: " + hostile},
-		{`.truth tbody tr:last-child [data-cell="verdict"]`, "better by margin +7.5% · p " + "1e-12" + " · paired, n 3,900"},
+		{`.truth tbody tr:last-child [data-cell="verdict"]`, "better by margin +7.5% · p 1.0e-12 · paired, n 3,900"},
 	} {
 		if got := eval[string](t, tab, `((document.querySelector('`+tc.cell+`') || {}).textContent || '')`); got != tc.want {
 			t.Errorf("%s: got %q; want %q", tc.cell, got, tc.want)
