@@ -5,7 +5,6 @@ import (
 	"math"
 	"strings"
 	"sync"
-	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/valyala/fasthttp"
@@ -16,6 +15,7 @@ import (
 	"github.com/driftcar/driftcar/grpcproxy"
 	"github.com/driftcar/driftcar/internal/panics"
 	"github.com/driftcar/driftcar/internal/payload"
+	"github.com/driftcar/driftcar/internal/poll"
 	"github.com/driftcar/driftcar/proxy"
 	"github.com/driftcar/driftcar/shadow"
 )
@@ -287,50 +287,21 @@ func (c *Capture) Stop() {
 	}
 }
 
-// Poll bounds of the worker, as the prediction log's: requests never wake
-// it, so the request path's hand-off is a plain channel send.
-const (
-	pollMin = time.Millisecond
-	pollMax = 64 * time.Millisecond
-)
-
 func (c *Capture) work() {
 	defer close(c.done)
-	wait := pollMin
-	timer := time.NewTimer(wait)
-	defer timer.Stop()
 	var preds []Pred
-	for {
+	poll.Run(c.stop, func() int {
 		n := 0
-	drain:
 		for {
 			select {
 			case a := <-c.queue:
 				preds = c.take(a, preds[:0])
 				n++
 			default:
-				break drain
+				return n
 			}
 		}
-		if n > 0 {
-			wait = pollMin
-		} else {
-			wait = min(2*wait, pollMax)
-		}
-		timer.Reset(wait)
-		select {
-		case <-c.stop:
-			for {
-				select {
-				case a := <-c.queue:
-					preds = c.take(a, preds[:0])
-				default:
-					return
-				}
-			}
-		case <-timer.C:
-		}
-	}
+	})
 }
 
 // take decodes one answer's predictions into the table.

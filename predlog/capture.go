@@ -12,6 +12,7 @@ import (
 	"github.com/driftcar/driftcar/internal/fraction"
 	"github.com/driftcar/driftcar/internal/panics"
 	"github.com/driftcar/driftcar/internal/payload"
+	"github.com/driftcar/driftcar/internal/poll"
 	"github.com/driftcar/driftcar/proxy"
 	"github.com/driftcar/driftcar/shadow"
 )
@@ -276,21 +277,13 @@ func (c *Capture) Stop() {
 	c.opts.Log.metrics.queues.clearCapture(c)
 }
 
-// Poll bounds of the worker: it takes what is queued, then sleeps
-// pollMin, doubling up to pollMax while nothing comes. Requests never
-// wake it, so the request path's hand-off is a plain channel send.
-const (
-	pollMin = time.Millisecond
-	pollMax = 64 * time.Millisecond
-)
-
+// work decodes what the request path queued, polling (package poll), and
+// expires the join's entries every second; once stopped it offers what
+// it holds.
 func (c *Capture) work(decoders map[payload.Protocol]*decoders) {
 	defer close(c.done)
-	wait := pollMin
-	timer := time.NewTimer(wait)
-	defer timer.Stop()
 	lastExpire := c.opts.Now()
-	for {
+	poll.Run(c.stop, func() int {
 		n := 0
 	drain:
 		for {
@@ -306,26 +299,9 @@ func (c *Capture) work(decoders map[payload.Protocol]*decoders) {
 			c.expire(now.Add(-c.opts.ShadowWait))
 			lastExpire = now
 		}
-		if n > 0 {
-			wait = pollMin
-		} else {
-			wait = min(2*wait, pollMax)
-		}
-		timer.Reset(wait)
-		select {
-		case <-c.stop:
-			for {
-				select {
-				case cp := <-c.queue:
-					c.takeGuarded(decoders, cp)
-				default:
-					c.expire(time.Time{})
-					return
-				}
-			}
-		case <-timer.C:
-		}
-	}
+		return n
+	})
+	c.expire(time.Time{})
 }
 
 func (c *Capture) takeGuarded(decoders map[payload.Protocol]*decoders, cp *capture) {
