@@ -11,9 +11,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/twmb/franz-go/pkg/kfake"
+	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/valyala/fasthttp"
-	"google.golang.org/grpc/metadata"
 	"github.com/valyala/fastjson"
+	"google.golang.org/grpc/metadata"
 
 	"github.com/driftcar/driftcar/internal/testupstream"
 	"github.com/driftcar/driftcar/internal/testutil"
@@ -345,4 +347,52 @@ ground_truth: { label: { type: binary }, min_labels: 10, reference_rows: 10 }
 	if a.Arm != "live" || a.Labels != 20 || a.Windows[0].Accuracy == nil || *a.Windows[0].Accuracy != 0.5 {
 		t.Fatalf("live arm over gRPC: %+v; want 20 labels at accuracy 0.5", a)
 	}
+}
+
+// TestGroundTruthLabelsFromKafka: labels produced to the configured topic,
+// keyed by request id, are joined as the feedback API joins them.
+func TestGroundTruthLabelsFromKafka(t *testing.T) {
+	cluster, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(1, "labels"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(cluster.Close)
+	brokers := cluster.ListenAddrs()
+	live := scoreServer(t, "x")
+	clock := &fakeClock{}
+	clock.Advance(time.Hour)
+	r := startManual(t, fmt.Sprintf(`listen: 127.0.0.1:0
+admin: 127.0.0.1:0
+model: credit-risk
+upstreams:
+  live: { address: %s }
+routes:
+  - name: predict
+    protocol: kserve-v1
+    split: [{ upstream: live, weight: 1 }]
+prediction: { type: numeric }
+ground_truth:
+  label: { type: binary }
+  kafka: { brokers: [%q], topic: labels, group: test }
+`, live, brokers[0]), clock)
+	sent := sendScored(t, r.s.ProxyAddr(), rand.New(rand.NewPCG(1, 2)), 0, 30, 0.8, 0.8)
+	admin := "http://" + r.s.AdminAddr()
+	waitMetrics(t, admin, "every prediction stored", `driftcar_ground_truth_predictions_total{model="credit-risk",side="live"} 30`)
+	cl, err := kgo.NewClient(kgo.SeedBrokers(brokers...), kgo.DefaultProduceTopic("labels"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	for _, l := range sent {
+		rec := &kgo.Record{Key: []byte(l.id), Value: fmt.Appendf(nil, `{"label":%d}`, l.label)}
+		if err := cl.ProduceSync(t.Context(), rec).FirstErr(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := cl.ProduceSync(t.Context(), &kgo.Record{Key: []byte("req-00000"), Value: []byte("not json")}).FirstErr(); err != nil {
+		t.Fatal(err)
+	}
+	waitMetrics(t, admin, "the topic's labels joined and the bad record counted",
+		`driftcar_labels_total{model="credit-risk",result="joined",route="predict"} 30`,
+		`driftcar_labels_total{model="credit-risk",result="invalid",route="unknown"} 1`)
 }
