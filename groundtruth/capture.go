@@ -56,6 +56,8 @@ type Capture struct {
 	opts    CaptureOptions
 	routes  map[string]*routeCapture
 	queue   chan *answer
+	wake    chan struct{}
+	wakeAt  int
 	pool    sync.Pool
 	dropped *prometheus.CounterVec
 	full    prometheus.Counter
@@ -116,6 +118,8 @@ func NewCapture(opts CaptureOptions) (*Capture, error) {
 		opts:   opts,
 		routes: map[string]*routeCapture{},
 		queue:  make(chan *answer, opts.Queue),
+		wake:   make(chan struct{}, 1),
+		wakeAt: max(1, opts.Queue/4),
 		dropped: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "driftcar_ground_truth_dropped_total",
 			Help: "Answers the ground-truth join did not take, by reason.",
@@ -193,9 +197,23 @@ func (r *routeCapture) Record(_ *fasthttp.Request, resp *fasthttp.Response, ex p
 	}
 	select {
 	case c.queue <- a:
+		if len(c.queue) >= c.wakeAt {
+			c.nudge()
+		}
 	default:
 		c.full.Inc()
 		c.recycle(a)
+	}
+}
+
+// nudge wakes the worker without blocking. The Go scheduler can run a
+// timer whose P went idle hundreds of milliseconds late while another P
+// stays busy (golang/go#38860), long enough to fill the queue; a queue a
+// quarter full wakes the worker instead of waiting for its timer.
+func (c *Capture) nudge() {
+	select {
+	case c.wake <- struct{}{}:
+	default:
 	}
 }
 
@@ -235,8 +253,9 @@ func (c *Capture) Stop() {
 	}
 }
 
-// Poll bounds of the worker, as the prediction log's: requests never wake
-// it, so the request path's hand-off is a plain channel send.
+// Poll bounds of the worker, as the prediction log's: requests wake it
+// only when the queue is a quarter full, so the request path's hand-off
+// is a plain channel send.
 const (
 	pollMin = time.Millisecond
 	pollMax = 64 * time.Millisecond
@@ -277,6 +296,7 @@ func (c *Capture) work() {
 				}
 			}
 		case <-timer.C:
+		case <-c.wake:
 		}
 	}
 }
