@@ -59,6 +59,8 @@ type Capture struct {
 	opts    CaptureOptions
 	routes  map[string]*routeCapture
 	queue   chan *answer
+	wake    chan struct{}
+	wakeAt  int
 	pool    sync.Pool
 	dropped *prometheus.CounterVec
 	full    prometheus.Counter
@@ -120,6 +122,8 @@ func NewCapture(opts CaptureOptions) (*Capture, error) {
 		opts:   opts,
 		routes: map[string]*routeCapture{},
 		queue:  make(chan *answer, opts.Queue),
+		wake:   make(chan struct{}, 1),
+		wakeAt: max(1, opts.Queue/4),
 		dropped: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "driftcar_ground_truth_dropped_total",
 			Help: "Answers the ground-truth join did not take, by reason.",
@@ -195,8 +199,17 @@ func (r *routeCapture) Record(_ *fasthttp.Request, resp *fasthttp.Response, ex p
 	if r.route.Protocol.Tensors() {
 		a.hdrLen = payload.ParseHeaderLength(resp.Header.Peek(payload.BinaryHeader))
 	}
+	c.enqueue(a)
+}
+
+// enqueue queues a without blocking, or drops and counts it; a queue a
+// quarter full wakes the worker (see poll.Wake).
+func (c *Capture) enqueue(a *answer) {
 	select {
 	case c.queue <- a:
+		if len(c.queue) >= c.wakeAt {
+			poll.Wake(c.wake)
+		}
 	default:
 		c.full.Inc()
 		c.recycle(a)
@@ -243,12 +256,7 @@ func (g grpcTap) Call(call *grpcproxy.Call) {
 	a.route, a.arm, a.hdrLen, a.pb = r, arm, payload.JSONBody, true
 	a.requestID = append(a.requestID[:0], id...)
 	a.body = append(a.body[:0], call.Response...)
-	select {
-	case c.queue <- a:
-	default:
-		c.full.Inc()
-		c.recycle(a)
-	}
+	c.enqueue(a)
 }
 
 const maxPooledBody = 256 << 10
@@ -290,7 +298,7 @@ func (c *Capture) Stop() {
 func (c *Capture) work() {
 	defer close(c.done)
 	var preds []Pred
-	poll.Run(c.stop, func() int {
+	poll.Run(c.stop, c.wake, func() int {
 		n := 0
 		for {
 			select {

@@ -137,8 +137,11 @@ func NewFeedback(o FeedbackOptions) (*Feedback, error) {
 func (f *Feedback) Apply(items []Item) Answer {
 	var a Answer
 	now := f.now()
+	// One entry for the batch: OnJoin may not keep it, and one per item
+	// would escape to the heap through the OnJoin call.
+	e := new(Entry)
 	for i := range items {
-		res, route, err := f.apply(&items[i], now)
+		res, route, err := f.apply(&items[i], now, e)
 		f.metrics.count(route, res)
 		switch res {
 		case Joined:
@@ -161,7 +164,7 @@ func (f *Feedback) Apply(items []Item) Answer {
 }
 
 // apply joins one item; route is -1 when no entry matched.
-func (f *Feedback) apply(it *Item, now time.Time) (Result, int, error) {
+func (f *Feedback) apply(it *Item, now time.Time, e *Entry) (Result, int, error) {
 	if err := f.check(it); err != nil {
 		return Invalid, -1, err
 	}
@@ -173,7 +176,8 @@ func (f *Feedback) apply(it *Item, now time.Time) (Result, int, error) {
 	if at.IsZero() {
 		at = now
 	}
-	e, res := f.table.labelString(it.RequestID, it.Row, at)
+	var res Result
+	*e, res = f.table.labelString(it.RequestID, it.Row, at)
 	switch res {
 	case Unmatched:
 		return res, -1, nil
@@ -181,7 +185,7 @@ func (f *Feedback) apply(it *Item, now time.Time) (Result, int, error) {
 		return res, -1, errRowNotStored
 	case Joined:
 		if f.onJoin != nil {
-			f.onJoin(&e, actual, at)
+			f.onJoin(e, actual, at)
 		}
 	}
 	return res, int(e.Route), nil

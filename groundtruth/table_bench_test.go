@@ -69,19 +69,7 @@ func BenchmarkFeedbackApply(b *testing.B) {
 	const perBody, bodies = 1000, 100
 	clock := newTestClock()
 	ids := benchIDs(perBody * bodies)
-	body := make([][]byte, bodies)
-	for r := range body {
-		var sb strings.Builder
-		sb.WriteString(`{"items":[`)
-		for j := range perBody {
-			if j > 0 {
-				sb.WriteByte(',')
-			}
-			fmt.Fprintf(&sb, `{"request_id":%q,"row":0,"label":%d,"time":"2026-03-01T12:00:01Z"}`, ids[r*perBody+j], j%2)
-		}
-		sb.WriteString(`]}`)
-		body[r] = []byte(sb.String())
-	}
+	body := labelBodies(ids, perBody)
 	parse := func(raw []byte) (float64, error) { return strconv.ParseFloat(string(raw), 64) }
 	var fb *Feedback
 	row := []Pred{{1, 0.9}}

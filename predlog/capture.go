@@ -86,6 +86,7 @@ type Capture struct {
 	pool    sync.Pool
 	dropped [3]prometheus.Counter // queue full, join full, no answer
 	join    *joinTable
+	wake    chan struct{}
 	stop    chan struct{}
 	done    chan struct{}
 }
@@ -153,6 +154,7 @@ func newCapture(opts CaptureOptions) (*Capture, map[payload.Protocol]*decoders, 
 		routes: map[string]*routeCapture{},
 		queue:  make(chan *capture, opts.Queue),
 		join:   newJoinTable(opts.MaxPending),
+		wake:   make(chan struct{}, 1),
 		stop:   make(chan struct{}),
 		done:   make(chan struct{}),
 	}
@@ -234,6 +236,9 @@ func (r *routeCapture) Record(req *fasthttp.Request, resp *fasthttp.Response, ex
 	}
 	select {
 	case c.queue <- cp:
+		if len(c.queue) >= cap(c.queue)/4 {
+			poll.Wake(c.wake)
+		}
 	default:
 		c.dropped[0].Inc()
 		c.recycle(cp)
@@ -283,7 +288,7 @@ func (c *Capture) Stop() {
 func (c *Capture) work(decoders map[payload.Protocol]*decoders) {
 	defer close(c.done)
 	lastExpire := c.opts.Now()
-	poll.Run(c.stop, func() int {
+	poll.Run(c.stop, c.wake, func() int {
 		n := 0
 	drain:
 		for {

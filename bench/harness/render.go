@@ -160,7 +160,7 @@ func (rep *Report) sweepTable() *table {
 // tapTable shows that the taps did their work during the load.
 func (rep *Report) tapTable() *table {
 	t := &table{header: []string{"scenario", ">requests", ">canary share", ">shadow compared", ">shadow not compared",
-		">sampled rows", ">sampler drops", ">drift evaluations"}}
+		">sampled rows", ">sampler drops", ">drift evaluations", ">joined predictions", ">join drops"}}
 	found := false
 	for _, s := range rep.Scenarios {
 		if s.Kind != KindDriftcar || s.Skipped != "" || len(s.Taps) == 0 {
@@ -197,7 +197,8 @@ func (rep *Report) tapTable() *table {
 		}
 		t.add(s.Name, fnum(reqs, 0), canary, shadowCell(shadowOK), shadowCell(shadowAll-shadowOK),
 			cell(sum("driftcar_sampler_rows_total", nil)), cell(sum("driftcar_sampler_dropped_total", nil)),
-			cell(sum("driftcar_drift_evaluations_total", nil)))
+			cell(sum("driftcar_drift_evaluations_total", nil)),
+			cell(sum("driftcar_ground_truth_predictions_total", nil)), cell(sum("driftcar_ground_truth_dropped_total", nil)))
 	}
 	if !found {
 		return nil

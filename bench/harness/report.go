@@ -433,7 +433,9 @@ func ratios(rep *Report) []Ratio {
 		throughput(DriftcarAll, Driftcar, ">=", 0.75),
 		throughput(DriftcarLogFile, Driftcar, ">=", 0.9),
 		throughput(DriftcarLogDeadCE, Driftcar, ">=", 0.95),
-		throughput(DriftcarLogDeadKfk, Driftcar, ">=", 0.95))
+		throughput(DriftcarLogDeadKfk, Driftcar, ">=", 0.95),
+		// "Bare throughput with labels on stays within 3%".
+		throughput(DriftcarTruth, Driftcar, ">=", 0.97))
 	// "The same p99 as logging off", within 10% for noise.
 	for _, dead := range []string{DriftcarLogDeadCE, DriftcarLogDeadKfk} {
 		r := Ratio{Name: fmt.Sprintf("%s / driftcar, p99 at %g/s", dead, rate), Op: "<=", Target: 1.1}

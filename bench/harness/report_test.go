@@ -232,6 +232,7 @@ func TestRatios(t *testing.T) {
 		"driftcar+log-file / driftcar, max throughput":        "n/a (driftcar+log-file has no throughput)",
 		"driftcar+log-dead-events / driftcar, max throughput": "n/a (driftcar+log-dead-events has no throughput)",
 		"driftcar+log-dead-kafka / driftcar, max throughput":  "n/a (driftcar+log-dead-kafka has no throughput)",
+		"driftcar+ground-truth / driftcar, max throughput":    "n/a (driftcar+ground-truth has no throughput)",
 		"driftcar+log-dead-events / driftcar, p99 at 5000/s":  "n/a (driftcar+log-dead-events not measured at 5000/s)",
 		"driftcar+log-dead-kafka / driftcar, p99 at 5000/s":   "n/a (driftcar+log-dead-kafka not measured at 5000/s)",
 	}

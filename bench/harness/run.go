@@ -421,6 +421,8 @@ var tapMetrics = []string{
 	"driftcar_upstream_errors_total",
 	"driftcar_fallbacks_total",
 	"driftcar_canary_rollback_total",
+	"driftcar_ground_truth_predictions_total",
+	"driftcar_ground_truth_dropped_total",
 }
 
 // scrapeTaps reads tapMetrics from a driftcar admin server.

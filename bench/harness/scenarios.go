@@ -23,6 +23,7 @@ const (
 	DriftcarLogFile    = "driftcar+log-file"
 	DriftcarLogDeadCE  = "driftcar+log-dead-events"
 	DriftcarLogDeadKfk = "driftcar+log-dead-kafka"
+	DriftcarTruth      = "driftcar+ground-truth"
 	Nginx              = "nginx"
 	NginxMirror        = "nginx+mirror"
 	NginxSlowMirror    = "nginx+slow-mirror"
@@ -59,6 +60,7 @@ var scenarios = []ScenarioInfo{
 	{DriftcarLogFile, KindDriftcar, "driftcar, prediction log of 100% (features and prediction decoded) to a JSON Lines file"},
 	{DriftcarLogDeadCE, KindDriftcar, "driftcar, prediction log of 100% to a cloudevents sink that accepts connections and never answers"},
 	{DriftcarLogDeadKfk, KindDriftcar, "driftcar, prediction log of 100% to a Kafka broker address that refuses connections"},
+	{DriftcarTruth, KindDriftcar, "driftcar, ground truth on: every answer's prediction joined in a 1,000,000-entry table; no labels posted (a label's cost is off the request path)"},
 }
 
 // Scenarios returns every scenario in run order.
@@ -87,7 +89,7 @@ func driftcarConfig(name, listen, admin string, up upstreamAddrs, p modelstub.Pr
 	var b strings.Builder
 	fmt.Fprintf(&b, "listen: %s\nadmin: %s\nmodel: bench\nupstreams:\n", listen, admin)
 	fmt.Fprintf(&b, "  live: { address: %s, max_conns: 1024 }\n", up.Live)
-	var shadow, sample, all bool
+	var shadow, sample, all, truth bool
 	var sink string
 	switch name {
 	case Driftcar:
@@ -97,6 +99,8 @@ func driftcarConfig(name, listen, admin string, up upstreamAddrs, p modelstub.Pr
 		sink = fmt.Sprintf("{ name: events, type: cloudevents, url: \"http://%s/\" }", up.Silent)
 	case DriftcarLogDeadKfk:
 		sink = fmt.Sprintf("{ name: kafka, type: kafka, brokers: [\"%s\"] }", up.Refused)
+	case DriftcarTruth:
+		truth = true
 	case DriftcarSample:
 		sample = true
 	case DriftcarShadow:
@@ -123,6 +127,10 @@ func driftcarConfig(name, listen, admin string, up upstreamAddrs, p modelstub.Pr
 	}
 	if sample {
 		b.WriteString("    sample: { fraction: 1 }\n")
+	}
+	if truth {
+		b.WriteString("prediction: { type: numeric }\n")
+		b.WriteString("ground_truth: { label: { type: binary, threshold: 0.5 }, ttl: 1h, max_entries: 1000000 }\n")
 	}
 	if sample || sink != "" {
 		b.WriteString(`features:

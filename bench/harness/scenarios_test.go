@@ -45,6 +45,9 @@ func TestDriftcarConfigsParse(t *testing.T) {
 				if got := cfg.Log != nil && len(cfg.Log.Sinks) == 1; got != logs {
 					t.Errorf("one log sink %v; want %v", got, logs)
 				}
+				if got, want := cfg.GroundTruth != nil, s.Name == DriftcarTruth; got != want {
+					t.Errorf("ground truth %v; want %v", got, want)
+				}
 			})
 		}
 	}
