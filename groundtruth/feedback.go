@@ -180,6 +180,9 @@ func (f *Feedback) apply(it *Item, now time.Time, e *Entry) (Result, int, error)
 	*e, res = f.table.labelString(it.RequestID, it.Row, at)
 	switch res {
 	case Unmatched:
+		if it.Row > 0 && f.table.knownString(it.RequestID) {
+			return Invalid, -1, fmt.Errorf("row: %d is past the rows of the request's answer", it.Row)
+		}
 		return res, -1, nil
 	case Invalid:
 		return res, -1, errRowNotStored

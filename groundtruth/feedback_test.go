@@ -171,14 +171,14 @@ func TestFeedbackJSONAndNDJSON(t *testing.T) {
 // TestFeedbackBadItems: each bad item is named with its index and
 // reason, and the good ones around it are still joined.
 func TestFeedbackBadItems(t *testing.T) {
-	fx := newFeedbackFixture(t, 100, FeedbackOptions{MaxRows: 4})
+	fx := newFeedbackFixture(t, 100, FeedbackOptions{MaxRows: 8})
 	fx.table.PutLive([]byte("ok"), 0, 0, preds(4))
 	body := `{"items": [
 		{"request_id": "ok", "row": 0, "label": 1},
 		{"request_id": "ok", "row": 1, "label": 1, "extra": true},
 		{"row": 1, "label": 1},
 		{"request_id": "ok", "row": -1, "label": 1},
-		{"request_id": "ok", "row": 4, "label": 1},
+		{"request_id": "ok", "row": 9, "label": 1},
 		{"request_id": "ok", "row": 1, "label": "maybe"},
 		{"request_id": "ok", "row": 1, "label": 1, "time": "yesterday"},
 		{"request_id": "ok", "row": 1},
@@ -186,7 +186,9 @@ func TestFeedbackBadItems(t *testing.T) {
 		{"request_id": 7, "row": 1, "label": 1},
 		"ok",
 		{"request_id": "ok", "row": 1, "label": null},
-		{"request_id": "ok", "row": 3, "label": 0}
+		{"request_id": "ok", "row": 3, "label": 0},
+		{"request_id": "ok", "row": 5, "label": 0},
+		{"request_id": "unknown", "row": 5, "label": 0}
 	]}`
 	a := fx.answer(t, "application/json", body)
 	want := []struct {
@@ -195,8 +197,8 @@ func TestFeedbackBadItems(t *testing.T) {
 	}{
 		{1, `unknown field "extra"`},
 		{2, "request_id: required"},
-		{3, "row: must be in 0..3, got -1"},
-		{4, "row: must be in 0..3, got 4"},
+		{3, "row: must be in 0..7, got -1"},
+		{4, "row: must be in 0..7, got 9"},
 		{5, `label: want 0, 1, "no" or "yes", got "maybe"`},
 		{6, "time: must be RFC 3339"},
 		{7, "label: required"},
@@ -204,6 +206,7 @@ func TestFeedbackBadItems(t *testing.T) {
 		{9, "request_id: must be a string, got a JSON number"},
 		{10, "item: must be an object, got a JSON string"},
 		{11, "label: required"},
+		{13, "row: 5 is past the rows of the request's answer"},
 	}
 	if a.Joined != 2 || len(a.Invalid) != len(want) {
 		t.Fatalf("answer %+v; want 2 joined and %d invalid", a, len(want))

@@ -268,6 +268,14 @@ func (t *Table) labelString(requestID string, row int, at time.Time) (Entry, Res
 	return t.label(xxhash.Sum64String(requestID), row, at)
 }
 
+// knownString reports whether the table holds row 0 of a request: a label
+// for a missing row of a known request is past its batch.
+func (t *Table) knownString(requestID string) bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.find(entryKey(xxhash.Sum64String(requestID), 0)) != nil
+}
+
 func (t *Table) label(idHash uint64, row int, at time.Time) (Entry, Result) {
 	if row < 0 || row >= MaxRowsPerRequest {
 		return Entry{}, Invalid
