@@ -51,7 +51,7 @@ type feedbackFixture struct {
 	joins []join
 }
 
-func newFeedbackFixture(t *testing.T, maxEntries int, o FeedbackOptions) *feedbackFixture {
+func newFeedbackFixture(t testing.TB, maxEntries int, o FeedbackOptions) *feedbackFixture {
 	t.Helper()
 	fx := &feedbackFixture{clock: newTestClock(), reg: prometheus.NewPedanticRegistry()}
 	fx.table = newTestTable(t, maxEntries, time.Hour, fx.clock)
