@@ -49,6 +49,30 @@ func TestDemo(t *testing.T) {
 	if !strings.Contains(out.String(), "driftcar demo summary") {
 		t.Error("no summary printed")
 	}
+	checkGroundTruth(t, res)
+}
+
+// checkGroundTruth: the labels were joined, the live arm's performance
+// moved to drift after the injected concept change and not before, and
+// the shadow, designed worse, is judged worse.
+func checkGroundTruth(t *testing.T, res *Result) {
+	t.Helper()
+	l := res.Labels
+	if l.Joined == 0 || l.Sent < uint64(0.4*float64(res.Requests)) {
+		t.Errorf("labels: %d sent, %d joined for %d requests; want about %.0f%% sent, all joined", l.Sent, l.Joined, res.Requests, 100*LabelShare)
+	}
+	if missed := l.Unmatched + l.Expired + l.Duplicate + l.Invalid + l.Failed + l.Dropped; missed > l.Sent/100 {
+		t.Errorf("labels: %+v; want at most 1%% not joined", l)
+	}
+	if res.PerformanceFalseAlarm {
+		t.Errorf("live performance was in drift before the injection: %+v", res.TruthBefore)
+	}
+	if !res.PerformanceDetected {
+		t.Errorf("live performance drift not detected after the injection: %+v", res.Arm("live"))
+	}
+	if sh := res.Arm("shadow"); sh.Verdict != "worse" {
+		t.Errorf("shadow verdict: got %q (%+v); want worse", sh.Verdict, sh)
+	}
 }
 
 // TestDemoGRPC runs the demo over gRPC: the models speak the Open
