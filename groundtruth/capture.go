@@ -86,6 +86,7 @@ type answer struct {
 	requestID []byte
 	body      []byte
 	hdrLen    int
+	grpc      bool // body is a ModelInferResponse
 }
 
 // Capture drop reasons, the reason label of driftcar_ground_truth_dropped_total.
@@ -173,24 +174,30 @@ func (r *routeCapture) Record(_ *fasthttp.Request, resp *fasthttp.Response, ex p
 	if st := resp.StatusCode(); st < 200 || st > 299 || ex.Failure != "" || len(ex.RequestID) == 0 {
 		return
 	}
-	arm, ok := r.arms[ex.Arm]
+	hdrLen := payload.JSONBody
+	if r.route.Protocol.Tensors() {
+		hdrLen = payload.ParseHeaderLength(resp.Header.Peek(payload.BinaryHeader))
+	}
+	r.queue(ex.RequestID, "", ex.Arm, resp.Body(), false, hdrLen)
+}
+
+// queue copies one answer of an arm onto the worker's queue, or counts
+// why not. The request id is id followed by idText (one of them empty);
+// grpc marks a serialized ModelInferResponse.
+func (r *routeCapture) queue(id []byte, idText, armName string, body []byte, grpc bool, hdrLen int) {
+	arm, ok := r.arms[armName]
 	if !ok {
 		return
 	}
 	c := r.c
-	body := resp.Body()
 	if len(body) > c.opts.MaxBody {
 		c.tooBig.Inc()
 		return
 	}
 	a := c.pool.Get().(*answer)
-	a.route, a.arm = r, arm
-	a.requestID = append(a.requestID[:0], ex.RequestID...)
+	a.route, a.arm, a.grpc, a.hdrLen = r, arm, grpc, hdrLen
+	a.requestID = append(append(a.requestID[:0], id...), idText...)
 	a.body = append(a.body[:0], body...)
-	a.hdrLen = payload.JSONBody
-	if r.route.Protocol.Tensors() {
-		a.hdrLen = payload.ParseHeaderLength(resp.Header.Peek(payload.BinaryHeader))
-	}
 	select {
 	case c.queue <- a:
 	default:
@@ -285,7 +292,13 @@ func (c *Capture) work() {
 func (c *Capture) take(a *answer, preds []Pred) []Pred {
 	defer c.recycle(a)
 	defer c.opts.Panics.Recover("ground_truth")
-	got, err := a.route.preds.DecodeBinary(a.body, a.hdrLen)
+	var got []payload.Prediction
+	var err error
+	if a.grpc {
+		got, err = a.route.preds.DecodeModelInfer(a.body)
+	} else {
+		got, err = a.route.preds.DecodeBinary(a.body, a.hdrLen)
+	}
 	if err != nil || len(got) == 0 {
 		return preds
 	}

@@ -49,8 +49,9 @@ func (s *Sidecar) GRPCAddr() string {
 }
 
 // applyGRPC swaps the gRPC relay onto cfg, with a sampling tap on each
-// sampled open-inference-v2 route of set.
-func (s *Sidecar) applyGRPC(cfg *config.Config, set *sampler.Set, mirrors map[string]*shadow.Mirror) {
+// sampled open-inference-v2 route of set, its mirror's and the ground
+// truth's capture.
+func (s *Sidecar) applyGRPC(cfg *config.Config, set *sampler.Set, mirrors map[string]*shadow.Mirror, truth *truthRuntime) {
 	if s.grpc == nil {
 		return
 	}
@@ -71,6 +72,11 @@ func (s *Sidecar) applyGRPC(cfg *config.Config, set *sampler.Set, mirrors map[st
 		}
 		if m := mirrors[r.Name]; m != nil {
 			if t := m.GRPCTap(); t != nil {
+				rt = append(rt, t)
+			}
+		}
+		if truth != nil {
+			if t := truth.capture.GRPCTap(r.Name); t != nil {
 				rt = append(rt, t)
 			}
 		}

@@ -577,7 +577,7 @@ func (s *Sidecar) swap(cfg *config.Config, set *sampler.Set, key string, rt *dri
 		s.answers.truth.Store(nil)
 	}
 	s.proxy.Apply(cfg, taps)
-	s.applyGRPC(cfg, set, mirrors)
+	s.applyGRPC(cfg, set, mirrors, truth)
 	s.logs = logs
 	s.logNow.Store(logs)
 	s.truth = truth
