@@ -98,3 +98,13 @@ func (g *generator) label(a applicant, d *drift) float64 {
 	}
 	return 0
 }
+
+// labelled draws n undrifted applicants and their outcomes.
+func (g *generator) labelled(n int) ([]applicant, []float64) {
+	rows, labels := make([]applicant, n), make([]float64, n)
+	for i := range rows {
+		rows[i] = g.next(nil)
+		labels[i] = g.label(rows[i], nil)
+	}
+	return rows, labels
+}

@@ -132,13 +132,7 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 	opts.defaults()
 	out := opts.Out
 	fmt.Fprintln(out, "driftcar demo: training three models on seeded synthetic credit data ...")
-	gen := newGenerator(opts.Seed)
-	train := make([]applicant, 20000)
-	labels := make([]float64, len(train))
-	for i := range train {
-		train[i] = gen.next(nil)
-		labels[i] = gen.label(train[i], nil)
-	}
+	train, labels := newGenerator(opts.Seed).labelled(20000)
 	live := trainModel(train, labels, 1e-3)
 	canary := trainModel(train[:10000], labels[:10000], 1e-2)
 	shadow := live.withFlips(opts.Disagreement)

@@ -10,12 +10,7 @@ import (
 // accurate model on both; the concept change costs live accuracy.
 func TestShadowFlips(t *testing.T) {
 	gen := newGenerator(11)
-	train := make([]applicant, 20000)
-	labels := make([]float64, len(train))
-	for i := range train {
-		train[i] = gen.next(nil)
-		labels[i] = gen.label(train[i], nil)
-	}
+	train, labels := gen.labelled(20000)
 	live := trainModel(train, labels, 1e-3)
 	shadow := live.withFlips(0.08)
 	accuracy := map[bool]float64{}
