@@ -189,8 +189,8 @@ func (m *Monitor) newArm(name, role string, slices int) *armMon {
 	}
 	for range m.windows {
 		a.win = append(a.win, perf.NewCounts(&m.spec))
+		a.metrics = append(a.metrics, a.win[len(a.win)-1].Metrics()) // undefined until the first tick
 	}
-	a.metrics = make([]perf.Metrics, len(m.windows))
 	return a
 }
 

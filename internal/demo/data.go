@@ -22,12 +22,21 @@ var (
 )
 
 // drift describes the injected change: a mean shift of age and a new
-// country that the reference never saw.
+// country that the reference never saw (the data), and a changed concept
+// (the outcomes): the new country's applicants repay more and age counts
+// more, so the live model's decisions are wrong more often.
 type drift struct {
 	AgeShift      float64 // years added to age
 	NewCountry    string
 	NewCountryPct float64
+	// NewCountryLogit is added to the label's logit in the new country;
+	// AgeSlope to its slope per year of age.
+	NewCountryLogit float64
+	AgeSlope        float64
 }
+
+// injected is the demo's drift.
+var injected = drift{AgeShift: 12, NewCountry: "BR", NewCountryPct: 0.2, NewCountryLogit: 3, AgeSlope: 0.035}
 
 // generator draws applicants; it is owned by one goroutine.
 type generator struct {
@@ -67,9 +76,17 @@ func (g *generator) next(d *drift) applicant {
 	return a
 }
 
-// label is the ground truth: a noisy logistic function of the features.
-func (g *generator) label(a applicant) float64 {
-	z := -1.2 + 0.035*(a.Age-41) + 0.9*math.Log(a.Income/49000) - 4.5*(a.DebtRatio-0.32)
+// label is the ground truth: a noisy logistic function of the features;
+// d, when set, applies its concept change.
+func (g *generator) label(a applicant, d *drift) float64 {
+	slope := 0.035
+	if d != nil {
+		slope += d.AgeSlope
+	}
+	z := -1.2 + slope*(a.Age-41) + 0.9*math.Log(a.Income/49000) - 4.5*(a.DebtRatio-0.32)
+	if d != nil && a.Country == d.NewCountry {
+		z += d.NewCountryLogit
+	}
 	if a.Country == "US" {
 		z += 0.4
 	}
@@ -80,4 +97,14 @@ func (g *generator) label(a applicant) float64 {
 		return 1
 	}
 	return 0
+}
+
+// labelled draws n undrifted applicants and their outcomes.
+func (g *generator) labelled(n int) ([]applicant, []float64) {
+	rows, labels := make([]applicant, n), make([]float64, n)
+	for i := range rows {
+		rows[i] = g.next(nil)
+		labels[i] = g.label(rows[i], nil)
+	}
+	return rows, labels
 }

@@ -103,6 +103,28 @@ type Result struct {
 	// Designed the designed one on undrifted data.
 	Agreement, AgreementBefore, Designed float64
 	AdminURL                             string
+
+	// Truth is each arm's labelled performance at the end, TruthBefore
+	// just before the injection; ReferenceAccuracy is the live model's on
+	// its training rows, which the performance tests judge against.
+	Truth, TruthBefore []ArmTruth
+	ReferenceAccuracy  float64
+	// Window is the shortest window, which ArmTruth.Accuracy is over.
+	Window string
+	// Labels counts the labels sent and the feedback API's answers.
+	Labels LabelCounts
+	// PerformanceDetectedAfter is the delay from the injection to the
+	// live arm's performance state entering drift, when
+	// PerformanceDetected; PerformanceFalseAlarm reports that it was in
+	// drift before the injection.
+	PerformanceDetected      bool
+	PerformanceDetectedAfter time.Duration
+	PerformanceFalseAlarm    bool
+}
+
+// Arm returns the named arm's performance at the end.
+func (r *Result) Arm(name string) ArmTruth {
+	return (&truth{Arms: r.Truth}).arm(name)
 }
 
 // Run runs the demo until its duration passes or ctx ends.
@@ -110,16 +132,10 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 	opts.defaults()
 	out := opts.Out
 	fmt.Fprintln(out, "driftcar demo: training three models on seeded synthetic credit data ...")
-	gen := newGenerator(opts.Seed)
-	train := make([]applicant, 20000)
-	labels := make([]float64, len(train))
-	for i := range train {
-		train[i] = gen.next(nil)
-		labels[i] = gen.label(train[i])
-	}
+	train, labels := newGenerator(opts.Seed).labelled(20000)
 	live := trainModel(train, labels, 1e-3)
 	canary := trainModel(train[:10000], labels[:10000], 1e-2)
-	shadow := live.withDisagreement(train, opts.Disagreement)
+	shadow := live.withFlips(opts.Disagreement)
 
 	srv := &servers{}
 	defer func() {
@@ -157,7 +173,7 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 		defer func() { _ = os.RemoveAll(dir) }()
 	}
 	refPath := filepath.Join(dir, "reference.json")
-	if err := writeReference(refPath, train, live); err != nil {
+	if err := writeReference(refPath, train, labels, live); err != nil {
 		return nil, err
 	}
 	cfgPath := filepath.Join(dir, "driftcar.yaml")
@@ -199,12 +215,14 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 		defer func() { _ = tr.cc.Close() }()
 	}
 	obs := newObserver(res.AdminURL)
+	tr.labels = newLabeler(res.AdminURL)
 	start := time.Now()
 	driftAt := start.Add(opts.DriftAt)
 	trafficCtx, stopTraffic := context.WithCancel(runCtx)
 	defer stopTraffic()
-	trafficDone := make(chan struct{})
+	trafficDone, labelsDone := make(chan struct{}), make(chan struct{})
 	go func() { defer close(trafficDone); tr.run(trafficCtx, driftAt) }()
+	go func() { defer close(labelsDone); tr.labels.run(trafficCtx) }()
 
 	view := newView(out, opts.Live, opts)
 	ticker := time.NewTicker(500 * time.Millisecond)
@@ -230,6 +248,7 @@ loop:
 			if !injected {
 				res.AgreementBefore = snap.Agreement
 			}
+			res.observePerformance(snap.Truth, injected, now.Sub(driftAt))
 			for _, f := range snap.Features {
 				if f.State != "drift" {
 					continue
@@ -251,13 +270,29 @@ loop:
 	}
 	stopTraffic()
 	<-trafficDone
+	<-labelsDone
 	st := tr.stats()
 	res.Requests, res.Errors = st.sent, st.errors
+	res.Labels = tr.labels.counts()
 	if snap, err := obs.poll(); err == nil {
 		res.Agreement = snap.Agreement
+		res.Truth, res.ReferenceAccuracy, res.Window = snap.Truth.Arms, snap.Truth.Reference, snap.Truth.Window
 	}
 	summary(out, res, opts)
 	return res, nil
+}
+
+// observePerformance follows the live arm's performance state: drift
+// before the injection is a false alarm, the first after it a detection.
+func (r *Result) observePerformance(t *truth, injected bool, sinceDrift time.Duration) {
+	live := t.arm("live")
+	switch {
+	case !injected:
+		r.TruthBefore = t.Arms
+		r.PerformanceFalseAlarm = r.PerformanceFalseAlarm || live.State == "drift"
+	case live.State == "drift" && !r.PerformanceDetected:
+		r.PerformanceDetected, r.PerformanceDetectedAfter = true, sinceDrift
+	}
 }
 
 func trainModel(rows []applicant, labels []float64, lambda float64) *model {
@@ -273,17 +308,19 @@ func contains(list []string, s string) bool {
 	return false
 }
 
-// writeReference builds the reference profile from the training rows and
-// the live model's decisions on them.
-func writeReference(path string, rows []applicant, live *model) error {
+// decisions are the classes of the models' decision, in the order of
+// their scores.
+var decisions = []string{"reject", "approve"}
+
+// writeReference builds the reference profile from the training rows,
+// the live model's decisions on them and their outcomes (labels), so that
+// it carries the live model's training accuracy.
+func writeReference(path string, rows []applicant, labels []float64, live *model) error {
 	var b strings.Builder
-	b.WriteString("age,income,debt_ratio,country,channel,decision\n")
-	for _, a := range rows {
-		decision := "reject"
-		if live.approve(a) >= 0.5 {
-			decision = "approve"
-		}
-		fmt.Fprintf(&b, "%g,%g,%g,%s,%s,%s\n", a.Age, a.Income, a.DebtRatio, a.Country, a.Channel, decision)
+	b.WriteString("age,income,debt_ratio,country,channel,decision,outcome\n")
+	for i, a := range rows {
+		fmt.Fprintf(&b, "%g,%g,%g,%s,%s,%s,%s\n", a.Age, a.Income, a.DebtRatio, a.Country, a.Channel,
+			decisionName(live.approve(a) >= 0.5), decisionName(labels[i] == 1))
 	}
 	specs := []payload.FeatureSpec{
 		{Name: "age", Type: payload.Numeric},
@@ -294,6 +331,7 @@ func writeReference(path string, rows []applicant, live *model) error {
 	}
 	p, err := sketch.BuildReference(strings.NewReader(b.String()), sketch.CSV, specs, sketch.BuildOptions{
 		Prediction: &payload.PredictionSpec{Name: "decision", Type: payload.Categorical},
+		Label:      &sketch.LabelSpec{Column: "outcome", Type: sketch.LabelCategorical, Classes: decisions},
 	})
 	if err != nil {
 		return fmt.Errorf("cannot build the demo reference: %w", err)
@@ -333,6 +371,11 @@ drift:
   evaluate_every: 5s
   false_alarm_rate: 1/30d
   min_samples: 200
+ground_truth:
+  label: { type: categorical, classes: [reject, approve] }
+  ttl: 2m
+  max_entries: 200000
+  min_labels: 200
 canary_guard: { min_requests: 200, window: 1m }
 `, listen, admin, srv.live.addr(), srv.canary.addr(), srv.shadow.addr(), ref)
 }
@@ -375,6 +418,11 @@ drift:
   evaluate_every: 5s
   false_alarm_rate: 1/30d
   min_samples: 200
+ground_truth:
+  label: { type: categorical, classes: [reject, approve] }
+  ttl: 2m
+  max_entries: 200000
+  min_labels: 200
 canary_guard: { min_requests: 200, window: 1m }
 `, listen, grpcListen, admin, srv.glive.addr(), srv.gcanary.addr(), srv.gshadow.addr(), ref)
 }

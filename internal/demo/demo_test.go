@@ -18,14 +18,15 @@ func TestMain(m *testing.M) {
 }
 
 // TestDemo runs the demo briefly: drift must be detected on the drifted
-// features and on no others, and shadow agreement must be near its design.
+// features and on no others, shadow agreement must be near its design,
+// and the labels must close the loop (checkGroundTruth).
 func TestDemo(t *testing.T) {
 	if testing.Short() {
-		t.Skip("runs the demo for 25 seconds")
+		t.Skip("runs the demo for 35 seconds")
 	}
 	var out bytes.Buffer
 	res, err := Run(context.Background(), Options{
-		Rate: 150, Duration: 25 * time.Second, DriftAt: 10 * time.Second, Seed: 3,
+		Rate: 150, Duration: 35 * time.Second, DriftAt: 10 * time.Second, Seed: 3,
 		Listen: "127.0.0.1:0", Admin: "127.0.0.1:0", Out: &out, CalibrationTicks: 20000,
 	})
 	if err != nil {
@@ -49,20 +50,45 @@ func TestDemo(t *testing.T) {
 	if !strings.Contains(out.String(), "driftcar demo summary") {
 		t.Error("no summary printed")
 	}
+	checkGroundTruth(t, res)
+}
+
+// checkGroundTruth: the labels were joined, the live arm's performance
+// moved to drift after the injected concept change and not before, and
+// the shadow, designed worse, is judged worse.
+func checkGroundTruth(t *testing.T, res *Result) {
+	t.Helper()
+	l := res.Labels
+	if l.Joined == 0 || l.Sent < uint64(0.4*float64(res.Requests)) {
+		t.Errorf("labels: %d sent, %d joined for %d requests; want about %.0f%% sent, all joined", l.Sent, l.Joined, res.Requests, 100*LabelShare)
+	}
+	if missed := l.Unmatched + l.Expired + l.Duplicate + l.Invalid + l.Failed + l.Dropped; missed > l.Sent/100 {
+		t.Errorf("labels: %+v; want at most 1%% not joined", l)
+	}
+	if res.PerformanceFalseAlarm {
+		t.Errorf("live performance was in drift before the injection: %+v", res.TruthBefore)
+	}
+	if !res.PerformanceDetected {
+		t.Errorf("live performance drift not detected after the injection: %+v", res.Arm("live"))
+	}
+	if sh := res.Arm("shadow"); sh.Verdict != "worse" {
+		t.Errorf("shadow verdict: got %q (%+v); want worse", sh.Verdict, sh)
+	}
 }
 
 // TestDemoGRPC runs the demo over gRPC: the models speak the Open
 // Inference Protocol's ModelInfer, the traffic goes through driftcar's
 // gRPC listener, drift must be detected from the sampled calls as from
-// REST requests, on the drifted features and no others, and the shadow's
-// agreement must be near its design.
+// REST requests, on the drifted features and no others, the shadow's
+// agreement must be near its design, and the labels must join the gRPC
+// answers of every arm (checkGroundTruth).
 func TestDemoGRPC(t *testing.T) {
 	if testing.Short() {
-		t.Skip("runs the demo for 25 seconds")
+		t.Skip("runs the demo for 35 seconds")
 	}
 	var out bytes.Buffer
 	res, err := Run(context.Background(), Options{
-		Rate: 150, Duration: 25 * time.Second, DriftAt: 10 * time.Second, Seed: 3, GRPC: true,
+		Rate: 150, Duration: 35 * time.Second, DriftAt: 10 * time.Second, Seed: 3, GRPC: true,
 		Listen: "127.0.0.1:0", Admin: "127.0.0.1:0", GRPCListen: "127.0.0.1:0", Out: &out, CalibrationTicks: 20000,
 	})
 	if err != nil {
@@ -87,6 +113,7 @@ func TestDemoGRPC(t *testing.T) {
 	if !strings.Contains(out.String(), "over gRPC") {
 		t.Error("the output does not say the traffic is gRPC")
 	}
+	checkGroundTruth(t, res)
 }
 
 // TestGRPCModelReadsWhatTrafficWrites: the gRPC model server decides on

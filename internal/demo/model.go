@@ -1,9 +1,6 @@
 package demo
 
-import (
-	"math"
-	"sort"
-)
+import "math"
 
 // model is a logistic regression over standardized numeric features and
 // one-hot categorical ones.
@@ -11,6 +8,8 @@ type model struct {
 	mean, std [3]float64
 	w         []float64 // 3 numeric + countries + channels
 	b         float64
+	// flip is the share of applicants answered 1−p (see withFlips).
+	flip float64
 }
 
 func (m *model) features(a applicant, x []float64) []float64 {
@@ -42,7 +41,11 @@ func (m *model) approve(a applicant) float64 {
 	for i, v := range x {
 		z += m.w[i] * v
 	}
-	return 1 / (1 + math.Exp(-z))
+	p := 1 / (1 + math.Exp(-z))
+	if m.flip > 0 && flipped(a, m.flip) {
+		return 1 - p
+	}
+	return p
 }
 
 // train fits a logistic regression by full-batch gradient descent with L2
@@ -91,30 +94,35 @@ func train(rows []applicant, labels []float64, lambda float64, iters int) *model
 	return m
 }
 
-// withDisagreement returns a copy of m whose decisions (p >= 0.5) differ
-// from m's on about share of rows: its intercept is moved until they do.
-func (m *model) withDisagreement(rows []applicant, share float64) *model {
-	logits := make([]float64, len(rows))
-	for i, a := range rows {
-		p := m.approve(a)
-		logits[i] = math.Log(p / (1 - p))
-	}
-	// Moving the intercept by -d flips exactly the approved rows with
-	// logit in [0, d): pick d as the share-quantile of positive logits.
-	var pos []float64
-	for _, l := range logits {
-		if l >= 0 {
-			pos = append(pos, l)
-		}
-	}
-	sort.Float64s(pos)
-	k := int(share * float64(len(rows)))
-	d := 0.0
-	if k > 0 && k <= len(pos) {
-		d = pos[k-1] + 1e-9
-	}
+// withFlips returns a copy of m that answers 1−p instead of p on a
+// share of applicants chosen by flipped: its decisions differ from m's on
+// that share of any traffic, and it is less accurate by about
+// share·(2·accuracy−1).
+func (m *model) withFlips(share float64) *model {
 	c := *m
 	c.w = append([]float64(nil), m.w...)
-	c.b = m.b - d
+	c.flip = share
 	return &c
+}
+
+// flipped reports whether a is among the share of applicants a flipping
+// model answers wrongly: an FNV-1a hash of a's fields at the precision
+// the requests carry them (whole years, tens of income, debt ratio to
+// 1/1000, exact in JSON and in FP32 alike), read as a uniform in [0, 1).
+func flipped(a applicant, share float64) bool {
+	const prime = 1099511628211
+	h := uint64(14695981039346656037)
+	for _, v := range [3]uint64{uint64(math.Round(a.Age)), uint64(math.Round(a.Income)), uint64(math.Round(a.DebtRatio * 1000))} {
+		for range 8 {
+			h = (h ^ (v & 0xff)) * prime
+			v >>= 8
+		}
+	}
+	for _, s := range [2]string{a.Country, a.Channel} {
+		for i := range len(s) {
+			h = (h ^ uint64(s[i])) * prime
+		}
+		h = (h ^ 0xff) * prime
+	}
+	return float64(h>>11)/(1<<53) < share
 }

@@ -30,6 +30,7 @@ type snapshot struct {
 	Compared    float64
 	CanaryShare float64
 	Requests    float64
+	Truth       *truth
 }
 
 func newObserver(admin string) *observer {
@@ -112,6 +113,9 @@ func (o *observer) poll() (*snapshot, error) {
 	s.Requests = live + canary
 	if s.Requests > 0 {
 		s.CanaryShare = canary / s.Requests
+	}
+	if s.Truth, err = o.pollTruth(); err != nil {
+		return nil, err
 	}
 	return s, nil
 }

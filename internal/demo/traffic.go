@@ -22,6 +22,7 @@ type traffic struct {
 	seed    uint64
 	client  *fasthttp.HostClient
 	cc      *grpc.ClientConn // with --grpc: calls go to driftcar's gRPC listener
+	labels  *labeler         // nil sends no labels
 	sent    atomic.Uint64
 	errors  atomic.Uint64
 	late    atomic.Uint64
@@ -31,6 +32,7 @@ type traffic struct {
 type trafficStats struct {
 	sent, errors, late uint64
 	drifted            bool
+	labels             LabelCounts
 }
 
 func newTraffic(addr string, rate int, seed uint64) *traffic {
@@ -38,7 +40,11 @@ func newTraffic(addr string, rate int, seed uint64) *traffic {
 }
 
 func (t *traffic) stats() trafficStats {
-	return trafficStats{sent: t.sent.Load(), errors: t.errors.Load(), late: t.late.Load(), drifted: t.drifted.Load()}
+	st := trafficStats{sent: t.sent.Load(), errors: t.errors.Load(), late: t.late.Load(), drifted: t.drifted.Load()}
+	if t.labels != nil {
+		st.labels = t.labels.counts()
+	}
+	return st
 }
 
 // run sends until ctx ends, with drift from driftAt on.
@@ -81,43 +87,53 @@ func (t *traffic) run(ctx context.Context, driftAt time.Time) {
 
 func (t *traffic) worker(jobs <-chan bool, id uint64) {
 	gen := newGenerator(t.seed*1000 + id)
-	dr := &drift{AgeShift: 12, NewCountry: "BR", NewCountryPct: 0.2}
+	dr := &injected
 	req, resp := fasthttp.AcquireRequest(), fasthttp.AcquireResponse()
 	defer fasthttp.ReleaseRequest(req)
 	defer fasthttp.ReleaseResponse(resp)
 	var body []byte
 	var n uint64
 	for drifted := range jobs {
-		var a applicant
+		d := (*drift)(nil)
 		if drifted {
-			a = gen.next(dr)
-		} else {
-			a = gen.next(nil)
+			d = dr
 		}
+		a := gen.next(d)
 		user := "user-" + strconv.Itoa(int(gen.rng.Uint64N(5000)))
+		n++
+		rid := fmt.Sprintf("w%d-%d", id, n)
+		var ok bool
 		if t.cc != nil {
-			n++
-			t.callGRPC(fmt.Sprintf("w%d-%d", id, n), user, a)
-			continue
+			ok = t.callGRPC(rid, user, a)
+		} else {
+			body = fmt.Appendf(body[:0], `{"instances":[{"age":%g,"income":%g,"debt_ratio":%g,"country":%q,"channel":%q}]}`,
+				a.Age, a.Income, a.DebtRatio, a.Country, a.Channel)
+			req.Reset()
+			req.SetRequestURI("http://" + t.addr + "/v1/models/credit:predict")
+			req.Header.SetMethod("POST")
+			req.Header.SetContentType("application/json")
+			req.Header.Set("X-User-Id", user)
+			req.Header.Set("X-Request-Id", rid)
+			req.SetBody(body)
+			err := t.client.DoTimeout(req, resp, 5*time.Second)
+			t.sent.Add(1)
+			ok = err == nil && resp.StatusCode() == 200
+			if !ok {
+				t.errors.Add(1)
+			}
 		}
-		body = fmt.Appendf(body[:0], `{"instances":[{"age":%g,"income":%g,"debt_ratio":%g,"country":%q,"channel":%q}]}`,
-			a.Age, a.Income, a.DebtRatio, a.Country, a.Channel)
-		req.Reset()
-		req.SetRequestURI("http://" + t.addr + "/v1/models/credit:predict")
-		req.Header.SetMethod("POST")
-		req.Header.SetContentType("application/json")
-		req.Header.Set("X-User-Id", user)
-		req.SetBody(body)
-		err := t.client.DoTimeout(req, resp, 5*time.Second)
-		t.sent.Add(1)
-		if err != nil || resp.StatusCode() != 200 {
-			t.errors.Add(1)
+		// The outcome and its share are drawn for every request, so that
+		// the traffic is the same whether labels are sent or not.
+		outcome, labelled := gen.label(a, d) == 1, gen.rng.Float64() < LabelShare
+		if ok && labelled && t.labels != nil {
+			t.labels.Add(rid, outcome)
 		}
 	}
 }
 
-// callGRPC sends one ModelInfer call for a, sticky by user.
-func (t *traffic) callGRPC(id, user string, a applicant) {
+// callGRPC sends one ModelInfer call for a, sticky by user, and reports
+// whether it succeeded.
+func (t *traffic) callGRPC(id, user string, a applicant) bool {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	req, resp := inferRequest(id, a), []byte(nil)
@@ -126,6 +142,7 @@ func (t *traffic) callGRPC(id, user string, a applicant) {
 	if err != nil {
 		t.errors.Add(1)
 	}
+	return err == nil
 }
 
 // freeOr returns addr if it can be bound now, else a free port on its

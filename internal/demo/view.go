@@ -34,9 +34,11 @@ func printWhere(out io.Writer, sc *sidecar.Sidecar, opts Options) {
   admin page   %s/
   metrics      %s/metrics
   drift state  %s/api/drift
+  ground truth %s/api/ground-truth (labels POSTed to %s/api/v1/feedback)
   PromQL       sum by (feature) (driftcar_drift_state{model="credit-demo"} == 3)
 traffic: %d requests/s; drift (age +12 years, 20%% of countries become the unseen "BR") at %s
-`, sc.ProxyAddr(), admin, admin, admin, opts.Rate, opts.DriftAt)
+labels:  the outcome of %.0f%% of requests, %s later; after the drift the outcomes change too (BR applicants repay more, age counts twice as much)
+`, sc.ProxyAddr(), admin, admin, admin, admin, admin, opts.Rate, opts.DriftAt, 100*LabelShare, LabelDelay)
 	if opts.GRPC {
 		fmt.Fprintf(out, "  over gRPC    ModelInfer calls to %s (%s), the models served by grpc-go\n", sc.GRPCAddr(), methodModelInfer)
 	}
@@ -52,7 +54,12 @@ func (v *view) render(elapsed, driftAt time.Duration, st trafficStats, s *snapsh
 		b.WriteString("\033[H\033[2J")
 		fmt.Fprintf(&b, "driftcar demo — %s elapsed, %s — admin %s/\n\n", elapsed.Round(time.Second), phase, res.AdminURL)
 		fmt.Fprintf(&b, "requests  %.0f sent (%d/s), %d errors, canary share %.1f%%\n", float64(st.sent), v.opts.Rate, st.errors, 100*s.CanaryShare)
-		fmt.Fprintf(&b, "shadow    agreement %.1f%% over %.0f compared decisions (designed %.0f%%)\n\n", 100*s.Agreement, s.Compared, 100*res.Designed)
+		fmt.Fprintf(&b, "shadow    agreement %.1f%% over %.0f compared decisions (designed %.0f%%)\n", 100*s.Agreement, s.Compared, 100*res.Designed)
+		b.WriteString("labels    ")
+		writeLabels(&b, st.labels)
+		fmt.Fprintf(&b, "          reference accuracy %s\n", pct(s.Truth.Reference))
+		writeArms(&b, "          ", s.Truth.Window, s.Truth.Arms)
+		b.WriteString("\n")
 		fmt.Fprintf(&b, "%-14s %-18s %-28s %s\n", "feature", "state", "strongest test (30s window)", "detected")
 		feats := append([]featureState(nil), s.Features...)
 		sort.SliceStable(feats, func(i, j int) bool { return feats[i].Name < feats[j].Name })
@@ -68,8 +75,10 @@ func (v *view) render(elapsed, driftAt time.Duration, st trafficStats, s *snapsh
 		for _, f := range s.Features {
 			states = append(states, f.Name+"="+f.State)
 		}
-		fmt.Fprintf(&b, "[%5s] %s | %.0f requests, %d errors | shadow agreement %.1f%% | %s\n",
-			elapsed.Round(time.Second), phase, float64(st.sent), st.errors, 100*s.Agreement, strings.Join(states, " "))
+		live, sh := s.Truth.arm("live"), s.Truth.arm("shadow")
+		fmt.Fprintf(&b, "[%5s] %s | %.0f requests, %d errors | shadow agreement %.1f%% | %s | live accuracy %s %s, shadow %s\n",
+			elapsed.Round(time.Second), phase, float64(st.sent), st.errors, 100*s.Agreement, strings.Join(states, " "),
+			pct(live.Accuracy), live.State, orDash(sh.Verdict))
 	}
 	_, _ = io.WriteString(v.out, b.String())
 }
@@ -94,5 +103,10 @@ func summary(out io.Writer, res *Result, opts Options) {
 	} else {
 		fmt.Fprintf(out, "  false alarms    %s\n", strings.Join(res.FalseAlarms, ", "))
 	}
+	fmt.Fprintf(out, "  labels          ")
+	writeLabels(out, res.Labels)
+	fmt.Fprintf(out, "  performance     reference accuracy %s (the live model on its training rows)\n", pct(res.ReferenceAccuracy))
+	fmt.Fprintf(out, "  performance     %s\n", performanceLine(res))
+	writeArms(out, "    ", res.Window, res.Truth)
 	_ = opts
 }

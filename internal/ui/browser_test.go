@@ -289,6 +289,16 @@ func TestPageAgainstDemo(t *testing.T) {
 			t.Errorf("%s: got %q; want %q", c.what, got, c.want)
 		}
 	}
+	// The ground-truth card: labels joined for every arm, and the shadow,
+	// which the demo designs less accurate than live, judged worse.
+	for _, arm := range []string{"live", "canary", "shadow"} {
+		if got := eval[string](t, tab, fmt.Sprintf(`((document.querySelector('[data-truth-arm=%q] [data-cell="labels"]') || {}).textContent || '')`, arm)); got == "" || got == "0" {
+			t.Errorf("ground truth: %s labels shown as %q; want some", arm, got)
+		}
+	}
+	if got := eval[string](t, tab, `((document.querySelector('[data-truth-arm="shadow"] [data-cell="verdict"] .badge') || {dataset: {}}).dataset.state || '')`); got != "worse" {
+		t.Errorf("ground truth: shadow verdict %q; want worse", got)
+	}
 	if rate := eval[string](t, tab, `document.querySelector('[data-arm="live"] .value').firstChild.textContent`); rate == "–" || rate == "" {
 		t.Errorf("live request rate not shown: %q", rate)
 	}
