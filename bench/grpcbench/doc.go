@@ -13,7 +13,9 @@
 // The report gives throughput and p50/p99 per path and driftcar's ratios
 // to nginx, with the targets: driftcar >= 1.0x nginx's throughput and its
 // p99 no worse; and driftcar mirroring every call to a shadow that answers
-// after 200 ms keeps >= 0.95x of its own throughput.
+// after 200 ms keeps >= 0.95x of its own throughput per CPU second (its
+// process's CPU from /proc). The raw throughput ratio is a note: the 200 ms
+// stub and the client run in this process, on the same cores.
 //
 // Run it:
 //

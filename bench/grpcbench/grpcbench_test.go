@@ -28,12 +28,15 @@ func TestDriftcarConfigMirrorsOverGRPCOnlyWithAShadow(t *testing.T) {
 
 func TestDeriveJudgesTheShadowAgainstDriftcar(t *testing.T) {
 	rep := &Report{Cells: []Cell{
-		{Path: Driftcar, InFlight: 32, Throughput: 200, P99: 3},
-		{Path: DriftcarShadow, InFlight: 32, Throughput: 180, P99: 4},
+		{Path: Driftcar, InFlight: 32, Throughput: 200, P99: 3, CPUPerCall: 90},
+		{Path: DriftcarShadow, InFlight: 32, Throughput: 180, P99: 4, CPUPerCall: 100},
 	}}
 	rep.derive()
 	if len(rep.Targets) != 1 || rep.Targets[0].Got != 0.9 || rep.Targets[0].Pass {
-		t.Fatalf("targets: got %+v; want one missed shadow target at 0.90", rep.Targets)
+		t.Fatalf("targets: got %+v; want one missed shadow target at 0.90 (CPU per call 90 vs 100 µs)", rep.Targets)
+	}
+	if len(rep.Notes) != 1 || !strings.Contains(rep.Notes[0], "0.90×") {
+		t.Errorf("notes: got %q; want the raw throughput ratio", rep.Notes)
 	}
 }
 

@@ -67,6 +67,7 @@ func DefaultOptions(short bool) Options {
 type target struct {
 	name string
 	addr string
+	pid  int // driftcar's process, whose CPU is measured; 0 for the others
 	stop func() error
 }
 
@@ -138,11 +139,13 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 	req := modelInferRequest()
 	for _, n := range o.Conns {
 		results := make([]*loadgen.Result, len(targets))
+		cpu := make([]float64, len(targets)) // the proxy's CPU seconds while measured
 		for round := range o.Rounds {
 			for k := range targets {
 				i := (k + round) % len(targets)
 				log("%s at %d in flight (round %d of %d)", targets[i].name, n, round+1, o.Rounds)
-				res, err := measure(ctx, targets[i].addr, req, n, o.Duration)
+				res, used, err := measure(ctx, targets[i].addr, targets[i].pid, req, n, o.Duration)
+				cpu[i] += used
 				if err != nil {
 					return nil, fmt.Errorf("%s: %w", targets[i].name, err)
 				}
@@ -159,7 +162,11 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 			}
 		}
 		for i, t := range targets {
-			rep.Cells = append(rep.Cells, newCell(t.name, n, results[i]))
+			c := newCell(t.name, n, results[i])
+			if t.pid != 0 && results[i].OK > 0 {
+				c.CPUPerCall = cpu[i] / float64(results[i].OK) * 1e6
+			}
+			rep.Cells = append(rep.Cells, c)
 		}
 	}
 	rep.Finished = time.Now().UTC()
@@ -195,11 +202,12 @@ func dial(addr string) ([]*grpc.ClientConn, error) {
 	return ccs, nil
 }
 
-// measure warms up, then keeps n calls in flight for d.
-func measure(ctx context.Context, addr string, req []byte, n int, d time.Duration) (*loadgen.Result, error) {
+// measure warms up, then keeps n calls in flight for d; with a pid it
+// also returns that process's CPU seconds over the measurement.
+func measure(ctx context.Context, addr string, pid int, req []byte, n int, d time.Duration) (*loadgen.Result, float64, error) {
 	ccs, err := dial(addr)
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
 	defer func() {
 		for _, c := range ccs {
@@ -218,9 +226,23 @@ func measure(ctx context.Context, addr string, req []byte, n int, d time.Duratio
 		return 200, nil
 	})
 	if _, err := loadgen.ClosedLoop(ctx, do, loadgen.ClosedOptions{Conns: n, Duration: min(d/5, time.Second)}); err != nil {
-		return nil, err
+		return nil, 0, err
 	}
-	return loadgen.ClosedLoop(ctx, do, loadgen.ClosedOptions{Conns: n, Duration: d})
+	before := cpuOf(pid)
+	res, err := loadgen.ClosedLoop(ctx, do, loadgen.ClosedOptions{Conns: n, Duration: d})
+	return res, cpuOf(pid) - before, err
+}
+
+// cpuOf is pid's CPU seconds, 0 for pid 0 or when /proc cannot tell.
+func cpuOf(pid int) float64 {
+	if pid == 0 {
+		return 0
+	}
+	s, err := benchproc.CPUSeconds(pid)
+	if err != nil {
+		return 0
+	}
+	return s
 }
 
 // waitReady calls ModelInfer through addr until it succeeds, for at most
@@ -291,7 +313,7 @@ func startDriftcar(ctx context.Context, root, bin, live, shadow string) (*target
 		_ = c.Stop()
 		return nil, err
 	}
-	return &target{name: name, addr: addrs[2], stop: c.Stop}, nil
+	return &target{name: name, addr: addrs[2], pid: c.Cmd.Process.Pid, stop: c.Stop}, nil
 }
 
 // driftcarConfig is one open-inference-v2 route over gRPC to live, with
@@ -305,7 +327,7 @@ upstreams:
   live: { address: %s, grpc_address: %s }
 `, listen, admin, grpcListen, live, live)
 	if shadow != "" {
-		c += fmt.Sprintf("  shadow: { address: %s, grpc_address: %s, timeout: 5s }\n", shadow, shadow)
+		c += fmt.Sprintf("  shadow: { address: %s, grpc_address: %s, timeout: 5s, max_conns: 256 }\n", shadow, shadow)
 	}
 	c += `routes:
   - name: infer

@@ -17,8 +17,8 @@ func TestProc(t *testing.T) {
 	for i := 0; i < 1e7; i++ { // burn a little CPU
 		_ = i * i
 	}
-	if s, err := cpuSeconds(os.Getpid()); err != nil || s < 0 {
-		t.Errorf("cpuSeconds(self) = %v, %v", s, err)
+	if s, err := benchproc.CPUSeconds(os.Getpid()); err != nil || s < 0 {
+		t.Errorf("benchproc.CPUSeconds(self) = %v, %v", s, err)
 	}
 	if b, err := peakRSS(os.Getpid()); err != nil || b < 1<<20 {
 		t.Errorf("peakRSS(self) = %v, %v; want >= 1 MiB", b, err)
@@ -50,7 +50,7 @@ func TestProc(t *testing.T) {
 	if !c.Exited() {
 		t.Error("child still running after stop")
 	}
-	if _, err := cpuSeconds(pid); err == nil {
-		t.Error("cpuSeconds of a reaped process succeeded")
+	if _, err := benchproc.CPUSeconds(pid); err == nil {
+		t.Error("CPUSeconds of a reaped process succeeded")
 	}
 }
