@@ -194,9 +194,6 @@ func (m *Monitor) newArm(name, role string, slices int) *armMon {
 	return a
 }
 
-// Spec is the label rule the monitor judges with.
-func (m *Monitor) Spec() *perf.Spec { return &m.spec }
-
 // Join counts one joined label: for the arm that served the row, for the
 // shadow when it answered, and for the pair when both did on the live arm.
 func (m *Monitor) Join(e *Entry, actual float64, _ time.Time) {
@@ -263,7 +260,7 @@ func (m *Monitor) Tick(now time.Time) {
 	defer m.mu.Unlock()
 	slice := m.opts.Calibrator.Options().Slice
 	for n := 0; !now.Before(m.sliceEnd); n++ {
-		if n < m.longest() {
+		if n < slices.Max(m.windows) {
 			m.rotate()
 		}
 		m.sliceEnd = m.sliceEnd.Add(slice)
@@ -280,8 +277,6 @@ func (m *Monitor) Tick(now time.Time) {
 		}
 	}
 }
-
-func (m *Monitor) longest() int { return slices.Max(m.windows) }
 
 func (m *Monitor) rotate() {
 	for _, r := range m.routes {
@@ -527,21 +522,4 @@ func (m *Monitor) Labelled(route, arm string) (wrong, labelled uint64, ok bool) 
 		}
 	}
 	return 0, 0, false
-}
-
-// Verdict returns the latest verdict of a route's challenger arm.
-func (m *Monitor) Verdict(route, arm string) (perf.VerdictResult, bool) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	for _, r := range m.routes {
-		if r.name != route {
-			continue
-		}
-		for _, a := range r.arms[1:] {
-			if a.name == arm && a.hasVerdict {
-				return a.verdict, true
-			}
-		}
-	}
-	return perf.VerdictResult{}, false
 }

@@ -239,23 +239,7 @@ func TestGroundTruthRowAgainstPrometheus(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	dir := t.TempDir()
-	promCfg := filepath.Join(dir, "prometheus.yml")
-	testutil.WriteFile(t, promCfg, fmt.Sprintf(`global: { scrape_interval: 1s, evaluation_interval: 1s }
-rule_files: [%q]
-scrape_configs:
-  - job_name: driftcar
-    static_configs: [{ targets: [%q] }]
-`, rules, strings.TrimPrefix(exporter.URL, "http://")))
-	web := testutil.FreePort(t)
-	cmd := exec.Command(prom, "--config.file="+promCfg, "--storage.tsdb.path="+filepath.Join(dir, "data"),
-		"--web.listen-address="+web, "--log.level=warn")
-	var logs strings.Builder
-	cmd.Stdout, cmd.Stderr = &logs, &logs
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer func() { _ = cmd.Process.Kill(); _ = cmd.Wait() }()
+	web, logs := startPrometheus(t, prom, strings.TrimPrefix(exporter.URL, "http://"), rules)
 
 	all, err := Queries(readDashboard(t), map[string]string{"model": "credit-risk", "route": "predict", "feature": "x", "__rate_interval": "5s"})
 	if err != nil {

@@ -114,22 +114,7 @@ routes:
 		}
 	}()
 
-	dir := t.TempDir()
-	promCfg := filepath.Join(dir, "prometheus.yml")
-	testutil.WriteFile(t, promCfg, fmt.Sprintf(`global: { scrape_interval: 1s, evaluation_interval: 1s }
-scrape_configs:
-  - job_name: driftcar
-    static_configs: [{ targets: [%q] }]
-`, admin))
-	web := testutil.FreePort(t)
-	cmd := exec.Command(prom, "--config.file="+promCfg, "--storage.tsdb.path="+filepath.Join(dir, "data"),
-		"--web.listen-address="+web, "--log.level=warn")
-	var logs strings.Builder
-	cmd.Stdout, cmd.Stderr = &logs, &logs
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer func() { _ = cmd.Process.Kill(); _ = cmd.Wait() }()
+	web, logs := startPrometheus(t, prom, admin)
 
 	all, err := Queries(readDashboard(t), map[string]string{"model": "llm", "route": "chat", "feature": "x", "__rate_interval": "5s"})
 	if err != nil {
