@@ -1,61 +1,153 @@
 package grpcproxy
 
 import (
+	"encoding/base64"
 	"errors"
+	"fmt"
+	"strconv"
 	"strings"
+	"time"
 
+	"golang.org/x/net/http2"
+	"golang.org/x/net/http2/hpack"
 	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/status"
+	"google.golang.org/grpc/metadata"
 )
 
 // ErrNoGRPCAddress is the cause of a call to an arm whose upstream has no
 // grpc_address.
 var ErrNoGRPCAddress = errors.New("grpcproxy: upstream has no grpc_address")
 
-// armStatus returns the status of a failure of the arm itself: its code,
-// and a message that names route and arm.
-func armStatus(route, arm string, err error) error {
-	st := status.Convert(err)
-	code := st.Code()
-	if errors.Is(err, ErrNoGRPCAddress) {
-		code = codes.Unavailable
-	}
-	return status.Errorf(code, "driftcar: route %q arm %q: %s", route, arm, st.Message())
+// armMessage is the status message of a failure of the arm itself: it
+// names route and arm.
+func armMessage(route, arm, msg string) string {
+	return fmt.Sprintf("driftcar: route %q arm %q: %s", route, arm, msg)
 }
 
-// localPrefixes begin the messages grpc-go's client writes for failures of
-// its own: the connection (internal/transport) and the receive limit
-// (rpc_util.go). A status with another message came from the upstream
-// and passes through unchanged. grpc-go exposes no type for this, so the
-// messages are the only way to tell; the tests provoke each kind.
-var localPrefixes = [...]string{
-	"connection error",
-	"error reading from server",
-	"closing transport due to",
-	"stream terminated by RST_STREAM",
-	"server closed the stream without sending trailers",
-	"grpc: received message larger than max",
-	"transport: ",
+// statusFields are the trailers of a status of driftcar's own; a
+// trailers-only response also carries the response headers.
+func statusFields(code codes.Code, msg string, trailersOnly bool) []hpack.HeaderField {
+	fs := make([]hpack.HeaderField, 0, 4)
+	if trailersOnly {
+		fs = append(fs, hpack.HeaderField{Name: ":status", Value: "200"}, hpack.HeaderField{Name: "content-type", Value: "application/grpc"})
+	}
+	return append(fs,
+		hpack.HeaderField{Name: "grpc-status", Value: strconv.Itoa(int(code))},
+		hpack.HeaderField{Name: "grpc-message", Value: encodeMessage(msg)})
 }
 
-// local reports whether err is a failure of the client side of the call,
-// not a status the upstream sent.
-func local(err error) bool {
-	st, ok := status.FromError(err)
-	if !ok {
-		return true
+// encodeMessage percent-encodes a grpc-message value as the gRPC HTTP/2
+// spec asks: bytes outside printable ASCII, and '%'.
+func encodeMessage(msg string) string {
+	clean := true
+	for i := 0; i < len(msg) && clean; i++ {
+		clean = msg[i] >= ' ' && msg[i] <= '~' && msg[i] != '%'
 	}
-	msg := st.Message()
-	for _, p := range localPrefixes {
-		if strings.HasPrefix(msg, p) {
-			return true
+	if clean {
+		return msg
+	}
+	var sb strings.Builder
+	for i := 0; i < len(msg); i++ {
+		if c := msg[i]; c >= ' ' && c <= '~' && c != '%' {
+			sb.WriteByte(c)
+		} else {
+			fmt.Fprintf(&sb, "%%%02X", c)
 		}
 	}
-	return false
+	return sb.String()
 }
 
-// neverSent reports whether a failure to open the upstream stream left
-// the call unsent, so that the fallback arm may take it.
-func neverSent(err error) bool {
-	return errors.Is(err, ErrNoGRPCAddress) || status.Code(err) == codes.Unavailable
+// grpcStatus reads the status code of an upstream's trailers, or maps
+// its HTTP status when it sent none, as grpc-go's client does.
+func grpcStatus(fields []hpack.HeaderField) codes.Code {
+	httpStatus := ""
+	for _, f := range fields {
+		switch f.Name {
+		case "grpc-status":
+			n, err := strconv.ParseUint(f.Value, 10, 32)
+			if err != nil {
+				return codes.Unknown
+			}
+			return codes.Code(n)
+		case ":status":
+			httpStatus = f.Value
+		}
+	}
+	switch httpStatus {
+	case "400":
+		return codes.Internal
+	case "401":
+		return codes.Unauthenticated
+	case "403":
+		return codes.PermissionDenied
+	case "404":
+		return codes.Unimplemented
+	case "429", "502", "503", "504":
+		return codes.Unavailable
+	}
+	return codes.Unknown
+}
+
+// rstStatus maps an upstream's RST_STREAM code to the status grpc-go's
+// client would report for it.
+func rstStatus(code http2.ErrCode) codes.Code {
+	switch code {
+	case http2.ErrCodeRefusedStream:
+		return codes.Unavailable
+	case http2.ErrCodeCancel:
+		return codes.Canceled
+	case http2.ErrCodeEnhanceYourCalm, http2.ErrCodeFlowControl:
+		return codes.ResourceExhausted
+	case http2.ErrCodeInadequateSecurity:
+		return codes.PermissionDenied
+	}
+	return codes.Internal
+}
+
+// parseTimeout reads a grpc-timeout value: at most 8 digits and a unit.
+func parseTimeout(v string) (time.Duration, bool) {
+	if len(v) < 2 || len(v) > 9 {
+		return 0, false
+	}
+	n, err := strconv.ParseInt(v[:len(v)-1], 10, 64)
+	if err != nil || n < 0 {
+		return 0, false
+	}
+	var unit time.Duration
+	switch v[len(v)-1] {
+	case 'H':
+		unit = time.Hour
+	case 'M':
+		unit = time.Minute
+	case 'S':
+		unit = time.Second
+	case 'm':
+		unit = time.Millisecond
+	case 'u':
+		unit = time.Microsecond
+	case 'n':
+		unit = time.Nanosecond
+	default:
+		return 0, false
+	}
+	return time.Duration(n) * unit, true
+}
+
+// metadata is the request's metadata as grpc-go would show it: regular
+// fields only, "-bin" values base64-decoded.
+func (h headerFields) metadata() metadata.MD {
+	md := make(metadata.MD, len(h))
+	for _, f := range h {
+		if strings.HasPrefix(f.Name, ":") {
+			continue
+		}
+		v := f.Value
+		if strings.HasSuffix(f.Name, "-bin") {
+			if b, err := base64.RawStdEncoding.DecodeString(strings.TrimRight(v, "=")); err == nil {
+				v = string(b)
+			}
+		}
+		md[f.Name] = append(md[f.Name], v)
+	}
+	return md
 }

@@ -24,6 +24,8 @@ type metrics struct {
 	requests  *prometheus.CounterVec
 	duration  *prometheus.HistogramVec
 	fallbacks *prometheus.CounterVec
+	refused   prometheus.Counter // streams over a connection's limit
+	tooLarge  prometheus.Counter // header lists over maxHeaderList
 	arms      armSet
 }
 
@@ -49,7 +51,18 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 			Help:      "gRPC calls sent to the fallback arm because their arm could not be reached, by route and failed arm.",
 		}, []string{"route", "arm"}),
 	}
+	refused := prometheus.NewCounterVec(prometheus.CounterOpts{
+		Namespace: "driftcar",
+		Subsystem: "grpc",
+		Name:      "refused_streams_total",
+		Help:      "gRPC calls refused before routing, by reason: stream_limit (over the connection's MAX_CONCURRENT_STREAMS) or header_limit (header list over 1MiB).",
+	}, []string{"reason"})
 	var err error
+	if refused, err = register(reg, refused); err != nil {
+		return nil, err
+	}
+	m.refused = refused.WithLabelValues("stream_limit")
+	m.tooLarge = refused.WithLabelValues("header_limit")
 	m.requests, err = register(reg, m.requests)
 	if err != nil {
 		return nil, err

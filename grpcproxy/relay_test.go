@@ -385,12 +385,12 @@ func TestApplyKeepsConnections(t *testing.T) {
 	if err := f.cc.Invoke(ctxTimeout(t, 5*time.Second), methodInfer, &Frame{b: inferRequest("m", "a", 1)}, new(Frame)); err != nil {
 		t.Fatal(err)
 	}
-	before := f.srv.table.Load().routes[0].arms[0].conn
+	before := f.srv.table.Load().routes[0].arms[0].backend
 	cfg := f.srv.Config()
 	if err := f.srv.Apply(cfg, nil); err != nil {
 		t.Fatal(err)
 	}
-	if after := f.srv.table.Load().routes[0].arms[0].conn; after != before {
+	if after := f.srv.table.Load().routes[0].arms[0].backend; after != before {
 		t.Errorf("reload replaced the live connection")
 	}
 	// Point live at canary's server: the old connection goes.
@@ -409,7 +409,7 @@ func TestApplyKeepsConnections(t *testing.T) {
 		t.Errorf("after reload served by %q; want canary", v)
 	}
 	f.srv.mu.Lock()
-	n := len(f.srv.conns)
+	n := len(f.srv.backends)
 	f.srv.mu.Unlock()
 	if n != 1 {
 		t.Errorf("%d upstream connections after reload; want 1", n)

@@ -3,8 +3,6 @@ package grpcproxy
 import (
 	"strings"
 
-	"google.golang.org/grpc/metadata"
-
 	"github.com/driftcar/driftcar/config"
 )
 
@@ -32,8 +30,8 @@ type route struct {
 
 type arm struct {
 	name    string // the upstream name; also the arm label
-	conn    *conn  // nil when the upstream has no grpc_address
-	metrics *armMetrics
+	backend *backend // nil when the upstream has no grpc_address
+	metrics *armMetrics // nil for the sidecar's own services
 }
 
 // match returns the first route whose prefix matches method, or nil.
@@ -46,23 +44,23 @@ func (t *table) match(method string) *route {
 	return nil
 }
 
-// pick chooses the arm for a call with metadata md; rnd draws from [0, n).
-func (r *route) pick(md metadata.MD, rnd func(uint64) uint64) int {
+// pick chooses the arm for a call with metadata h; rnd draws from [0, n).
+func (r *route) pick(h headerFields, rnd func(uint64) uint64) int {
 	if len(r.arms) == 1 {
 		return 0
 	}
 	if r.armOverride {
-		if v := md[armOverrideKey]; len(v) > 0 {
+		if v := h.get(armOverrideKey); v != "" {
 			for i, a := range r.arms {
-				if a.name == v[0] {
+				if a.name == v {
 					return i
 				}
 			}
 		}
 	}
 	if r.stickyKey != "" {
-		if v := md[r.stickyKey]; len(v) > 0 && v[0] != "" {
-			if i := r.choose.sticky(v[0]); i >= 0 {
+		if v := h.get(r.stickyKey); v != "" {
+			if i := r.choose.sticky(v); i >= 0 {
 				return i
 			}
 		}
