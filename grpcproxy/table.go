@@ -29,8 +29,8 @@ type route struct {
 }
 
 type arm struct {
-	name    string // the upstream name; also the arm label
-	backend *backend // nil when the upstream has no grpc_address
+	name    string      // the upstream name; also the arm label
+	backend *backend    // nil when the upstream has no grpc_address
 	metrics *armMetrics // nil for the sidecar's own services
 }
 
