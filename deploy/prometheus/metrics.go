@@ -71,6 +71,7 @@ var Metrics = map[string]string{
 	"driftcar_grpc_requests_total":                          "counter",
 	"driftcar_grpc_request_duration_seconds":                "histogram",
 	"driftcar_grpc_fallbacks_total":                         "counter",
+	"driftcar_grpc_refused_streams_total":                   "counter",
 	"driftcar_labels_total":                                 "counter",
 	"driftcar_prediction_outcomes_total":                    "counter",
 	"driftcar_prediction_score":                             "histogram",
