@@ -6,7 +6,7 @@ import (
 	"strings"
 )
 
-// maxGRPCMessage bounds the gRPC message limits; grpc-go takes an int and
+// maxGRPCMessage bounds the gRPC message limits; the relay takes an int and
 // a typo should not reserve gigabytes.
 const maxGRPCMessage = 1 << 30
 

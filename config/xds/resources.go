@@ -528,7 +528,7 @@ func speaksHTTP2(o *httpv3.HttpProtocolOptions) (bool, error) {
 }
 
 // http2Tuning are the Http2ProtocolOptions fields that only tune Envoy's
-// own codec; driftcar's gRPC client keeps grpc-go's defaults for them.
+// own codec; driftcar's gRPC relay keeps its own defaults for them.
 // Any other field set is a NACK.
 var http2Tuning = []protoreflect.Name{
 	"hpack_table_size", "max_concurrent_streams", "initial_stream_window_size",
@@ -553,7 +553,7 @@ func checkHTTP2(o *corev3.Http2ProtocolOptions) error {
 		return true
 	})
 	if len(bad) > 0 {
-		return fmt.Errorf("%s: not supported: driftcar relays gRPC with grpc-go's client, which cannot honour it", strings.Join(bad, ", "))
+		return fmt.Errorf("%s: not supported: driftcar's gRPC relay cannot honour it", strings.Join(bad, ", "))
 	}
 	return nil
 }

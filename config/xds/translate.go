@@ -207,7 +207,7 @@ func upstreamsDoc(templates map[string]any, v *view) (map[string]any, []string) 
 			u["max_conns"] = c.maxConns
 		}
 		if c.http2 {
-			// grpc-go balances over one address: the best endpoint.
+			// The gRPC relay connects to one address: the best endpoint.
 			u["grpc_address"] = addrs[0]
 		} else {
 			delete(u, "grpc_address")
