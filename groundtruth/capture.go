@@ -242,11 +242,11 @@ func (g grpcTap) Call(call *grpcproxy.Call) {
 	}
 	id, ok := payload.ModelInferID(call.Request)
 	if !ok {
-		v := call.Metadata["x-request-id"]
-		if len(v) == 0 || v[0] == "" {
+		v := call.Metadata.Get("x-request-id")
+		if v == "" {
 			return
 		}
-		id = []byte(v[0])
+		id = []byte(v)
 	}
 	if len(call.Response) > c.opts.MaxBody {
 		c.tooBig.Inc()

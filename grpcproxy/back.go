@@ -47,7 +47,7 @@ type backend struct {
 	mu      sync.Mutex
 	conns   []*backConn
 	dialing bool
-	waiters []*stream
+	waiters []upstreamCall
 	err     error // the last dial's failure
 	retryAt time.Time
 	backoff time.Duration
@@ -67,7 +67,7 @@ var errBackendClosed = errors.New("upstream connection closed by a reload")
 // acquire reserves a stream slot for st on a ready connection, or queues
 // st for the connection being dialed (nil, nil), or fails while the
 // upstream is in its redial backoff.
-func (be *backend) acquire(st *stream) (*backConn, error) {
+func (be *backend) acquire(st upstreamCall) (*backConn, error) {
 	be.mu.Lock()
 	defer be.mu.Unlock()
 	if be.closed {
@@ -120,15 +120,7 @@ func (be *backend) connect() {
 
 	var b batch
 	for _, st := range waiters {
-		st.mu.Lock()
-		if !st.closed {
-			if err != nil {
-				st.armFailedLocked(err, &b)
-			} else {
-				st.openLocked(&b)
-			}
-		}
-		st.mu.Unlock()
+		st.connected(err, &b)
 	}
 	b.flush()
 }
@@ -145,7 +137,7 @@ func (be *backend) handshake() (*backConn, error) {
 	if err != nil {
 		return nil, err
 	}
-	c := &backConn{be: be, streams: make(map[uint32]*stream), nextID: 1, maxStreams: math.MaxUint32}
+	c := &backConn{be: be, streams: make(map[uint32]upstreamCall), nextID: 1, maxStreams: math.MaxUint32}
 	c.init(nc)
 	dl, _ := ctx.Deadline()
 	_ = nc.SetDeadline(dl)
@@ -202,6 +194,23 @@ func (be *backend) close() {
 	be.wg.Wait()
 }
 
+// upstreamCall is what a back connection feeds: the upstream side of a
+// relayed call (*stream) or a call of driftcar's own (*clientCall). Each
+// method takes the call's lock and ignores a call that has ended.
+type upstreamCall interface {
+	flowWaiter
+	// connected follows acquire's queueing: the dial ended, with err.
+	connected(err error, b *batch)
+	headers(f *http2.MetaHeadersFrame, b *batch)
+	// data must credit the frame's bytes to the connection.
+	data(f *http2.DataFrame, b *batch)
+	reset(code http2.ErrCode, b *batch)
+	// window adds to the stream's send window.
+	window(incr int64, b *batch)
+	// gone ends a call whose connection failed or went away.
+	gone(err error, b *batch)
+}
+
 // backConn is one HTTP/2 connection to an upstream.
 type backConn struct {
 	h2conn
@@ -209,7 +218,7 @@ type backConn struct {
 	nextID uint32 // under wmu
 
 	smu        sync.Mutex
-	streams    map[uint32]*stream
+	streams    map[uint32]upstreamCall
 	active     int
 	opened     int
 	maxStreams uint32
@@ -228,13 +237,13 @@ func (c *backConn) reserve() bool {
 	return true
 }
 
-func (c *backConn) register(id uint32, st *stream) {
+func (c *backConn) register(id uint32, st upstreamCall) {
 	c.smu.Lock()
 	c.streams[id] = st
 	c.smu.Unlock()
 }
 
-func (c *backConn) get(id uint32) *stream {
+func (c *backConn) get(id uint32) upstreamCall {
 	c.smu.Lock()
 	st := c.streams[id]
 	c.smu.Unlock()
@@ -253,12 +262,15 @@ func (c *backConn) forget(id uint32) {
 	}
 }
 
-func (c *backConn) all() []*stream {
+// above returns the calls whose stream id is above id.
+func (c *backConn) above(id uint32) []upstreamCall {
 	c.smu.Lock()
 	defer c.smu.Unlock()
-	out := make([]*stream, 0, len(c.streams))
-	for _, st := range c.streams {
-		out = append(out, st)
+	out := make([]upstreamCall, 0, len(c.streams))
+	for sid, st := range c.streams {
+		if sid > id {
+			out = append(out, st)
+		}
 	}
 	return out
 }
@@ -275,12 +287,8 @@ func (c *backConn) settings(f *http2.SettingsFrame, b *batch) error {
 		c.smu.Unlock()
 	}
 	if delta != 0 {
-		for _, st := range c.all() {
-			st.mu.Lock()
-			if !st.closed {
-				st.windowLocked(&st.up, delta, b)
-			}
-			st.mu.Unlock()
+		for _, st := range c.above(0) {
+			st.window(delta, b)
 		}
 	}
 	return nil
@@ -296,12 +304,8 @@ func (c *backConn) serve() {
 	c.smu.Lock()
 	c.draining = true
 	c.smu.Unlock()
-	for _, st := range c.all() {
-		st.mu.Lock()
-		if !st.closed {
-			st.upstreamGoneLocked(err, &b)
-		}
-		st.mu.Unlock()
+	for _, st := range c.above(0) {
+		st.gone(err, &b)
 	}
 	b.flush()
 	_ = c.nc.Close()
@@ -316,48 +320,25 @@ func (c *backConn) readLoop(b *batch) error {
 		switch f := f.(type) {
 		case *http2.MetaHeadersFrame:
 			if st := c.get(f.StreamID); st != nil {
-				st.mu.Lock()
-				if !st.closed {
-					st.responseHeadersLocked(f, b)
-				}
-				st.mu.Unlock()
+				st.headers(f, b)
 			}
 		case *http2.DataFrame:
-			st := c.get(f.StreamID)
-			if st != nil {
-				st.mu.Lock()
-				if !st.closed {
-					st.dataLocked(&st.down, f, b)
-				} else {
-					c.credit(0, nil, int(f.Header().Length), b)
-				}
-				st.mu.Unlock()
+			if st := c.get(f.StreamID); st != nil {
+				st.data(f, b)
 			} else {
 				c.credit(0, nil, int(f.Header().Length), b)
 			}
 		case *http2.RSTStreamFrame:
 			if st := c.get(f.StreamID); st != nil {
-				st.mu.Lock()
-				if !st.closed {
-					st.upstreamResetLocked(f.ErrCode, b)
-				}
-				st.mu.Unlock()
+				st.reset(f.ErrCode, b)
 			}
 		case *http2.WindowUpdateFrame:
 			if f.StreamID == 0 {
-				for _, st := range c.windowUpdate(f.Increment) {
-					st.mu.Lock()
-					if !st.closed {
-						st.pushLocked(&st.up, b)
-					}
-					st.mu.Unlock()
+				for _, w := range c.windowUpdate(f.Increment) {
+					w.unblocked(&c.h2conn, b)
 				}
 			} else if st := c.get(f.StreamID); st != nil {
-				st.mu.Lock()
-				if !st.closed {
-					st.windowLocked(&st.up, int64(f.Increment), b)
-				}
-				st.mu.Unlock()
+				st.window(int64(f.Increment), b)
 			}
 		case *http2.SettingsFrame:
 			if !f.IsAck() {
@@ -384,12 +365,8 @@ func (c *backConn) goneAway(lastID uint32, b *batch) {
 	c.draining = true
 	idle := c.active == 0
 	c.smu.Unlock()
-	for _, st := range c.all() {
-		st.mu.Lock()
-		if !st.closed && st.bid > lastID {
-			st.upstreamGoneLocked(errors.New("the upstream sent GOAWAY"), b)
-		}
-		st.mu.Unlock()
+	for _, st := range c.above(lastID) {
+		st.gone(errors.New("the upstream sent GOAWAY"), b)
 	}
 	if idle {
 		b.flush()

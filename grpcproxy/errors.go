@@ -1,9 +1,9 @@
 package grpcproxy
 
 import (
-	"encoding/base64"
 	"errors"
 	"fmt"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -11,7 +11,6 @@ import (
 	"golang.org/x/net/http2"
 	"golang.org/x/net/http2/hpack"
 	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/metadata"
 )
 
 // ErrNoGRPCAddress is the cause of a call to an arm whose upstream has no
@@ -55,6 +54,18 @@ func encodeMessage(msg string) string {
 		}
 	}
 	return sb.String()
+}
+
+// decodeMessage undoes a grpc-message value's percent-encoding; a value
+// that is not validly encoded is kept as sent.
+func decodeMessage(v string) string {
+	if !strings.Contains(v, "%") {
+		return v
+	}
+	if s, err := url.PathUnescape(v); err == nil {
+		return s
+	}
+	return v
 }
 
 // grpcStatus reads the status code of an upstream's trailers, or maps
@@ -133,21 +144,17 @@ func parseTimeout(v string) (time.Duration, bool) {
 	return time.Duration(n) * unit, true
 }
 
-// metadata is the request's metadata as grpc-go would show it: regular
-// fields only, "-bin" values base64-decoded.
-func (h headerFields) metadata() metadata.MD {
-	md := make(metadata.MD, len(h))
-	for _, f := range h {
-		if strings.HasPrefix(f.Name, ":") {
-			continue
+// encodeTimeout writes d as a grpc-timeout value: at most 8 digits, in
+// the finest unit that holds it.
+func encodeTimeout(d time.Duration) string {
+	d = max(d, time.Nanosecond)
+	for _, u := range [...]struct {
+		unit time.Duration
+		name string
+	}{{time.Nanosecond, "n"}, {time.Microsecond, "u"}, {time.Millisecond, "m"}, {time.Second, "S"}, {time.Minute, "M"}} {
+		if n := (d + u.unit - 1) / u.unit; n < 1e8 {
+			return strconv.FormatInt(int64(n), 10) + u.name
 		}
-		v := f.Value
-		if strings.HasSuffix(f.Name, "-bin") {
-			if b, err := base64.RawStdEncoding.DecodeString(strings.TrimRight(v, "=")); err == nil {
-				v = string(b)
-			}
-		}
-		md[f.Name] = append(md[f.Name], v)
 	}
-	return md
+	return strconv.FormatInt(int64(min(d/time.Hour, 1e8-1)), 10) + "H"
 }

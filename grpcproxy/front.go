@@ -114,12 +114,8 @@ func (fc *frontConn) readLoop(b *batch) error {
 			}
 		case *http2.WindowUpdateFrame:
 			if f.StreamID == 0 {
-				for _, st := range fc.windowUpdate(f.Increment) {
-					st.mu.Lock()
-					if !st.closed {
-						st.pushLocked(&st.down, b)
-					}
-					st.mu.Unlock()
+				for _, w := range fc.windowUpdate(f.Increment) {
+					w.unblocked(&fc.h2conn, b)
 				}
 			} else if st := fc.get(f.StreamID); st != nil {
 				st.mu.Lock()
@@ -204,7 +200,7 @@ func (fc *frontConn) headers(f *http2.MetaHeadersFrame, b *batch) error {
 		st.deadline = start.Add(d)
 	}
 	if r.tap != nil {
-		st.md = h.metadata()
+		st.md = Metadata{f.Fields}
 		st.up.scan.capture, st.down.scan.capture = true, true
 	}
 	st.up.end = f.StreamEnded()

@@ -41,7 +41,7 @@ type h2conn struct {
 	initWin  int64 // the peer's SETTINGS_INITIAL_WINDOW_SIZE
 	maxFrame int   // the peer's SETTINGS_MAX_FRAME_SIZE
 	unacked  int64 // bytes received and relayed, not yet credited
-	blocked  []*stream
+	blocked  []flowWaiter
 	werr     error // the first write failure; the conn is closed then
 }
 
@@ -141,7 +141,7 @@ func (c *h2conn) writeHeadersLocked(id uint32, fields []hpack.HeaderField, autho
 // the peer's size, with END_STREAM after the last byte when end is set.
 // It returns the bytes written; a stream left short for want of the
 // connection's window is queued for its next WINDOW_UPDATE.
-func (c *h2conn) writeDataLocked(st *stream, id uint32, win *int64, p []byte, end bool) int {
+func (c *h2conn) writeDataLocked(st flowWaiter, id uint32, win *int64, p []byte, end bool) int {
 	if len(p) == 0 && !end {
 		return 0
 	}
@@ -195,9 +195,15 @@ func (c *h2conn) credit(id uint32, streamUnacked *int64, n int, b *batch) {
 	c.wmu.Unlock()
 }
 
+// flowWaiter is a stream that waits for a connection's send window.
+type flowWaiter interface {
+	// unblocked sends what waits for c's window, under the stream's lock.
+	unblocked(c *h2conn, b *batch)
+}
+
 // windowUpdate adds to the connection's send window and returns the
 // streams that were waiting for it.
-func (c *h2conn) windowUpdate(incr uint32) []*stream {
+func (c *h2conn) windowUpdate(incr uint32) []flowWaiter {
 	c.wmu.Lock()
 	defer c.wmu.Unlock()
 	c.sendWin += int64(incr)

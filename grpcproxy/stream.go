@@ -8,7 +8,6 @@ import (
 	"golang.org/x/net/http2"
 	"golang.org/x/net/http2/hpack"
 	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/metadata"
 )
 
 // stream is one relayed call: a client stream on a front connection and,
@@ -28,7 +27,7 @@ type stream struct {
 	fellBack bool
 	method   string
 	fields   []hpack.HeaderField // the client's headers, until open
-	md       metadata.MD         // for the tap only
+	md       Metadata            // for the tap only
 	start    time.Time
 	deadline time.Time
 
@@ -333,6 +332,78 @@ func (st *stream) upstreamResetLocked(code http2.ErrCode, b *batch) {
 		return
 	}
 	st.failLocked(rstStatus(code), armMessage(st.r.name, st.arm().name, "stream terminated by RST_STREAM with error code: "+code.String()), b)
+}
+
+// The upstream side of a relayed call, fed by its back connection.
+var _ upstreamCall = (*stream)(nil)
+
+func (st *stream) connected(err error, b *batch) {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	if st.closed {
+		return
+	}
+	if err != nil {
+		st.armFailedLocked(err, b)
+	} else {
+		st.openLocked(b)
+	}
+}
+
+func (st *stream) headers(f *http2.MetaHeadersFrame, b *batch) {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	if !st.closed {
+		st.responseHeadersLocked(f, b)
+	}
+}
+
+func (st *stream) data(f *http2.DataFrame, b *batch) {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	if st.closed {
+		st.back.credit(0, nil, int(f.Header().Length), b)
+		return
+	}
+	st.dataLocked(&st.down, f, b)
+}
+
+func (st *stream) reset(code http2.ErrCode, b *batch) {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	if !st.closed {
+		st.upstreamResetLocked(code, b)
+	}
+}
+
+func (st *stream) window(incr int64, b *batch) {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	if !st.closed {
+		st.windowLocked(&st.up, incr, b)
+	}
+}
+
+func (st *stream) gone(err error, b *batch) {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	if !st.closed {
+		st.upstreamGoneLocked(err, b)
+	}
+}
+
+// unblocked pushes the direction that waited for c's window.
+func (st *stream) unblocked(c *h2conn, b *batch) {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	if st.closed {
+		return
+	}
+	if c == &st.front.h2conn {
+		st.pushLocked(&st.down, b)
+	} else {
+		st.pushLocked(&st.up, b)
+	}
 }
 
 // upstreamGoneLocked ends a call whose upstream connection failed.

@@ -1,6 +1,10 @@
 package grpcproxy
 
 import (
+	"encoding/base64"
+	"strings"
+
+	"golang.org/x/net/http2/hpack"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/metadata"
 )
@@ -23,7 +27,7 @@ type Call struct {
 	// Method is the full method, e.g. "/inference.GRPCInferenceService/ModelInfer".
 	Method string
 	// Metadata is the client's request metadata.
-	Metadata metadata.MD
+	Metadata Metadata
 	// Request and Response are the first message each way, nil when there
 	// was none; for a unary call they are the whole exchange.
 	Request, Response []byte
@@ -43,3 +47,59 @@ type TapFunc func(c *Call)
 func (f TapFunc) Call(c *Call) { f(c) }
 
 var _ Tap = TapFunc(nil)
+
+// Metadata is a call's request metadata, read from the client's header
+// fields on demand, so that calls a tap ignores cost no copy.
+type Metadata struct{ fields []hpack.HeaderField }
+
+// MetadataOf builds the Metadata of md, for tests and for taps fed by
+// other sources.
+func MetadataOf(md metadata.MD) Metadata {
+	var m Metadata
+	for k, vs := range md {
+		for _, v := range vs {
+			if strings.HasSuffix(k, "-bin") {
+				v = base64.RawStdEncoding.EncodeToString([]byte(v))
+			}
+			m.fields = append(m.fields, hpack.HeaderField{Name: k, Value: v})
+		}
+	}
+	return m
+}
+
+// Get returns key's first value, "" when it has none.
+func (m Metadata) Get(key string) string {
+	for _, f := range m.fields {
+		if f.Name == key {
+			return fieldValue(f)
+		}
+	}
+	return ""
+}
+
+// Range calls f for each key and value in order, pseudo-headers left out
+// and binary (-bin) values decoded.
+func (m Metadata) Range(f func(key, value string)) {
+	for _, hf := range m.fields {
+		if !strings.HasPrefix(hf.Name, ":") {
+			f(hf.Name, fieldValue(hf))
+		}
+	}
+}
+
+// MD returns the metadata as grpc-go holds it.
+func (m Metadata) MD() metadata.MD {
+	md := make(metadata.MD, len(m.fields))
+	m.Range(func(k, v string) { md[k] = append(md[k], v) })
+	return md
+}
+
+func fieldValue(f hpack.HeaderField) string {
+	if !strings.HasSuffix(f.Name, "-bin") {
+		return f.Value
+	}
+	if b, err := base64.RawStdEncoding.DecodeString(strings.TrimRight(f.Value, "=")); err == nil {
+		return string(b)
+	}
+	return f.Value
+}

@@ -68,7 +68,7 @@ func TestGRPCTapAllocs(t *testing.T) {
 	g := m.grpc
 	c := &grpcproxy.Call{
 		Route: "infer", Arm: "live", Method: testupstream.MethodModelInfer,
-		Metadata: metadata.Pairs("x-request-id", "meta-id"),
+		Metadata: grpcproxy.MetadataOf(metadata.Pairs("x-request-id", "meta-id")),
 		Request:  testupstream.InferRequest("m", "id-1", row), Response: testupstream.InferResponse("live", "id-1", 0.5),
 		Requests: 1, Responses: 1,
 	}

@@ -82,8 +82,8 @@ func newGRPCSide(m *Mirror) (*grpcSide, error) {
 // relay's own slices, which it never reuses; resp is the shadow's.
 type grpcPending struct {
 	method   string
-	md       metadata.MD // the client's; never modified
-	out      metadata.MD // sent to the shadow
+	md       grpcproxy.Metadata // the client's
+	out      metadata.MD        // sent to the shadow
 	req      []byte
 	live     []byte
 	liveCut  bool
@@ -106,8 +106,8 @@ func (g *grpcSide) Call(c *grpcproxy.Call) {
 	p := g.pool.Get().(*grpcPending)
 	if id, ok := payload.ModelInferID(c.Request); ok {
 		p.id = append(p.id[:0], id...)
-	} else if v := c.Metadata[requestIDKey]; len(v) > 0 && v[0] != "" {
-		p.id = append(p.id[:0], v[0]...)
+	} else if v := c.Metadata.Get(requestIDKey); v != "" {
+		p.id = append(p.id[:0], v...)
 	} else {
 		p.id = strconv.AppendUint(append(p.id[:0], "grpc-"...), g.seq.Add(1), 16)
 	}
@@ -173,11 +173,11 @@ func (g *grpcSide) serve(p *grpcPending) {
 	defer rm.inflight.Dec()
 
 	clear(p.out)
-	for k, v := range p.md {
+	p.md.Range(func(k, v string) {
 		if !g.stripped(k) {
-			p.out[k] = v
+			p.out[k] = append(p.out[k], v)
 		}
-	}
+	})
 	p.out[metaShadow] = shadowMark
 	ctx, cancel := context.WithTimeout(context.Background(), m.spec.Upstream.Timeout)
 	defer cancel()
@@ -312,7 +312,7 @@ func (g *grpcSide) recycle(p *grpcPending) {
 		return
 	}
 	clear(p.out)
-	p.method, p.md, p.req, p.live, p.liveCut, p.liveCode, p.size = "", nil, nil, nil, false, codes.OK, 0
+	p.method, p.md, p.req, p.live, p.liveCut, p.liveCode, p.size = "", grpcproxy.Metadata{}, nil, nil, false, codes.OK, 0
 	p.resp, p.id = p.resp[:0], p.id[:0]
 	g.pool.Put(p)
 }

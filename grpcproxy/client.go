@@ -1,0 +1,272 @@
+package grpcproxy
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+
+	"go.uber.org/zap"
+	"golang.org/x/net/http2"
+	"golang.org/x/net/http2/hpack"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/metadata"
+)
+
+// Client makes unary calls of driftcar's own, such as a shadow's mirrored
+// calls, on the relay's connection pool: shared HTTP/2 connections, one
+// reader each, writes batched, redials backed off.
+type Client struct {
+	be      *backend
+	maxRecv int
+}
+
+// NewClient returns a client for the gRPC server at addr. Connections
+// are dialed on the first call, each within connectTimeout (0: 5s);
+// responses over maxRecv bytes fail.
+func NewClient(addr string, connectTimeout time.Duration, maxRecv int, log *zap.Logger) *Client {
+	return &Client{be: newBackend(connKey{addr: addr, connectTimeout: connectTimeout}, log), maxRecv: maxRecv}
+}
+
+// Close ends the client's connections; calls in flight fail.
+func (c *Client) Close() { c.be.close() }
+
+// Reply is a call's outcome as the server sent it.
+type Reply struct {
+	// Message is the response message, nil when there was none.
+	Message []byte
+	Code    codes.Code
+	// Status is the grpc-message trailer, decoded.
+	Status string
+}
+
+// Invoke sends req, one serialized message, to method with md, and
+// waits for the server's status. Its error is a failure of the call
+// itself: no connection, a reset stream, a malformed or oversized
+// response, or ctx ending (its error is wrapped). buf, when not nil, is
+// reused for the response.
+func (c *Client) Invoke(ctx context.Context, method string, md metadata.MD, req, buf []byte) (Reply, error) {
+	cc := &clientCall{cl: c, resp: buf[:0], done: make(chan struct{})}
+	cc.fields = requestFields(method, c.be.key.addr, md, ctx)
+	cc.body = make([]byte, 5, 5+len(req))
+	binary.BigEndian.PutUint32(cc.body[1:], uint32(len(req)))
+	cc.body = append(cc.body, req...)
+
+	var b batch
+	cc.mu.Lock()
+	cc.openLocked(&b)
+	cc.mu.Unlock()
+	b.flush()
+
+	select {
+	case <-cc.done:
+	case <-ctx.Done():
+		cc.mu.Lock()
+		cc.endLocked(fmt.Errorf("call to %s: %w", method, ctx.Err()), &b)
+		cc.mu.Unlock()
+		b.flush()
+	}
+	return cc.reply, cc.err
+}
+
+// requestFields are the headers of a call to method.
+func requestFields(method, authority string, md metadata.MD, ctx context.Context) []hpack.HeaderField {
+	fs := make([]hpack.HeaderField, 0, 7+len(md))
+	fs = append(fs,
+		hpack.HeaderField{Name: ":method", Value: "POST"},
+		hpack.HeaderField{Name: ":scheme", Value: "http"},
+		hpack.HeaderField{Name: ":path", Value: method},
+		hpack.HeaderField{Name: ":authority", Value: authority},
+		hpack.HeaderField{Name: "content-type", Value: "application/grpc"},
+		hpack.HeaderField{Name: "te", Value: "trailers"})
+	if d, ok := ctx.Deadline(); ok {
+		fs = append(fs, hpack.HeaderField{Name: "grpc-timeout", Value: encodeTimeout(time.Until(d))})
+	}
+	for k, vs := range md {
+		k = strings.ToLower(k)
+		if strings.HasPrefix(k, ":") || k == "content-type" || k == "te" || k == "grpc-timeout" {
+			continue
+		}
+		for _, v := range vs {
+			if strings.HasSuffix(k, "-bin") {
+				v = base64.RawStdEncoding.EncodeToString([]byte(v))
+			}
+			fs = append(fs, hpack.HeaderField{Name: k, Value: v})
+		}
+	}
+	return fs
+}
+
+// clientCall is one call of a Client, fed by its back connection.
+type clientCall struct {
+	mu       sync.Mutex
+	cl       *Client
+	bc       *backConn // nil until open
+	id       uint32
+	fields   []hpack.HeaderField
+	body     []byte // the request not yet sent
+	sent     bool   // END_STREAM went out
+	peerDone bool   // the server ended or reset its side, or the connection is gone
+	win      int64  // the server's window for this stream
+	unacked  int64
+	resp     []byte // the response's bytes, prefixes included
+	reply    Reply
+	err      error
+	ended    bool
+	done     chan struct{}
+}
+
+var _ upstreamCall = (*clientCall)(nil)
+
+// openLocked starts the call on a connection, or waits for one.
+func (cc *clientCall) openLocked(b *batch) {
+	bc, err := cc.cl.be.acquire(cc)
+	switch {
+	case err != nil:
+		cc.endLocked(fmt.Errorf("connection error: %w", err), b)
+	case bc != nil:
+		bc.wmu.Lock()
+		cc.bc, cc.id = bc, bc.nextID
+		bc.nextID += 2
+		bc.register(cc.id, cc)
+		cc.win = bc.initWin
+		bc.writeHeadersLocked(cc.id, cc.fields, "", false)
+		bc.wmu.Unlock()
+		cc.fields = nil
+		cc.pushLocked(b)
+	}
+}
+
+// pushLocked sends what is left of the request, as the windows allow.
+func (cc *clientCall) pushLocked(b *batch) {
+	if cc.sent || cc.bc == nil {
+		return
+	}
+	bc := cc.bc
+	bc.wmu.Lock()
+	n := bc.writeDataLocked(cc, cc.id, &cc.win, cc.body, true)
+	bc.wmu.Unlock()
+	b.add(&bc.h2conn)
+	cc.body = cc.body[n:]
+	cc.sent = len(cc.body) == 0
+}
+
+// endLocked ends the call once, with err or the reply, and frees its
+// stream; a stream the server has not closed is reset.
+func (cc *clientCall) endLocked(err error, b *batch) {
+	if cc.ended {
+		return
+	}
+	cc.ended, cc.err = true, err
+	if cc.bc != nil {
+		if !cc.peerDone || !cc.sent {
+			cc.bc.writeRST(cc.id, http2.ErrCodeCancel, b)
+		}
+		cc.bc.forget(cc.id)
+	}
+	close(cc.done)
+}
+
+func (cc *clientCall) connected(err error, b *batch) {
+	cc.mu.Lock()
+	defer cc.mu.Unlock()
+	if cc.ended {
+		return
+	}
+	if err != nil {
+		cc.endLocked(fmt.Errorf("connection error: %w", err), b)
+		return
+	}
+	cc.openLocked(b)
+}
+
+func (cc *clientCall) headers(f *http2.MetaHeadersFrame, b *batch) {
+	cc.mu.Lock()
+	defer cc.mu.Unlock()
+	switch {
+	case cc.ended:
+	case f.Truncated:
+		cc.endLocked(errors.New("response header list larger than 1MiB"), b)
+	case f.StreamEnded():
+		cc.peerDone = true
+		cc.trailersLocked(f.Fields, b)
+	}
+}
+
+// trailersLocked takes the server's status and the one response message.
+func (cc *clientCall) trailersLocked(fields []hpack.HeaderField, b *batch) {
+	cc.reply.Code = grpcStatus(fields)
+	for _, f := range fields {
+		if f.Name == "grpc-message" {
+			cc.reply.Status = decodeMessage(f.Value)
+		}
+	}
+	switch {
+	case len(cc.resp) == 0:
+	case len(cc.resp) < 5 || int(grpcLength(cc.resp)) != len(cc.resp)-5:
+		cc.endLocked(errors.New("the response is not one whole gRPC message"), b)
+		return
+	case cc.resp[0] != 0:
+		cc.endLocked(errors.New("the response is compressed, which the client did not ask for"), b)
+		return
+	default:
+		cc.reply.Message = cc.resp[5:]
+	}
+	cc.endLocked(nil, b)
+}
+
+func (cc *clientCall) data(f *http2.DataFrame, b *batch) {
+	cc.mu.Lock()
+	defer cc.mu.Unlock()
+	n := int(f.Header().Length)
+	if cc.ended {
+		cc.bc.credit(0, nil, n, b)
+		return
+	}
+	cc.resp = append(cc.resp, f.Data()...)
+	if len(cc.resp) > cc.cl.maxRecv+5 {
+		cc.bc.credit(0, nil, n, b)
+		cc.endLocked(fmt.Errorf("received message larger than max (%d)", cc.cl.maxRecv), b)
+		return
+	}
+	cc.bc.credit(cc.id, &cc.unacked, n, b)
+	if f.StreamEnded() {
+		cc.peerDone = true
+		cc.endLocked(errors.New("server closed the stream without sending trailers"), b)
+	}
+}
+
+func (cc *clientCall) reset(code http2.ErrCode, b *batch) {
+	cc.mu.Lock()
+	defer cc.mu.Unlock()
+	cc.peerDone, cc.sent = true, true
+	cc.endLocked(fmt.Errorf("stream terminated by RST_STREAM with error code: %v", code), b)
+}
+
+func (cc *clientCall) window(incr int64, b *batch) {
+	cc.mu.Lock()
+	defer cc.mu.Unlock()
+	cc.win += incr
+	if !cc.ended {
+		cc.pushLocked(b)
+	}
+}
+
+func (cc *clientCall) unblocked(_ *h2conn, b *batch) {
+	cc.mu.Lock()
+	defer cc.mu.Unlock()
+	if !cc.ended {
+		cc.pushLocked(b)
+	}
+}
+
+func (cc *clientCall) gone(err error, b *batch) {
+	cc.mu.Lock()
+	defer cc.mu.Unlock()
+	cc.peerDone, cc.sent = true, true
+	cc.endLocked(fmt.Errorf("connection error: %w", err), b)
+}
