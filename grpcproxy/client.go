@@ -47,8 +47,8 @@ type Reply struct {
 // Invoke sends req, one serialized message, to method with md, and
 // waits for the server's status. Its error is a failure of the call
 // itself: no connection, a reset stream, a malformed or oversized
-// response, or ctx ending (its error is wrapped). buf, when not nil, is
-// reused for the response.
+// response, or ctx ending (its error is wrapped). The response message
+// is appended to buf[:0].
 func (c *Client) Invoke(ctx context.Context, method string, md metadata.MD, req, buf []byte) (Reply, error) {
 	cc := &clientCall{cl: c, resp: buf[:0], done: make(chan struct{})}
 	cc.fields = requestFields(method, c.be.key.addr, md, ctx)
@@ -214,7 +214,7 @@ func (cc *clientCall) trailersLocked(fields []hpack.HeaderField, b *batch) {
 		cc.endLocked(errors.New("the response is compressed, which the client did not ask for"), b)
 		return
 	default:
-		cc.reply.Message = cc.resp[5:]
+		cc.reply.Message = cc.resp[:copy(cc.resp, cc.resp[5:])] // in buf, from its start
 	}
 	cc.endLocked(nil, b)
 }

@@ -3,7 +3,6 @@ package shadow
 import (
 	"context"
 	"errors"
-	"fmt"
 	"net/http"
 	"strconv"
 	"strings"
@@ -12,13 +11,8 @@ import (
 	"time"
 
 	"go.uber.org/zap"
-	"google.golang.org/grpc"
-	"google.golang.org/grpc/backoff"
 	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/credentials/insecure"
-	"google.golang.org/grpc/encoding"
 	"google.golang.org/grpc/metadata"
-	"google.golang.org/grpc/status"
 
 	"github.com/driftcar/driftcar/grpcproxy"
 	"github.com/driftcar/driftcar/internal/payload"
@@ -48,34 +42,24 @@ func (m *Mirror) GRPCTap() grpcproxy.Tap {
 // grpcSide is a Mirror's gRPC half. Its workers share the Mirror's stop,
 // wait group, byte budget, metrics, ring and answers.
 type grpcSide struct {
-	m     *Mirror
-	cc    *grpc.ClientConn
-	queue chan *grpcPending
-	seq   atomic.Uint64 // for calls without an id
-	pool  sync.Pool     // *grpcPending
+	m      *Mirror
+	client *grpcproxy.Client
+	queue  chan *grpcPending
+	seq    atomic.Uint64 // for calls without an id
+	pool   sync.Pool     // *grpcPending
 }
 
 var _ grpcproxy.Tap = (*grpcSide)(nil)
 
-func newGRPCSide(m *Mirror) (*grpcSide, error) {
+func newGRPCSide(m *Mirror) *grpcSide {
 	u := m.spec.Upstream
-	bo := backoff.DefaultConfig
-	bo.MaxDelay = 10 * time.Second
-	cc, err := grpc.NewClient("dns:///"+u.GRPCAddress,
-		grpc.WithTransportCredentials(insecure.NewCredentials()),
-		grpc.WithConnectParams(grpc.ConnectParams{Backoff: bo, MinConnectTimeout: u.ConnectTimeout}),
-		grpc.WithDefaultCallOptions(
-			grpc.ForceCodec(rawCodec{}),
-			grpc.MaxCallRecvMsgSize(m.spec.MaxLiveBody),
-			grpc.MaxCallSendMsgSize(m.spec.MaxBody),
-		),
-	)
-	if err != nil {
-		return nil, fmt.Errorf("cannot create grpc client for shadow %s: %w", u.GRPCAddress, err)
+	g := &grpcSide{
+		m:      m,
+		client: grpcproxy.NewClient(u.GRPCAddress, u.ConnectTimeout, m.spec.MaxLiveBody, m.log),
+		queue:  make(chan *grpcPending, m.spec.Queue),
 	}
-	g := &grpcSide{m: m, cc: cc, queue: make(chan *grpcPending, m.spec.Queue)}
 	g.pool.New = func() any { return &grpcPending{out: metadata.MD{}} }
-	return g, nil
+	return g
 }
 
 // grpcPending is one mirrored call. Request and live response are the
@@ -182,13 +166,17 @@ func (g *grpcSide) serve(p *grpcPending) {
 	ctx, cancel := context.WithTimeout(context.Background(), m.spec.Upstream.Timeout)
 	defer cancel()
 	start := time.Now()
-	err := g.cc.Invoke(metadata.NewOutgoingContext(ctx, p.out), p.method, &p.req, &p.resp)
+	rep, err := g.client.Invoke(ctx, p.method, p.out, p.req, p.resp)
 	rm.upstream.Observe(time.Since(start).Seconds())
-	code := status.Code(err)
+	p.resp = p.resp[:0]
+	if rep.Message != nil {
+		p.resp = rep.Message
+	}
+	code := rep.Code
 	switch {
-	case err == nil || !callFailed(err):
+	case err == nil && !noAnswer(code):
 		rm.results[ResultOK].Inc()
-	case code == codes.DeadlineExceeded || errors.Is(ctx.Err(), context.DeadlineExceeded):
+	case code == codes.DeadlineExceeded || errors.Is(err, context.DeadlineExceeded):
 		// The shadow's deadline is ours, and its timer may fire first.
 		rm.results[ResultTimeout].Inc()
 		g.report(p, 0, "timeout", "", nil)
@@ -196,13 +184,10 @@ func (g *grpcSide) serve(p *grpcPending) {
 	default:
 		rm.results[ResultError].Inc()
 		if c := m.log.Check(zap.DebugLevel, "shadow call failed"); c != nil {
-			c.Write(zap.String("route", m.spec.Route), zap.Error(err))
+			c.Write(zap.String("route", m.spec.Route), zap.Error(err), zap.Stringer("code", code), zap.String("message", rep.Status))
 		}
 		g.report(p, 0, "error", "", nil)
 		return
-	}
-	if code != codes.OK {
-		p.resp = p.resp[:0]
 	}
 	c := m.comparator.Get().(*comparator)
 	v := &c.verdict
@@ -226,33 +211,10 @@ func (g *grpcSide) stripped(key string) bool {
 	return false
 }
 
-// failedPrefixes begin the messages grpc-go's client writes for failures
-// of the call itself rather than a status the shadow sent.
-var failedPrefixes = [...]string{
-	"connection error",
-	"error reading from server",
-	"closing transport due to",
-	"stream terminated by RST_STREAM",
-	"server closed the stream without sending trailers",
-	"grpc: received message larger than max",
-	"transport: ",
-}
-
-// callFailed reports whether err is a failure to get the shadow's answer:
-// an unreachable or resetting shadow, or a local limit. Unavailable counts
-// as one whoever sent it: there is no answer to compare.
-func callFailed(err error) bool {
-	st, ok := status.FromError(err)
-	if !ok || st.Code() == codes.Unavailable || st.Code() == codes.DeadlineExceeded || st.Code() == codes.Canceled {
-		return true
-	}
-	msg := st.Message()
-	for _, p := range failedPrefixes {
-		if strings.HasPrefix(msg, p) {
-			return true
-		}
-	}
-	return false
+// noAnswer reports whether a shadow's status means there is no answer to
+// compare: it was unreachable, too slow, or gave up, whoever says so.
+func noAnswer(c codes.Code) bool {
+	return c == codes.Unavailable || c == codes.DeadlineExceeded || c == codes.Canceled
 }
 
 // report hands p's Answer to the Answers.
@@ -326,9 +288,7 @@ func (g *grpcSide) drain() {
 			g.m.metrics.results[ResultDroppedQueueFull].Inc()
 			g.release(p)
 		default:
-			if err := g.cc.Close(); err != nil {
-				g.m.log.Debug("cannot close shadow grpc connection", zap.Error(err))
-			}
+			g.client.Close()
 			return
 		}
 	}
@@ -364,27 +324,3 @@ func HTTPStatus(c codes.Code) int {
 	}
 	return http.StatusInternalServerError // Unknown, Internal, DataLoss
 }
-
-// rawCodec sends and receives messages as their serialized bytes (a
-// *[]byte). It is forced on the shadow connection only, never registered.
-type rawCodec struct{}
-
-var _ encoding.Codec = rawCodec{}
-
-func (rawCodec) Marshal(v any) ([]byte, error) {
-	if b, ok := v.(*[]byte); ok {
-		return *b, nil
-	}
-	return nil, fmt.Errorf("shadow: cannot marshal %T", v)
-}
-
-// Unmarshal copies data: grpc-go reuses its buffer once Unmarshal returns.
-func (rawCodec) Unmarshal(data []byte, v any) error {
-	if b, ok := v.(*[]byte); ok {
-		*b = append((*b)[:0], data...)
-		return nil
-	}
-	return fmt.Errorf("shadow: cannot unmarshal into %T", v)
-}
-
-func (rawCodec) Name() string { return "proto" }

@@ -143,11 +143,7 @@ func New(spec Spec, opts Options) (*Mirror, error) {
 		return c
 	}
 	if u.GRPCAddress != "" && spec.Protocol == payload.OpenInferenceV2 {
-		g, err := newGRPCSide(m)
-		if err != nil {
-			return nil, err
-		}
-		m.grpc = g
+		m.grpc = newGRPCSide(m)
 	}
 	for range spec.Workers {
 		m.wg.Add(1)
