@@ -50,31 +50,57 @@ type Reply struct {
 // response, or ctx ending (its error is wrapped). The response message
 // is appended to buf[:0].
 func (c *Client) Invoke(ctx context.Context, method string, md metadata.MD, req, buf []byte) (Reply, error) {
-	cc := &clientCall{cl: c, resp: buf[:0], done: make(chan struct{})}
-	cc.fields = requestFields(method, c.be.key.addr, md, ctx)
+	var (
+		rep  Reply
+		err  error
+		done = make(chan struct{})
+	)
+	dl, _ := ctx.Deadline()
+	cc := c.start(method, md, req, buf, dl, func(r Reply, e error) { rep, err = r, e; close(done) })
+	select {
+	case <-done:
+	case <-ctx.Done():
+		cc.end(fmt.Errorf("call to %s: %w", method, ctx.Err()))
+		<-done
+	}
+	return rep, err
+}
+
+// Go starts a call as Invoke does and returns at once. The call fails
+// with context.DeadlineExceeded after timeout. done runs once, with the
+// outcome, on a goroutine of the client's or Go's caller, under no lock;
+// it must not block.
+func (c *Client) Go(method string, md metadata.MD, req, buf []byte, timeout time.Duration, done func(Reply, error)) {
+	cc := c.start(method, md, req, buf, time.Now().Add(timeout), done)
+	t := time.AfterFunc(timeout, func() {
+		cc.end(fmt.Errorf("call to %s: %w", method, context.DeadlineExceeded))
+	})
+	cc.mu.Lock()
+	if cc.ended {
+		t.Stop()
+	} else {
+		cc.timer = t
+	}
+	cc.mu.Unlock()
+}
+
+// start opens a call whose outcome goes to done; a zero deadline is none.
+func (c *Client) start(method string, md metadata.MD, req, buf []byte, deadline time.Time, done func(Reply, error)) *clientCall {
+	cc := &clientCall{cl: c, resp: buf[:0], done: done, deadline: deadline}
+	cc.fields = requestFields(method, c.be.key.addr, md, deadline)
 	cc.body = make([]byte, 5, 5+len(req))
 	binary.BigEndian.PutUint32(cc.body[1:], uint32(len(req)))
 	cc.body = append(cc.body, req...)
-
 	var b batch
 	cc.mu.Lock()
 	cc.openLocked(&b)
 	cc.mu.Unlock()
 	b.flush()
-
-	select {
-	case <-cc.done:
-	case <-ctx.Done():
-		cc.mu.Lock()
-		cc.endLocked(fmt.Errorf("call to %s: %w", method, ctx.Err()), &b)
-		cc.mu.Unlock()
-		b.flush()
-	}
-	return cc.reply, cc.err
+	return cc
 }
 
 // requestFields are the headers of a call to method.
-func requestFields(method, authority string, md metadata.MD, ctx context.Context) []hpack.HeaderField {
+func requestFields(method, authority string, md metadata.MD, deadline time.Time) []hpack.HeaderField {
 	fs := make([]hpack.HeaderField, 0, 7+len(md))
 	fs = append(fs,
 		hpack.HeaderField{Name: ":method", Value: "POST"},
@@ -83,8 +109,8 @@ func requestFields(method, authority string, md metadata.MD, ctx context.Context
 		hpack.HeaderField{Name: ":authority", Value: authority},
 		hpack.HeaderField{Name: "content-type", Value: "application/grpc"},
 		hpack.HeaderField{Name: "te", Value: "trailers"})
-	if d, ok := ctx.Deadline(); ok {
-		fs = append(fs, hpack.HeaderField{Name: "grpc-timeout", Value: encodeTimeout(time.Until(d))})
+	if !deadline.IsZero() {
+		fs = append(fs, hpack.HeaderField{Name: "grpc-timeout", Value: encodeTimeout(time.Until(deadline))})
 	}
 	for k, vs := range md {
 		k = strings.ToLower(k)
@@ -117,7 +143,9 @@ type clientCall struct {
 	reply    Reply
 	err      error
 	ended    bool
-	done     chan struct{}
+	done     func(Reply, error)
+	timer    *time.Timer
+	deadline time.Time
 }
 
 var _ upstreamCall = (*clientCall)(nil)
@@ -156,19 +184,32 @@ func (cc *clientCall) pushLocked(b *batch) {
 }
 
 // endLocked ends the call once, with err or the reply, and frees its
-// stream; a stream the server has not closed is reset.
+// stream; a stream the server has not closed is reset. done runs when b
+// is flushed.
 func (cc *clientCall) endLocked(err error, b *batch) {
 	if cc.ended {
 		return
 	}
 	cc.ended, cc.err = true, err
+	if cc.timer != nil {
+		cc.timer.Stop()
+	}
 	if cc.bc != nil {
 		if !cc.peerDone || !cc.sent {
 			cc.bc.writeRST(cc.id, http2.ErrCodeCancel, b)
 		}
 		cc.bc.forget(cc.id)
 	}
-	close(cc.done)
+	b.ended = append(b.ended, cc)
+}
+
+// end ends the call from outside its connection's reader.
+func (cc *clientCall) end(err error) {
+	var b batch
+	cc.mu.Lock()
+	cc.endLocked(err, &b)
+	cc.mu.Unlock()
+	b.flush()
 }
 
 func (cc *clientCall) connected(err error, b *batch) {
@@ -244,7 +285,11 @@ func (cc *clientCall) reset(code http2.ErrCode, b *batch) {
 	cc.mu.Lock()
 	defer cc.mu.Unlock()
 	cc.peerDone, cc.sent = true, true
-	cc.endLocked(fmt.Errorf("stream terminated by RST_STREAM with error code: %v", code), b)
+	err := fmt.Errorf("stream terminated by RST_STREAM with error code: %v", code)
+	if code == http2.ErrCodeCancel && !cc.deadline.IsZero() && time.Until(cc.deadline) < deadlineSlack {
+		err = fmt.Errorf("the server ended the call at its deadline: %w", context.DeadlineExceeded)
+	}
+	cc.endLocked(err, b)
 }
 
 func (cc *clientCall) window(incr int64, b *batch) {

@@ -246,8 +246,12 @@ func (c *h2conn) flush() {
 }
 
 // batch gathers the connections a goroutine wrote to, so that a burst of
-// frames leaves in one write per connection.
-type batch struct{ conns []*h2conn }
+// frames leaves in one write per connection, and the client calls that
+// ended, whose callbacks run after the flush, under no lock.
+type batch struct {
+	conns []*h2conn
+	ended []*clientCall
+}
 
 func (b *batch) add(c *h2conn) {
 	for _, x := range b.conns {
@@ -264,6 +268,11 @@ func (b *batch) flush() {
 		b.conns[i] = nil
 	}
 	b.conns = b.conns[:0]
+	for i, cc := range b.ended {
+		b.ended[i] = nil
+		cc.done(cc.reply, cc.err)
+	}
+	b.ended = b.ended[:0]
 }
 
 // grpcLength reads a gRPC message prefix's length.

@@ -39,12 +39,16 @@ func (m *Mirror) GRPCTap() grpcproxy.Tap {
 	return m.grpc
 }
 
-// grpcSide is a Mirror's gRPC half. Its workers share the Mirror's stop,
-// wait group, byte budget, metrics, ring and answers.
+// grpcSide is a Mirror's gRPC half. One sender starts the queued calls,
+// at most spec.Workers at once, and the client's readers compare the
+// answers; they share the Mirror's stop, wait group, byte budget,
+// metrics, ring and answers.
 type grpcSide struct {
 	m      *Mirror
 	client *grpcproxy.Client
 	queue  chan *grpcPending
+	slots  chan struct{} // one per call in flight
+	calls  sync.WaitGroup
 	seq    atomic.Uint64 // for calls without an id
 	pool   sync.Pool     // *grpcPending
 }
@@ -57,8 +61,13 @@ func newGRPCSide(m *Mirror) *grpcSide {
 		m:      m,
 		client: grpcproxy.NewClient(u.GRPCAddress, u.ConnectTimeout, m.spec.MaxLiveBody, m.log),
 		queue:  make(chan *grpcPending, m.spec.Queue),
+		slots:  make(chan struct{}, m.spec.Workers),
 	}
-	g.pool.New = func() any { return &grpcPending{out: metadata.MD{}} }
+	g.pool.New = func() any {
+		p := &grpcPending{out: metadata.MD{}}
+		p.done = func(rep grpcproxy.Reply, err error) { g.answered(p, rep, err) }
+		return p
+	}
 	return g
 }
 
@@ -76,6 +85,8 @@ type grpcPending struct {
 	id       []byte
 	size     int64
 	answer   Answer
+	start    time.Time
+	done     func(grpcproxy.Reply, error) // g.answered for this p
 }
 
 // Call takes a finished call from the relay. It never blocks: a copy of
@@ -129,33 +140,28 @@ func (g *grpcSide) Call(c *grpcproxy.Call) {
 // requestIDKey is the metadata key of the request id, as X-Request-Id.
 const requestIDKey = "x-request-id"
 
-func (g *grpcSide) work() {
+// send starts the queued calls, each once a slot is free.
+func (g *grpcSide) send() {
 	defer g.m.wg.Done()
 	for {
 		select {
+		case g.slots <- struct{}{}:
 		case <-g.m.stop:
 			return
+		}
+		select {
 		case p := <-g.queue:
-			g.serveGuarded(p)
+			g.start(p)
+		case <-g.m.stop:
+			return
 		}
 	}
 }
 
-// serveGuarded is serve, surviving a panic on a hostile message.
-func (g *grpcSide) serveGuarded(p *grpcPending) {
-	defer g.m.panics.Recover("shadow")
-	g.serve(p)
-}
-
-// serve sends one call to the shadow and compares its answer with the
-// live one, which is already there.
-func (g *grpcSide) serve(p *grpcPending) {
-	defer g.release(p)
+// start sends one call to the shadow; answered takes its outcome.
+func (g *grpcSide) start(p *grpcPending) {
 	m := g.m
-	rm := m.metrics
-	rm.inflight.Inc()
-	defer rm.inflight.Dec()
-
+	m.metrics.inflight.Inc()
 	clear(p.out)
 	p.md.Range(func(k, v string) {
 		if !g.stripped(k) {
@@ -163,11 +169,23 @@ func (g *grpcSide) serve(p *grpcPending) {
 		}
 	})
 	p.out[metaShadow] = shadowMark
-	ctx, cancel := context.WithTimeout(context.Background(), m.spec.Upstream.Timeout)
-	defer cancel()
-	start := time.Now()
-	rep, err := g.client.Invoke(ctx, p.method, p.out, p.req, p.resp)
-	rm.upstream.Observe(time.Since(start).Seconds())
+	g.calls.Add(1)
+	p.start = time.Now()
+	g.client.Go(p.method, p.out, p.req, p.resp, m.spec.Upstream.Timeout, p.done)
+}
+
+// answered compares the shadow's answer with the live one, which is
+// already there. It runs on a client reader or timer and survives a
+// panic on a hostile message.
+func (g *grpcSide) answered(p *grpcPending, rep grpcproxy.Reply, err error) {
+	m := g.m
+	defer g.calls.Done()
+	defer func() { <-g.slots }()
+	defer m.metrics.inflight.Dec()
+	defer g.release(p)
+	defer m.panics.Recover("shadow")
+	rm := m.metrics
+	rm.upstream.Observe(time.Since(p.start).Seconds())
 	p.resp = p.resp[:0]
 	if rep.Message != nil {
 		p.resp = rep.Message
@@ -288,7 +306,8 @@ func (g *grpcSide) drain() {
 			g.m.metrics.results[ResultDroppedQueueFull].Inc()
 			g.release(p)
 		default:
-			g.client.Close()
+			g.client.Close() // ends the calls in flight
+			g.calls.Wait()
 			return
 		}
 	}

@@ -148,10 +148,10 @@ func New(spec Spec, opts Options) (*Mirror, error) {
 	for range spec.Workers {
 		m.wg.Add(1)
 		go m.work()
-		if m.grpc != nil {
-			m.wg.Add(1)
-			go m.grpc.work()
-		}
+	}
+	if m.grpc != nil {
+		m.wg.Add(1)
+		go m.grpc.send()
 	}
 	return m, nil
 }
