@@ -28,6 +28,7 @@ type stream struct {
 	method   string
 	fields   []hpack.HeaderField // the client's headers, until open
 	md       Metadata            // for the tap only
+	call     Call                // what the tap sees
 	start    time.Time
 	deadline time.Time
 
@@ -421,12 +422,12 @@ func (st *stream) finishLocked(code codes.Code) {
 	st.finished = true
 	a := st.arm()
 	if st.r.tap != nil {
-		c := Call{
+		st.call = Call{
 			Route: st.r.name, Arm: a.name, Method: st.method, Metadata: st.md,
 			Requests: st.up.scan.count, Responses: st.down.scan.count, Code: code,
 			Request: st.up.scan.message(), Response: st.down.scan.message(),
 		}
-		st.r.tap.Call(&c)
+		st.r.tap.Call(&st.call)
 	}
 	if a.metrics != nil {
 		a.metrics.observe(code, time.Since(st.start))
