@@ -56,7 +56,9 @@ func (c *Client) Invoke(ctx context.Context, method string, md metadata.MD, req,
 		done = make(chan struct{})
 	)
 	dl, _ := ctx.Deadline()
-	cc := c.start(method, md, req, buf, dl, func(r Reply, e error) { rep, err = r, e; close(done) })
+	var b batch
+	cc := c.start(method, md, req, buf, dl, func(r Reply, e error) { rep, err = r, e; close(done) }, &b)
+	b.flush()
 	select {
 	case <-done:
 	case <-ctx.Done():
@@ -66,12 +68,29 @@ func (c *Client) Invoke(ctx context.Context, method string, md metadata.MD, req,
 	return rep, err
 }
 
-// Go starts a call as Invoke does and returns at once. The call fails
-// with context.DeadlineExceeded after timeout. done runs once, with the
+// Batch gathers the writes of several calls started by Go, so that they
+// leave in one write per connection when it is flushed.
+type Batch struct{ b batch }
+
+// Flush writes what b holds, then runs the callbacks of calls that ended
+// while starting.
+func (b *Batch) Flush() { b.b.flush() }
+
+// Go starts a call as Invoke does and returns at once; with a Batch, its
+// frames wait for the batch's Flush. The call fails with
+// context.DeadlineExceeded after timeout. done runs once, with the
 // outcome, on a goroutine of the client's or Go's caller, under no lock;
 // it must not block.
-func (c *Client) Go(method string, md metadata.MD, req, buf []byte, timeout time.Duration, done func(Reply, error)) {
-	cc := c.start(method, md, req, buf, time.Now().Add(timeout), done)
+func (c *Client) Go(method string, md metadata.MD, req, buf []byte, timeout time.Duration, done func(Reply, error), b *Batch) {
+	var own batch
+	bb := &own
+	if b != nil {
+		bb = &b.b
+	}
+	cc := c.start(method, md, req, buf, time.Now().Add(timeout), done, bb)
+	if b == nil {
+		own.flush()
+	}
 	t := time.AfterFunc(timeout, func() {
 		cc.end(fmt.Errorf("call to %s: %w", method, context.DeadlineExceeded))
 	})
@@ -85,17 +104,15 @@ func (c *Client) Go(method string, md metadata.MD, req, buf []byte, timeout time
 }
 
 // start opens a call whose outcome goes to done; a zero deadline is none.
-func (c *Client) start(method string, md metadata.MD, req, buf []byte, deadline time.Time, done func(Reply, error)) *clientCall {
+func (c *Client) start(method string, md metadata.MD, req, buf []byte, deadline time.Time, done func(Reply, error), b *batch) *clientCall {
 	cc := &clientCall{cl: c, resp: buf[:0], done: done, deadline: deadline}
 	cc.fields = requestFields(method, c.be.key.addr, md, deadline)
 	cc.body = make([]byte, 5, 5+len(req))
 	binary.BigEndian.PutUint32(cc.body[1:], uint32(len(req)))
 	cc.body = append(cc.body, req...)
-	var b batch
 	cc.mu.Lock()
-	cc.openLocked(&b)
+	cc.openLocked(b)
 	cc.mu.Unlock()
-	b.flush()
 	return cc
 }
 

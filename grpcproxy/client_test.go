@@ -195,17 +195,17 @@ func TestClientGo(t *testing.T) {
 	}
 	got := make(chan outcome, 4)
 	report := func(r Reply, err error) { got <- outcome{r, err} }
-	c.Go(methodInfer, nil, inferRequest("m", "g1", 1), nil, 5*time.Second, report)
+	c.Go(methodInfer, nil, inferRequest("m", "g1", 1), nil, 5*time.Second, report, nil)
 	if o := <-got; o.err != nil || !bytes.Equal(o.rep.Message, inferResponse("live", "g1", 0.25)) {
 		t.Fatalf("got %v %x; want live's answer", o.err, o.rep.Message)
 	}
-	c.Go(methodInfer, metadata.Pairs("x-sleep", "10s"), inferRequest("m", "g2", 1), nil, 100*time.Millisecond, report)
+	c.Go(methodInfer, metadata.Pairs("x-sleep", "10s"), inferRequest("m", "g2", 1), nil, 100*time.Millisecond, report, nil)
 	// The server, told the deadline, may say so before the client's timer.
 	if o := <-got; !errors.Is(o.err, context.DeadlineExceeded) && o.rep.Code != codes.DeadlineExceeded {
 		t.Fatalf("got %v %v; want the deadline", o.err, o.rep.Code)
 	}
 	// The server's late answer, if any, is not reported again.
-	c.Go(methodInfer, nil, inferRequest("m", "g3", 1), nil, 5*time.Second, report)
+	c.Go(methodInfer, nil, inferRequest("m", "g3", 1), nil, 5*time.Second, report, nil)
 	if o := <-got; o.err != nil || !bytes.Equal(o.rep.Message, inferResponse("live", "g3", 0.25)) {
 		t.Fatalf("got %v %x; want live's answer to g3", o.err, o.rep.Message)
 	}

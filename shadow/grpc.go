@@ -140,9 +140,11 @@ func (g *grpcSide) Call(c *grpcproxy.Call) {
 // requestIDKey is the metadata key of the request id, as X-Request-Id.
 const requestIDKey = "x-request-id"
 
-// send starts the queued calls, each once a slot is free.
+// send starts the queued calls, each once a slot is free; the calls
+// that can start at once leave in one write.
 func (g *grpcSide) send() {
 	defer g.m.wg.Done()
+	var b grpcproxy.Batch
 	for {
 		select {
 		case g.slots <- struct{}{}:
@@ -151,15 +153,35 @@ func (g *grpcSide) send() {
 		}
 		select {
 		case p := <-g.queue:
-			g.start(p)
+			g.start(p, &b)
 		case <-g.m.stop:
 			return
 		}
+		for g.startReady(&b) {
+		}
+		b.Flush()
+	}
+}
+
+// startReady starts a queued call if one waits and a slot is free.
+func (g *grpcSide) startReady(b *grpcproxy.Batch) bool {
+	select {
+	case g.slots <- struct{}{}:
+	default:
+		return false
+	}
+	select {
+	case p := <-g.queue:
+		g.start(p, b)
+		return true
+	default:
+		<-g.slots
+		return false
 	}
 }
 
 // start sends one call to the shadow; answered takes its outcome.
-func (g *grpcSide) start(p *grpcPending) {
+func (g *grpcSide) start(p *grpcPending, b *grpcproxy.Batch) {
 	m := g.m
 	m.metrics.inflight.Inc()
 	clear(p.out)
@@ -171,7 +193,7 @@ func (g *grpcSide) start(p *grpcPending) {
 	p.out[metaShadow] = shadowMark
 	g.calls.Add(1)
 	p.start = time.Now()
-	g.client.Go(p.method, p.out, p.req, p.resp, m.spec.Upstream.Timeout, p.done)
+	g.client.Go(p.method, p.out, p.req, p.resp, m.spec.Upstream.Timeout, p.done, b)
 }
 
 // answered compares the shadow's answer with the live one, which is
