@@ -98,6 +98,10 @@ func (g *grpcSide) Call(c *grpcproxy.Call) {
 		rm.results[ResultSkippedMethod].Inc()
 		return
 	}
+	if len(g.queue) == cap(g.queue) && m.fraction.Load().All() {
+		rm.results[ResultDroppedQueueFull].Inc() // the common case under load: no id to read
+		return
+	}
 	p := g.pool.Get().(*grpcPending)
 	if id, ok := payload.ModelInferID(c.Request); ok {
 		p.id = append(p.id[:0], id...)

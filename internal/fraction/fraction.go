@@ -27,6 +27,9 @@ func New(f float64) Fraction {
 // Value is the share New was given.
 func (f Fraction) Value() float64 { return f.value }
 
+// All reports whether the share holds every id.
+func (f Fraction) All() bool { return f.all }
+
 // Has reports whether id is in the share.
 func (f Fraction) Has(id []byte) bool {
 	return f.all || (f.threshold > 0 && xxhash.Sum64(id) < f.threshold)
