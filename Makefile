@@ -11,7 +11,7 @@ SOAK_WARMUP   ?= 1m
 SOAK_RATE     ?= 5000
 SOAK_OUT      ?= bench/results
 
-.PHONY: all build demo test lint fmt bench bench-full bench-llm bench-readme bench-peers fuzz soak image clean
+.PHONY: all build demo test lint fmt bench bench-full bench-llm bench-grpc bench-readme bench-peers fuzz soak image clean
 
 all: build
 
@@ -53,6 +53,12 @@ bench-full: build
 # writes bench/results/<date>-<host>-llm.{md,json}.
 bench-llm: build
 	./$(BENCH_BIN) llm --driftcar-bin $(BIN)
+
+# gRPC: unary ModelInfer through driftcar vs direct and nginx grpc_pass
+# at 1, 32 and 256 calls in flight, and with a 200 ms shadow (~4 minutes);
+# writes bench/results/<date>-<host>-grpc.{md,json}.
+bench-grpc: build
+	./$(BENCH_BIN) grpc --driftcar-bin $(BIN)
 
 # Regenerate the README's performance section from the latest results.
 bench-readme: build

@@ -13,10 +13,12 @@
 // Over gRPC (Mirror.GRPCTap, for the gRPC listener's open-inference-v2
 // routes) the relay's tap hands over a finished ModelInfer call: the
 // request and the live response are already there, so the tap keeps the
-// relay's frames (no copy), queues them for gRPC workers of the mirror's
-// own and returns; the workers call the shadow's grpc_address and compare
-// the two ModelInferResponses output by output. Fraction, byte budget,
-// metrics, samples and Answers are shared with the HTTP side.
+// relay's frames (no copy), queues them and returns. One sender goroutine
+// starts the queued calls on a grpcproxy.Client to the shadow's
+// grpc_address, at most spec.Workers in flight, and the client's
+// callback compares the two ModelInferResponses output by output on the
+// client's connection reader. Fraction, byte budget, metrics, samples and
+// Answers are shared with the HTTP side.
 //
 // Concurrency: Mirror.Offer, Pending.Live and the gRPC tap's Call are
 // safe for concurrent use and allocation-free in steady state. A Pending
