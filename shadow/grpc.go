@@ -200,13 +200,32 @@ func (g *grpcSide) start(p *grpcPending, b *grpcproxy.Batch) {
 	g.client.Go(p.method, p.out, p.req, p.resp, m.spec.Upstream.Timeout, p.done, b)
 }
 
+// next passes a finished call's slot to the next queued call, started
+// here, on the connection's reader, without waking the sender; after a
+// failure, or with nothing queued, the slot goes back to the sender.
+func (g *grpcSide) next(healthy bool) {
+	if healthy {
+		select {
+		case <-g.m.stop:
+		default:
+			select {
+			case p := <-g.queue:
+				g.start(p, nil)
+				return
+			default:
+			}
+		}
+	}
+	<-g.slots
+}
+
 // answered compares the shadow's answer with the live one, which is
 // already there. It runs on a client reader or timer and survives a
 // panic on a hostile message.
 func (g *grpcSide) answered(p *grpcPending, rep grpcproxy.Reply, err error) {
 	m := g.m
 	defer g.calls.Done()
-	defer func() { <-g.slots }()
+	defer g.next(err == nil)
 	defer m.metrics.inflight.Dec()
 	defer g.release(p)
 	defer m.panics.Recover("shadow")
