@@ -144,11 +144,17 @@ func (g *grpcSide) Call(c *grpcproxy.Call) {
 // requestIDKey is the metadata key of the request id, as X-Request-Id.
 const requestIDKey = "x-request-id"
 
-// send starts the queued calls, each once a slot is free; the calls
-// that can start at once leave in one write.
+// sendGather is how long the sender gathers calls after the first, so
+// that a burst of them leaves in one write and its answers, as a rule,
+// come back in one read. The shadow's timing is not the live call's.
+const sendGather = 5 * time.Millisecond
+
+// send starts the queued calls, each once a slot is free, in bursts.
 func (g *grpcSide) send() {
 	defer g.m.wg.Done()
 	var b grpcproxy.Batch
+	gather := time.NewTimer(time.Hour)
+	gather.Stop()
 	for {
 		select {
 		case g.slots <- struct{}{}:
@@ -159,6 +165,14 @@ func (g *grpcSide) send() {
 		case p := <-g.queue:
 			g.start(p, &b)
 		case <-g.m.stop:
+			return
+		}
+		gather.Reset(sendGather)
+		select {
+		case <-gather.C:
+		case <-g.m.stop:
+			gather.Stop()
+			b.Flush()
 			return
 		}
 		for g.startReady(&b) {
@@ -200,32 +214,13 @@ func (g *grpcSide) start(p *grpcPending, b *grpcproxy.Batch) {
 	g.client.Go(p.method, p.out, p.req, p.resp, m.spec.Upstream.Timeout, p.done, b)
 }
 
-// next passes a finished call's slot to the next queued call, started
-// here, on the connection's reader, without waking the sender; after a
-// failure, or with nothing queued, the slot goes back to the sender.
-func (g *grpcSide) next(healthy bool) {
-	if healthy {
-		select {
-		case <-g.m.stop:
-		default:
-			select {
-			case p := <-g.queue:
-				g.start(p, nil)
-				return
-			default:
-			}
-		}
-	}
-	<-g.slots
-}
-
 // answered compares the shadow's answer with the live one, which is
 // already there. It runs on a client reader or timer and survives a
 // panic on a hostile message.
 func (g *grpcSide) answered(p *grpcPending, rep grpcproxy.Reply, err error) {
 	m := g.m
 	defer g.calls.Done()
-	defer g.next(err == nil)
+	defer func() { <-g.slots }()
 	defer m.metrics.inflight.Dec()
 	defer g.release(p)
 	defer m.panics.Recover("shadow")
