@@ -8,13 +8,15 @@
 // deadlines, trailers, status codes and messages pass through unchanged;
 // failures of an arm itself become statuses that name route and arm. The
 // listener also serves grpc.health.v1 (a grpc-go server in memory, fed by
-// a readiness function).
+// a readiness function). Client makes unary calls of driftcar's own (the
+// shadow's) on the same connection code.
 //
 // Concurrency: each client connection and each upstream connection has
 // one reader goroutine; a call's state is shared by the two readers under
 // the call's mutex (then a connection's write lock, then its stream map).
 // Writes are buffered and flushed once a reader has no whole frame left,
-// so a burst leaves in one write. The routing table is an immutable
+// so a burst leaves in one write. A Client call's callback runs after
+// such a flush, on its connection's reader, its timer, or the caller. The routing table is an immutable
 // snapshot behind one atomic pointer; Apply builds a new table and swaps
 // it, so calls in flight finish on the table they started with. All
 // exported methods are safe for concurrent use.
