@@ -44,30 +44,6 @@ type Reply struct {
 	Status string
 }
 
-// Invoke sends req, one serialized message, to method with md, and
-// waits for the server's status. Its error is a failure of the call
-// itself: no connection, a reset stream, a malformed or oversized
-// response, or ctx ending (its error is wrapped). The response message
-// is appended to buf[:0].
-func (c *Client) Invoke(ctx context.Context, method string, md metadata.MD, req, buf []byte) (Reply, error) {
-	var (
-		rep  Reply
-		err  error
-		done = make(chan struct{})
-	)
-	dl, _ := ctx.Deadline()
-	var b batch
-	cc := c.start(method, md, req, buf, dl, func(r Reply, e error) { rep, err = r, e; close(done) }, &b)
-	b.flush()
-	select {
-	case <-done:
-	case <-ctx.Done():
-		cc.end(fmt.Errorf("call to %s: %w", method, ctx.Err()))
-		<-done
-	}
-	return rep, err
-}
-
 // Batch gathers the writes of several calls started by Go, so that they
 // leave in one write per connection when it is flushed.
 type Batch struct{ b batch }
@@ -76,11 +52,13 @@ type Batch struct{ b batch }
 // while starting.
 func (b *Batch) Flush() { b.b.flush() }
 
-// Go starts a call as Invoke does and returns at once; with a Batch, its
-// frames wait for the batch's Flush. The call fails with
-// context.DeadlineExceeded after timeout. done runs once, with the
-// outcome, on a goroutine of the client's or Go's caller, under no lock;
-// it must not block.
+// Go sends req, one serialized message, to method with md and returns at
+// once; with a Batch, its frames wait for the batch's Flush. done runs
+// once, with the server's reply or a failure of the call itself (no
+// connection, a reset stream, a malformed or oversized response, or
+// context.DeadlineExceeded after timeout), on a goroutine of the client's
+// or Go's caller, under no lock; it must not block. The response message
+// is appended to buf[:0].
 func (c *Client) Go(method string, md metadata.MD, req, buf []byte, timeout time.Duration, done func(Reply, error), b *Batch) {
 	var own batch
 	bb := &own
@@ -103,7 +81,7 @@ func (c *Client) Go(method string, md metadata.MD, req, buf []byte, timeout time
 	cc.mu.Unlock()
 }
 
-// start opens a call whose outcome goes to done; a zero deadline is none.
+// start opens a call whose outcome goes to done.
 func (c *Client) start(method string, md metadata.MD, req, buf []byte, deadline time.Time, done func(Reply, error), b *batch) *clientCall {
 	cc := &clientCall{cl: c, resp: buf[:0], done: done, deadline: deadline}
 	cc.fields = requestFields(method, c.be.key.addr, md, deadline)
@@ -126,9 +104,7 @@ func requestFields(method, authority string, md metadata.MD, deadline time.Time)
 		hpack.HeaderField{Name: ":authority", Value: authority},
 		hpack.HeaderField{Name: "content-type", Value: "application/grpc"},
 		hpack.HeaderField{Name: "te", Value: "trailers"})
-	if !deadline.IsZero() {
-		fs = append(fs, hpack.HeaderField{Name: "grpc-timeout", Value: encodeTimeout(time.Until(deadline))})
-	}
+	fs = append(fs, hpack.HeaderField{Name: "grpc-timeout", Value: encodeTimeout(time.Until(deadline))})
 	for k, vs := range md {
 		k = strings.ToLower(k)
 		if strings.HasPrefix(k, ":") || k == "content-type" || k == "te" || k == "grpc-timeout" {
@@ -220,7 +196,7 @@ func (cc *clientCall) endLocked(err error, b *batch) {
 	b.ended = append(b.ended, cc)
 }
 
-// end ends the call from outside its connection's reader.
+// end ends the call from outside its connection's reader (its timer).
 func (cc *clientCall) end(err error) {
 	var b batch
 	cc.mu.Lock()
@@ -303,7 +279,7 @@ func (cc *clientCall) reset(code http2.ErrCode, b *batch) {
 	defer cc.mu.Unlock()
 	cc.peerDone, cc.sent = true, true
 	err := fmt.Errorf("stream terminated by RST_STREAM with error code: %v", code)
-	if code == http2.ErrCodeCancel && !cc.deadline.IsZero() && time.Until(cc.deadline) < deadlineSlack {
+	if code == http2.ErrCodeCancel && time.Until(cc.deadline) < deadlineSlack {
 		err = fmt.Errorf("the server ended the call at its deadline: %w", context.DeadlineExceeded)
 	}
 	cc.endLocked(err, b)

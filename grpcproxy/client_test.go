@@ -24,16 +24,26 @@ func newTestClient(tb testing.TB, addr string, maxRecv int) *Client {
 	return c
 }
 
-// TestClientInvoke: a call reaches a real grpc-go server with its method,
+// invoke makes one call and waits for its outcome.
+func invoke(c *Client, md metadata.MD, req []byte, timeout time.Duration) (Reply, error) {
+	type outcome struct {
+		rep Reply
+		err error
+	}
+	got := make(chan outcome, 1)
+	c.Go(methodInfer, md, req, nil, timeout, func(r Reply, err error) { got <- outcome{r, err} }, nil)
+	o := <-got
+	return o.rep, o.err
+}
+
+// TestClientCall: a call reaches a real grpc-go server with its method,
 // body, metadata and deadline, and its response comes back whole.
-func TestClientInvoke(t *testing.T) {
+func TestClientCall(t *testing.T) {
 	live := startUpstream(t, "live")
 	c := newTestClient(t, live.addr, 4<<20)
 	req := inferRequest("m", "c1", 3)
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
 	md := metadata.Pairs("x-request-id", "rid", "x-trace-bin", "\x00\x01bin")
-	rep, err := c.Invoke(ctx, methodInfer, md, req, nil)
+	rep, err := invoke(c, md, req, 5*time.Second)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -62,7 +72,7 @@ func TestClientStatuses(t *testing.T) {
 	c := newTestClient(t, live.addr, 4<<20)
 	for _, code := range []codes.Code{codes.InvalidArgument, codes.Unavailable, codes.Internal} {
 		md := metadata.Pairs("x-code", strconv.Itoa(int(code)))
-		rep, err := c.Invoke(ctxTimeout(t, 5*time.Second), methodInfer, md, inferRequest("m", "s", 1), nil)
+		rep, err := invoke(c, md, inferRequest("m", "s", 1), 5*time.Second)
 		if err != nil {
 			t.Fatalf("%v: %v", code, err)
 		}
@@ -83,7 +93,7 @@ func TestClientConcurrent(t *testing.T) {
 		wg.Go(func() {
 			id := "id-" + strconv.Itoa(i)
 			rows := 1 + i*1000 // up to about 500 KiB, past the default 64 KiB window
-			rep, err := c.Invoke(ctxTimeout(t, 10*time.Second), methodInfer, nil, inferRequest("m", id, rows), nil)
+			rep, err := invoke(c, nil, inferRequest("m", id, rows), 10*time.Second)
 			switch {
 			case err != nil:
 				errs <- err
@@ -97,7 +107,10 @@ func TestClientConcurrent(t *testing.T) {
 	for err := range errs {
 		t.Error(err)
 	}
-	if n := len(c.be.conns); n != 1 {
+	c.be.mu.Lock()
+	n := len(c.be.conns)
+	c.be.mu.Unlock()
+	if n != 1 {
 		t.Errorf("%d connections; want 1 shared", n)
 	}
 }
@@ -106,18 +119,16 @@ func TestClientFailures(t *testing.T) {
 	live := startUpstream(t, "live")
 	t.Run("dead", func(t *testing.T) {
 		c := newTestClient(t, dtestutil.FreePort(t), 4<<20)
-		_, err := c.Invoke(ctxTimeout(t, 5*time.Second), methodInfer, nil, inferRequest("m", "d", 1), nil)
+		_, err := invoke(c, nil, inferRequest("m", "d", 1), 5*time.Second)
 		if err == nil || !strings.Contains(err.Error(), "connection error") {
 			t.Fatalf("err = %v; want a connection error", err)
 		}
 	})
 	t.Run("deadline", func(t *testing.T) {
 		c := newTestClient(t, live.addr, 4<<20)
-		ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
-		defer cancel()
 		start := time.Now()
-		rep, err := c.Invoke(ctx, methodInfer, metadata.Pairs("x-sleep", "10s"), inferRequest("m", "d", 1), nil)
-		// The server, told the deadline, may say so before the client's context does.
+		rep, err := invoke(c, metadata.Pairs("x-sleep", "10s"), inferRequest("m", "d", 1), 100*time.Millisecond)
+		// The server, told the deadline, may say so before the client's timer does.
 		if !errors.Is(err, context.DeadlineExceeded) && rep.Code != codes.DeadlineExceeded {
 			t.Fatalf("got %v %v; want the deadline", err, rep.Code)
 		}
@@ -125,20 +136,20 @@ func TestClientFailures(t *testing.T) {
 			t.Errorf("took %v", d)
 		}
 		// The connection serves the next call.
-		if _, err := c.Invoke(ctxTimeout(t, 5*time.Second), methodInfer, nil, inferRequest("m", "n", 1), nil); err != nil {
+		if _, err := invoke(c, nil, inferRequest("m", "n", 1), 5*time.Second); err != nil {
 			t.Errorf("next call: %v", err)
 		}
 	})
 	t.Run("oversized", func(t *testing.T) {
 		c := newTestClient(t, live.addr, 1000)
-		_, err := c.Invoke(ctxTimeout(t, 5*time.Second), methodInfer, metadata.Pairs("x-big", "5000"), inferRequest("m", "b", 1), nil)
+		_, err := invoke(c, metadata.Pairs("x-big", "5000"), inferRequest("m", "b", 1), 5*time.Second)
 		if err == nil || !strings.Contains(err.Error(), "larger than max") {
 			t.Fatalf("err = %v; want larger than max", err)
 		}
 	})
 	t.Run("reset", func(t *testing.T) {
 		c := newTestClient(t, testupstream.Resetter(t), 4<<20)
-		_, err := c.Invoke(ctxTimeout(t, 5*time.Second), methodInfer, nil, inferRequest("m", "r", 1), nil)
+		_, err := invoke(c, nil, inferRequest("m", "r", 1), 5*time.Second)
 		if err == nil || !strings.Contains(err.Error(), "connection error") {
 			t.Fatalf("err = %v; want a connection error from a server that resets every connection", err)
 		}

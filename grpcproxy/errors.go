@@ -115,6 +115,12 @@ func rstStatus(code http2.ErrCode) codes.Code {
 	return codes.Internal
 }
 
+// timeoutUnits are grpc-timeout's units, finest first.
+var timeoutUnits = [...]struct {
+	name byte
+	unit time.Duration
+}{{'n', time.Nanosecond}, {'u', time.Microsecond}, {'m', time.Millisecond}, {'S', time.Second}, {'M', time.Minute}, {'H', time.Hour}}
+
 // parseTimeout reads a grpc-timeout value: at most 8 digits and a unit.
 func parseTimeout(v string) (time.Duration, bool) {
 	if len(v) < 2 || len(v) > 9 {
@@ -124,37 +130,22 @@ func parseTimeout(v string) (time.Duration, bool) {
 	if err != nil || n < 0 {
 		return 0, false
 	}
-	var unit time.Duration
-	switch v[len(v)-1] {
-	case 'H':
-		unit = time.Hour
-	case 'M':
-		unit = time.Minute
-	case 'S':
-		unit = time.Second
-	case 'm':
-		unit = time.Millisecond
-	case 'u':
-		unit = time.Microsecond
-	case 'n':
-		unit = time.Nanosecond
-	default:
-		return 0, false
+	for _, u := range timeoutUnits {
+		if u.name == v[len(v)-1] {
+			return time.Duration(n) * u.unit, true
+		}
 	}
-	return time.Duration(n) * unit, true
+	return 0, false
 }
 
 // encodeTimeout writes d as a grpc-timeout value: at most 8 digits, in
 // the finest unit that holds it.
 func encodeTimeout(d time.Duration) string {
 	d = max(d, time.Nanosecond)
-	for _, u := range [...]struct {
-		unit time.Duration
-		name string
-	}{{time.Nanosecond, "n"}, {time.Microsecond, "u"}, {time.Millisecond, "m"}, {time.Second, "S"}, {time.Minute, "M"}} {
-		if n := (d + u.unit - 1) / u.unit; n < 1e8 {
-			return strconv.FormatInt(int64(n), 10) + u.name
+	for _, u := range timeoutUnits {
+		if n := (d + u.unit - 1) / u.unit; n < 1e8 || u.name == 'H' {
+			return strconv.FormatInt(int64(min(n, 1e8-1)), 10) + string(u.name)
 		}
 	}
-	return strconv.FormatInt(int64(min(d/time.Hour, 1e8-1)), 10) + "H"
+	panic("unreachable")
 }

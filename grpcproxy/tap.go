@@ -87,13 +87,6 @@ func (m Metadata) Range(f func(key, value string)) {
 	}
 }
 
-// MD returns the metadata as grpc-go holds it.
-func (m Metadata) MD() metadata.MD {
-	md := make(metadata.MD, len(m.fields))
-	m.Range(func(k, v string) { md[k] = append(md[k], v) })
-	return md
-}
-
 func fieldValue(f hpack.HeaderField) string {
 	if !strings.HasSuffix(f.Name, "-bin") {
 		return f.Value
