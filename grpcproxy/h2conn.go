@@ -99,7 +99,7 @@ func (c *h2conn) applySettings(f *http2.SettingsFrame, b *batch) (delta int64, e
 		return 0, err
 	}
 	c.check(c.fr.WriteSettingsAck())
-	b.add(c)
+	b.addControl(c)
 	return delta, nil
 }
 
@@ -182,14 +182,14 @@ func (c *h2conn) credit(id uint32, streamUnacked *int64, n int, b *batch) {
 	if c.unacked >= connCreditAt {
 		c.check(c.fr.WriteWindowUpdate(0, uint32(c.unacked)))
 		c.unacked = 0
-		b.add(c)
+		b.addControl(c)
 	}
 	if streamUnacked != nil {
 		*streamUnacked += int64(n)
 		if *streamUnacked >= streamCreditAt {
 			c.check(c.fr.WriteWindowUpdate(id, uint32(*streamUnacked)))
 			*streamUnacked = 0
-			b.add(c)
+			b.addControl(c)
 		}
 	}
 	c.wmu.Unlock()
@@ -226,7 +226,7 @@ func (c *h2conn) ping(f *http2.PingFrame, b *batch) {
 	c.wmu.Lock()
 	c.check(c.fr.WritePing(true, f.Data))
 	c.wmu.Unlock()
-	b.add(c)
+	b.addControl(c)
 }
 
 func (c *h2conn) goAway(lastID uint32, code http2.ErrCode, debug string) {
@@ -247,32 +247,45 @@ func (c *h2conn) flush() {
 
 // batch gathers the connections a goroutine wrote to, so that a burst of
 // frames leaves in one write per connection, and the client calls that
-// ended, whose callbacks run after the flush, under no lock.
+// ended, whose callbacks run after the flush, under no lock. Connections
+// with calls' frames are flushed before those with only control frames
+// (acks, window updates), which no call waits for: an upstream's PING
+// that arrives with a response does not delay the response.
 type batch struct {
-	conns []*h2conn
-	ended []*clientCall
+	conns   []*h2conn
+	control []*h2conn
+	ended   []*clientCall
 }
 
-func (b *batch) add(c *h2conn) {
-	for _, x := range b.conns {
+func (b *batch) add(c *h2conn) { b.conns = addConn(b.conns, c) }
+
+func (b *batch) addControl(c *h2conn) { b.control = addConn(b.control, c) }
+
+func addConn(conns []*h2conn, c *h2conn) []*h2conn {
+	for _, x := range conns {
 		if x == c {
-			return
+			return conns
 		}
 	}
-	b.conns = append(b.conns, c)
+	return append(conns, c)
 }
 
 func (b *batch) flush() {
-	for i, c := range b.conns {
-		c.flush()
-		b.conns[i] = nil
-	}
-	b.conns = b.conns[:0]
+	b.conns = flushConns(b.conns)
+	b.control = flushConns(b.control)
 	for i, cc := range b.ended {
 		b.ended[i] = nil
 		cc.done(cc.reply, cc.err)
 	}
 	b.ended = b.ended[:0]
+}
+
+func flushConns(conns []*h2conn) []*h2conn {
+	for i, c := range conns {
+		c.flush()
+		conns[i] = nil
+	}
+	return conns[:0]
 }
 
 // grpcLength reads a gRPC message prefix's length.

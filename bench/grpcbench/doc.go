@@ -10,12 +10,18 @@
 // round, gets a closed loop of Conns calls in flight over four client
 // connections; latencies go into HDR histograms.
 //
+// Then driftcar with and without the shadow are offered the same calls
+// a second in an open loop (70% of the slower one's closed-loop
+// throughput at that level), and their CPU per call is compared.
+//
 // The report gives throughput and p50/p99 per path and driftcar's ratios
 // to nginx, with the targets: driftcar >= 1.0x nginx's throughput and its
 // p99 no worse; and driftcar mirroring every call to a shadow that answers
-// after 200 ms keeps >= 0.95x of its own throughput per CPU second (its
-// process's CPU from /proc). The raw throughput ratio is a note: the 200 ms
-// stub and the client run in this process, on the same cores.
+// after 200 ms keeps >= 0.95x of its own throughput per CPU second at
+// equal load (its process's CPU from /proc). The closed-loop ratios are
+// notes: the 200 ms stub and the client run in this process, on the same
+// cores, so the shadowed run is offered less, and driftcar's CPU per call
+// rises as its load falls.
 //
 // Run it:
 //

@@ -26,17 +26,32 @@ func TestDriftcarConfigMirrorsOverGRPCOnlyWithAShadow(t *testing.T) {
 	}
 }
 
-func TestDeriveJudgesTheShadowAgainstDriftcar(t *testing.T) {
-	rep := &Report{Cells: []Cell{
-		{Path: Driftcar, InFlight: 32, Throughput: 200, P99: 3, CPUPerCall: 90},
-		{Path: DriftcarShadow, InFlight: 32, Throughput: 180, P99: 4, CPUPerCall: 100},
-	}}
-	rep.derive()
-	if len(rep.Targets) != 1 || rep.Targets[0].Got != 0.9 || rep.Targets[0].Pass {
-		t.Fatalf("targets: got %+v; want one missed shadow target at 0.90 (CPU per call 90 vs 100 µs)", rep.Targets)
+func TestDeriveJudgesTheShadowAtEqualLoad(t *testing.T) {
+	rep := &Report{
+		Cells: []Cell{
+			{Path: Driftcar, InFlight: 32, Throughput: 200, P99: 3, CPUPerCall: 80},
+			{Path: DriftcarShadow, InFlight: 32, Throughput: 180, P99: 4, CPUPerCall: 100},
+		},
+		Loads: []Load{
+			{Path: Driftcar, InFlight: 32, Offered: 126, Achieved: 126, CPUPerCall: 90},
+			{Path: DriftcarShadow, InFlight: 32, Offered: 126, Achieved: 100, CPUPerCall: 100},
+		},
 	}
-	if len(rep.Notes) != 1 || !strings.Contains(rep.Notes[0], "0.90×") {
-		t.Errorf("notes: got %q; want the raw throughput ratio", rep.Notes)
+	rep.derive()
+	if len(rep.Targets) != 1 || rep.Targets[0].Got != 0.9 || rep.Targets[0].Pass || !strings.Contains(rep.Targets[0].Target, "equal load (126 calls/s") {
+		t.Fatalf("targets: got %+v; want one missed equal-load target at 0.90 (CPU per call 90 vs 100 µs)", rep.Targets)
+	}
+	notes := strings.Join(rep.Notes, "\n")
+	for _, want := range []string{"raw throughput at 32 in flight: 0.90×", "closed loop: 0.80×", "driftcar+shadow answered 100 of 126 calls/s offered: saturated"} {
+		if !strings.Contains(notes, want) {
+			t.Errorf("notes lack %q:\n%s", want, notes)
+		}
+	}
+	if strings.Contains(notes, "driftcar answered") {
+		t.Errorf("notes call the unsaturated driftcar saturated:\n%s", notes)
+	}
+	if md := rep.Markdown(); !strings.Contains(md, "| driftcar+shadow | 32 | 126 | 100 | 0 | 100.0 µs |") {
+		t.Errorf("markdown lacks the equal-load row:\n%s", md)
 	}
 }
 

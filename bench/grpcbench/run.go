@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -168,10 +169,78 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 			}
 			rep.Cells = append(rep.Cells, c)
 		}
+		loads, err := equalLoad(ctx, o, rep, targets, n, req, log)
+		if err != nil {
+			return nil, err
+		}
+		rep.Loads = append(rep.Loads, loads...)
 	}
 	rep.Finished = time.Now().UTC()
 	rep.derive()
 	return rep, nil
+}
+
+// equalShare is the share of the slower driftcar's closed-loop
+// throughput that equalLoad offers both, below either one's limit.
+const equalShare = 0.7
+
+// equalLoad offers driftcar and driftcar+shadow the same calls a second,
+// derived from level n's closed loop, and measures their CPU per call:
+// driftcar's CPU per call falls as its load rises (more calls per read
+// and write), so only at equal load does the ratio count the shadow's
+// work alone.
+func equalLoad(ctx context.Context, o Options, rep *Report, targets []*target, n int, req []byte, log func(string, ...any)) ([]Load, error) {
+	var pair []*target
+	rate := math.Inf(1)
+	for _, t := range targets {
+		if t.name != Driftcar && t.name != DriftcarShadow {
+			continue
+		}
+		for _, c := range rep.Cells {
+			if c.Path == t.name && c.InFlight == n {
+				pair, rate = append(pair, t), min(rate, c.Throughput)
+			}
+		}
+	}
+	if len(pair) != 2 || rate < 1 {
+		return nil, nil
+	}
+	rate = math.Round(rate * equalShare)
+	loads := make([]Load, len(pair))
+	results := make([]*loadgen.Result, len(pair))
+	cpu := make([]float64, len(pair))
+	for round := range o.Rounds {
+		for k := range pair {
+			i := (k + round) % len(pair)
+			log("%s at %.0f calls/s, open loop, from %d in flight (round %d of %d)", pair[i].name, rate, n, round+1, o.Rounds)
+			res, used, err := measureRate(ctx, pair[i].addr, pair[i].pid, req, rate, o.Duration)
+			if err != nil {
+				return nil, fmt.Errorf("%s at %.0f calls/s: %w", pair[i].name, rate, err)
+			}
+			cpu[i] += used
+			if results[i] == nil {
+				results[i] = res
+			} else {
+				merge(results[i], res)
+			}
+			select {
+			case <-ctx.Done():
+				return nil, ctx.Err()
+			case <-time.After(o.Settle):
+			}
+		}
+	}
+	for i, t := range pair {
+		r := results[i]
+		loads[i] = Load{Path: t.name, InFlight: n, Offered: rate, Failed: r.Failed()}
+		if r.Elapsed > 0 {
+			loads[i].Achieved = float64(r.OK) / r.Elapsed.Seconds()
+		}
+		if r.OK > 0 {
+			loads[i].CPUPerCall = cpu[i] / float64(r.OK) * 1e6
+		}
+	}
+	return loads, nil
 }
 
 // merge adds o's counts and latencies to r.
@@ -205,6 +274,22 @@ func dial(addr string) ([]*grpc.ClientConn, error) {
 // measure warms up, then keeps n calls in flight for d; with a pid it
 // also returns that process's CPU seconds over the measurement.
 func measure(ctx context.Context, addr string, pid int, req []byte, n int, d time.Duration) (*loadgen.Result, float64, error) {
+	return measured(ctx, addr, pid, req, func(do loadgen.Requester, d time.Duration) (*loadgen.Result, error) {
+		return loadgen.ClosedLoop(ctx, do, loadgen.ClosedOptions{Conns: n, Duration: d})
+	}, d)
+}
+
+// measureRate is measure with calls sent at rate a second, whatever the
+// answers' pace (open loop).
+func measureRate(ctx context.Context, addr string, pid int, req []byte, rate float64, d time.Duration) (*loadgen.Result, float64, error) {
+	return measured(ctx, addr, pid, req, func(do loadgen.Requester, d time.Duration) (*loadgen.Result, error) {
+		return loadgen.OpenLoop(ctx, do, loadgen.OpenOptions{Rate: rate, Duration: d})
+	}, d)
+}
+
+// measured runs load for a fifth of d (at most a second) to warm up, then
+// for d, calling ModelInfer on addr with req.
+func measured(ctx context.Context, addr string, pid int, req []byte, load func(loadgen.Requester, time.Duration) (*loadgen.Result, error), d time.Duration) (*loadgen.Result, float64, error) {
 	ccs, err := dial(addr)
 	if err != nil {
 		return nil, 0, err
@@ -225,11 +310,11 @@ func measure(ctx context.Context, addr string, pid int, req []byte, n int, d tim
 		}
 		return 200, nil
 	})
-	if _, err := loadgen.ClosedLoop(ctx, do, loadgen.ClosedOptions{Conns: n, Duration: min(d/5, time.Second)}); err != nil {
+	if _, err := load(do, min(d/5, time.Second)); err != nil {
 		return nil, 0, err
 	}
 	before := cpuOf(pid)
-	res, err := loadgen.ClosedLoop(ctx, do, loadgen.ClosedOptions{Conns: n, Duration: d})
+	res, err := load(do, d)
 	return res, cpuOf(pid) - before, err
 }
 
