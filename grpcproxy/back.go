@@ -64,6 +64,9 @@ func newBackend(k connKey, log *zap.Logger) *backend {
 
 var errBackendClosed = errors.New("upstream connection closed by a reload")
 
+// errGoAway ends the calls an upstream's GOAWAY says it did not process.
+var errGoAway = errors.New("the upstream sent GOAWAY")
+
 // acquire reserves a stream slot for st on a ready connection, or queues
 // st for the connection being dialed (nil, nil), or fails while the
 // upstream is in its redial backoff.
@@ -366,7 +369,7 @@ func (c *backConn) goneAway(lastID uint32, b *batch) {
 	idle := c.active == 0
 	c.smu.Unlock()
 	for _, st := range c.above(lastID) {
-		st.gone(errors.New("the upstream sent GOAWAY"), b)
+		st.gone(errGoAway, b)
 	}
 	if idle {
 		b.flush()

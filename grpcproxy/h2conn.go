@@ -51,6 +51,7 @@ func (c *h2conn) init(nc net.Conn) {
 	c.bw = bufio.NewWriterSize(nc, 32<<10)
 	c.sendWin, c.initWin, c.maxFrame = defaultWindow, defaultWindow, defaultMaxFrame
 	c.fr = http2.NewFramer(c.bw, c.br)
+	c.fr.SetReuseFrames() // a frame is done with before the next is read
 	c.fr.ReadMetaHeaders = hpack.NewDecoder(4096, nil)
 	c.fr.MaxHeaderListSize = maxHeaderList
 	c.enc = hpack.NewEncoder(&c.encBuf)

@@ -1,6 +1,7 @@
 package grpcproxy
 
 import (
+	"errors"
 	"fmt"
 	"sync"
 	"time"
@@ -332,7 +333,27 @@ func (st *stream) upstreamResetLocked(code http2.ErrCode, b *batch) {
 		st.failLocked(codes.DeadlineExceeded, "context deadline exceeded", b)
 		return
 	}
+	if code == http2.ErrCodeRefusedStream && !st.respHeaders {
+		st.refuseLocked(b)
+		return
+	}
 	st.failLocked(rstStatus(code), armMessage(st.r.name, st.arm().name, "stream terminated by RST_STREAM with error code: "+code.String()), b)
+}
+
+// refuseLocked passes on an upstream's word that it did not process the
+// call (REFUSED_STREAM, or a GOAWAY below the call's stream): the client's
+// stream is refused too, so that the client may retry it (grpc-go does,
+// unasked), and the retry is routed afresh. It is counted UNAVAILABLE
+// and not tapped; the retry is the call.
+func (st *stream) refuseLocked(b *batch) {
+	if !st.finished {
+		st.finished = true
+		st.arm().observe(codes.Unavailable, st.start)
+	}
+	st.backDone, st.up.endSent, st.down.endSent = true, true, true
+	st.dropPendingLocked(b)
+	st.front.writeRST(st.fid, http2.ErrCodeRefusedStream, b)
+	st.closeLocked(b)
 }
 
 // The upstream side of a relayed call, fed by its back connection.
@@ -409,6 +430,10 @@ func (st *stream) unblocked(c *h2conn, b *batch) {
 
 // upstreamGoneLocked ends a call whose upstream connection failed.
 func (st *stream) upstreamGoneLocked(err error, b *batch) {
+	if errors.Is(err, errGoAway) && !st.respHeaders {
+		st.refuseLocked(b)
+		return
+	}
 	st.backDone, st.up.endSent = true, true
 	st.failLocked(codes.Unavailable, armMessage(st.r.name, st.arm().name, "error reading from server: "+err.Error()), b)
 }
@@ -429,9 +454,7 @@ func (st *stream) finishLocked(code codes.Code) {
 		}
 		st.r.tap.Call(&st.call)
 	}
-	if a.metrics != nil {
-		a.metrics.observe(code, time.Since(st.start))
-	}
+	a.observe(code, st.start)
 }
 
 // dropPendingLocked discards what waits in either direction, crediting

@@ -2,6 +2,9 @@ package grpcproxy
 
 import (
 	"strings"
+	"time"
+
+	"google.golang.org/grpc/codes"
 
 	"github.com/driftcar/driftcar/config"
 )
@@ -32,6 +35,13 @@ type arm struct {
 	name    string      // the upstream name; also the arm label
 	backend *backend    // nil when the upstream has no grpc_address
 	metrics *armMetrics // nil for the sidecar's own services
+}
+
+// observe counts a call to the arm that began at start.
+func (a *arm) observe(code codes.Code, start time.Time) {
+	if a.metrics != nil {
+		a.metrics.observe(code, time.Since(start))
+	}
 }
 
 // match returns the first route whose prefix matches method, or nil.

@@ -15,9 +15,10 @@
 // request and the live response are already there, so the tap keeps the
 // relay's frames (no copy), queues them and returns. One sender goroutine
 // starts the queued calls on a grpcproxy.Client to the shadow's
-// grpc_address, at most spec.Workers in flight, and the client's
-// callback compares the two ModelInferResponses output by output on the
-// client's connection reader. Fraction, byte budget, metrics, samples and
+// grpc_address, at most spec.Workers in flight, in bursts (it gathers
+// for up to 20 ms, less once an eighth of the slots are free), and the
+// client's callback compares the two ModelInferResponses output by output
+// on the client's connection reader. Fraction, byte budget, metrics, samples and
 // Answers are shared with the HTTP side.
 //
 // Concurrency: Mirror.Offer, Pending.Live and the gRPC tap's Call are

@@ -48,6 +48,8 @@ type grpcSide struct {
 	client *grpcproxy.Client
 	queue  chan *grpcPending
 	slots  chan struct{} // one per call in flight
+	wake   chan struct{} // a burst's worth of slots came free
+	burst  int
 	calls  sync.WaitGroup
 	seq    atomic.Uint64 // for calls without an id
 	pool   sync.Pool     // *grpcPending
@@ -62,6 +64,8 @@ func newGRPCSide(m *Mirror) *grpcSide {
 		client: grpcproxy.NewClient(u.GRPCAddress, u.ConnectTimeout, m.spec.MaxLiveBody, m.log),
 		queue:  make(chan *grpcPending, m.spec.Queue),
 		slots:  make(chan struct{}, m.spec.Workers),
+		wake:   make(chan struct{}, 1),
+		burst:  max(1, m.spec.Workers/8),
 	}
 	g.pool.New = func() any {
 		p := &grpcPending{out: metadata.MD{}}
@@ -144,10 +148,12 @@ func (g *grpcSide) Call(c *grpcproxy.Call) {
 // requestIDKey is the metadata key of the request id, as X-Request-Id.
 const requestIDKey = "x-request-id"
 
-// sendGather is how long the sender gathers calls after the first, so
-// that a burst of them leaves in one write and its answers, as a rule,
-// come back in one read. The shadow's timing is not the live call's.
-const sendGather = 5 * time.Millisecond
+// sendGather is how long, at most, the sender gathers calls after the
+// first, so that a burst of them leaves in one write and its answers, as
+// a rule, come back in one read; a burst's worth of slots coming free
+// (an eighth of the workers) ends the wait early, so a fast shadow is not
+// held back. The shadow's timing is not the live call's.
+const sendGather = 20 * time.Millisecond
 
 // send starts the queued calls, each once a slot is free, in bursts.
 func (g *grpcSide) send() {
@@ -170,6 +176,8 @@ func (g *grpcSide) send() {
 		gather.Reset(sendGather)
 		select {
 		case <-gather.C:
+		case <-g.wake:
+			gather.Stop()
 		case <-g.m.stop:
 			gather.Stop()
 			b.Flush()
@@ -178,6 +186,18 @@ func (g *grpcSide) send() {
 		for g.startReady(&b) {
 		}
 		b.Flush()
+	}
+}
+
+// freed returns a call's slot and wakes the sender once a burst's worth
+// are free.
+func (g *grpcSide) freed() {
+	<-g.slots
+	if cap(g.slots)-len(g.slots) >= g.burst {
+		select {
+		case g.wake <- struct{}{}:
+		default:
+		}
 	}
 }
 
@@ -220,7 +240,7 @@ func (g *grpcSide) start(p *grpcPending, b *grpcproxy.Batch) {
 func (g *grpcSide) answered(p *grpcPending, rep grpcproxy.Reply, err error) {
 	m := g.m
 	defer g.calls.Done()
-	defer func() { <-g.slots }()
+	defer g.freed()
 	defer m.metrics.inflight.Dec()
 	defer g.release(p)
 	defer m.panics.Recover("shadow")
