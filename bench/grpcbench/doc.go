@@ -12,7 +12,10 @@
 //
 // Then driftcar with and without the shadow are offered the same calls
 // a second in an open loop (70% of the slower one's closed-loop
-// throughput at that level), and their CPU per call is compared.
+// throughput at that level), in the same rotated rounds, and their CPU
+// per call is compared round by round; the target takes the median of
+// the rounds' ratios, so that one round disturbed by another tenant of
+// the machine does not decide it (each round's ratio is in the notes).
 //
 // The report gives throughput and p50/p99 per path and driftcar's ratios
 // to nginx, with the targets: driftcar >= 1.0x nginx's throughput and its

@@ -1,6 +1,7 @@
 package grpcbench
 
 import (
+	"math"
 	"strings"
 	"testing"
 )
@@ -52,6 +53,16 @@ func TestDeriveJudgesTheShadowAtEqualLoad(t *testing.T) {
 	}
 	if md := rep.Markdown(); !strings.Contains(md, "| driftcar+shadow | 32 | 126 | 100 | 0 | 100.0 µs |") {
 		t.Errorf("markdown lacks the equal-load row:\n%s", md)
+	}
+	rep.Targets, rep.Notes = nil, nil
+	// Round by round: 1.0, 0.5 (a noisy round), 0.96; the median is 0.96.
+	rep.Loads[0].Rounds, rep.Loads[1].Rounds = []float64{10, 10, 9.6}, []float64{10, 20, 10}
+	rep.derive()
+	if len(rep.Targets) != 1 || math.Abs(rep.Targets[0].Got-0.96) > 1e-9 || !rep.Targets[0].Pass {
+		t.Fatalf("targets: got %+v; want the median round, 0.96, passing", rep.Targets)
+	}
+	if notes := strings.Join(rep.Notes, "\n"); !strings.Contains(notes, "by round: 1.00, 0.50, 0.96; over all rounds 0.90×") {
+		t.Errorf("notes lack the rounds' ratios:\n%s", notes)
 	}
 }
 

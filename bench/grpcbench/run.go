@@ -218,6 +218,9 @@ func equalLoad(ctx context.Context, o Options, rep *Report, targets []*target, n
 				return nil, fmt.Errorf("%s at %.0f calls/s: %w", pair[i].name, rate, err)
 			}
 			cpu[i] += used
+			if res.OK > 0 {
+				loads[i].Rounds = append(loads[i].Rounds, used/float64(res.OK)*1e6)
+			}
 			if results[i] == nil {
 				results[i] = res
 			} else {
@@ -232,7 +235,7 @@ func equalLoad(ctx context.Context, o Options, rep *Report, targets []*target, n
 	}
 	for i, t := range pair {
 		r := results[i]
-		loads[i] = Load{Path: t.name, InFlight: n, Offered: rate, Failed: r.Failed()}
+		loads[i].Path, loads[i].InFlight, loads[i].Offered, loads[i].Failed = t.name, n, rate, r.Failed()
 		if r.Elapsed > 0 {
 			loads[i].Achieved = float64(r.OK) / r.Elapsed.Seconds()
 		}
