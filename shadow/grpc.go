@@ -98,7 +98,9 @@ type grpcPending struct {
 func (g *grpcSide) Call(c *grpcproxy.Call) {
 	m := g.m
 	rm := m.metrics
-	if c.Requests != 1 || c.Responses > 1 || !strings.HasSuffix(c.Method, modelInfer) {
+	// A compressed request is not kept (c.Request nil): the mirror would
+	// send an empty one.
+	if c.Requests != 1 || c.Responses > 1 || c.Request == nil || !strings.HasSuffix(c.Method, modelInfer) {
 		rm.results[ResultSkippedMethod].Inc()
 		return
 	}

@@ -9,7 +9,9 @@ import (
 	"testing"
 	"time"
 
+	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/encoding/gzip"
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 
@@ -250,6 +252,32 @@ func TestGRPCShadowFractionAndMethods(t *testing.T) {
 		t.Fatal(err)
 	}
 	e.waitCounter(t, 1, "driftcar_shadow_requests_total", "result", "skipped_method")
+}
+
+// TestGRPCShadowSkipsCompressedCalls: a gzip-compressed ModelInfer is
+// relayed unchanged but not mirrored, since the relay keeps no copy of a
+// compressed message: it counts as skipped_method, never as an empty
+// request sent to the shadow.
+func TestGRPCShadowSkipsCompressedCalls(t *testing.T) {
+	live := testupstream.StartGRPC(t, testupstream.GRPCAnswer("live", 0.5))
+	e := newGRPCEnv(t, live, grpcShadowSpec(testupstream.StartGRPC(t, testupstream.GRPCAnswer("shadow", 0.5))))
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	req, resp := testupstream.InferRequest("m", "gz-1", row), []byte(nil)
+	if err := e.cc.Invoke(ctx, testupstream.MethodModelInfer, &req, &resp, grpc.UseCompressor(gzip.Name)); err != nil {
+		t.Fatal(err)
+	}
+	if want := testupstream.InferResponse("live", "gz-1", 0.5); !bytes.Equal(resp, want) {
+		t.Fatalf("live answer through the relay:\n%x\nwant\n%x", resp, want)
+	}
+	e.waitCounter(t, 1, "driftcar_shadow_requests_total", "result", "skipped_method")
+	if _, err := e.infer(t, testupstream.InferRequest("m", "plain-1", row)); err != nil {
+		t.Fatal(err)
+	}
+	e.waitCounter(t, 1, "driftcar_shadow_requests_total", "result", "ok") // the uncompressed call, after it
+	if ids := e.answers.snapshot(); len(ids) != 1 {
+		t.Errorf("answers: got %v; want only plain-1's", ids)
+	}
 }
 
 // TestGRPCShadowQueueFull: a shadow that never answers fills the queue;
