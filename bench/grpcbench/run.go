@@ -139,28 +139,16 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 
 	req := modelInferRequest()
 	for _, n := range o.Conns {
-		results := make([]*loadgen.Result, len(targets))
-		cpu := make([]float64, len(targets)) // the proxy's CPU seconds while measured
-		for round := range o.Rounds {
-			for k := range targets {
-				i := (k + round) % len(targets)
-				log("%s at %d in flight (round %d of %d)", targets[i].name, n, round+1, o.Rounds)
-				res, used, err := measure(ctx, targets[i].addr, targets[i].pid, req, n, o.Duration)
-				cpu[i] += used
-				if err != nil {
-					return nil, fmt.Errorf("%s: %w", targets[i].name, err)
-				}
-				if results[i] == nil {
-					results[i] = res
-				} else {
-					merge(results[i], res)
-				}
-				select {
-				case <-ctx.Done():
-					return nil, ctx.Err()
-				case <-time.After(o.Settle):
-				}
+		results, cpu, err := rounds(ctx, o, len(targets), func(i, round int) (*loadgen.Result, float64, error) {
+			log("%s at %d in flight (round %d of %d)", targets[i].name, n, round+1, o.Rounds)
+			res, used, err := measure(ctx, targets[i].addr, targets[i].pid, req, n, o.Duration)
+			if err != nil {
+				return nil, 0, fmt.Errorf("%s: %w", targets[i].name, err)
 			}
+			return res, used, nil
+		})
+		if err != nil {
+			return nil, err
 		}
 		for i, t := range targets {
 			c := newCell(t.name, n, results[i])
@@ -207,31 +195,19 @@ func equalLoad(ctx context.Context, o Options, rep *Report, targets []*target, n
 	}
 	rate = math.Round(rate * equalShare)
 	loads := make([]Load, len(pair))
-	results := make([]*loadgen.Result, len(pair))
-	cpu := make([]float64, len(pair))
-	for round := range o.Rounds {
-		for k := range pair {
-			i := (k + round) % len(pair)
-			log("%s at %.0f calls/s, open loop, from %d in flight (round %d of %d)", pair[i].name, rate, n, round+1, o.Rounds)
-			res, used, err := measureRate(ctx, pair[i].addr, pair[i].pid, req, rate, o.Duration)
-			if err != nil {
-				return nil, fmt.Errorf("%s at %.0f calls/s: %w", pair[i].name, rate, err)
-			}
-			cpu[i] += used
-			if res.OK > 0 {
-				loads[i].Rounds = append(loads[i].Rounds, used/float64(res.OK)*1e6)
-			}
-			if results[i] == nil {
-				results[i] = res
-			} else {
-				merge(results[i], res)
-			}
-			select {
-			case <-ctx.Done():
-				return nil, ctx.Err()
-			case <-time.After(o.Settle):
-			}
+	results, cpu, err := rounds(ctx, o, len(pair), func(i, round int) (*loadgen.Result, float64, error) {
+		log("%s at %.0f calls/s, open loop, from %d in flight (round %d of %d)", pair[i].name, rate, n, round+1, o.Rounds)
+		res, used, err := measureRate(ctx, pair[i].addr, pair[i].pid, req, rate, o.Duration)
+		if err != nil {
+			return nil, 0, fmt.Errorf("%s at %.0f calls/s: %w", pair[i].name, rate, err)
 		}
+		if res.OK > 0 {
+			loads[i].Rounds = append(loads[i].Rounds, used/float64(res.OK)*1e6)
+		}
+		return res, used, nil
+	})
+	if err != nil {
+		return nil, err
 	}
 	for i, t := range pair {
 		r := results[i]
@@ -244,6 +220,35 @@ func equalLoad(ctx context.Context, o Options, rep *Report, targets []*target, n
 		}
 	}
 	return loads, nil
+}
+
+// rounds measures each of n paths o.Rounds times, in an order rotated
+// each round, settling between measurements. It returns each path's
+// merged results and CPU seconds.
+func rounds(ctx context.Context, o Options, n int, measure func(i, round int) (*loadgen.Result, float64, error)) ([]*loadgen.Result, []float64, error) {
+	results := make([]*loadgen.Result, n)
+	cpu := make([]float64, n)
+	for round := range o.Rounds {
+		for k := range n {
+			i := (k + round) % n
+			res, used, err := measure(i, round)
+			if err != nil {
+				return nil, nil, err
+			}
+			cpu[i] += used
+			if results[i] == nil {
+				results[i] = res
+			} else {
+				merge(results[i], res)
+			}
+			select {
+			case <-ctx.Done():
+				return nil, nil, ctx.Err()
+			case <-time.After(o.Settle):
+			}
+		}
+	}
+	return results, cpu, nil
 }
 
 // merge adds o's counts and latencies to r.
