@@ -12,6 +12,7 @@ import (
 
 	"go.uber.org/zap"
 	"golang.org/x/net/http2"
+	"golang.org/x/net/http2/hpack"
 )
 
 // Redial backoff after a failed dial: calls in the meantime fail at once,
@@ -263,6 +264,20 @@ func (c *backConn) forget(id uint32) {
 		c.flush()
 		_ = c.nc.Close()
 	}
+}
+
+// openStream opens a stream for call, on a slot reserved for it, with
+// HEADERS of fields (authority, when set, replacing :authority). It
+// returns the stream's id and send window.
+func (c *backConn) openStream(call upstreamCall, fields []hpack.HeaderField, authority string, end bool, b *batch) (id uint32, win int64) {
+	c.wmu.Lock()
+	id, win = c.nextID, c.initWin
+	c.nextID += 2
+	c.register(id, call)
+	c.writeHeadersLocked(id, fields, authority, end)
+	c.wmu.Unlock()
+	b.add(&c.h2conn)
+	return id, win
 }
 
 // above returns the calls whose stream id is above id.

@@ -2,11 +2,9 @@ package grpcproxy
 
 import (
 	"context"
-	"encoding/base64"
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"strings"
 	"sync"
 	"time"
 
@@ -105,19 +103,7 @@ func requestFields(method, authority string, md metadata.MD, deadline time.Time)
 		hpack.HeaderField{Name: "content-type", Value: "application/grpc"},
 		hpack.HeaderField{Name: "te", Value: "trailers"})
 	fs = append(fs, hpack.HeaderField{Name: "grpc-timeout", Value: encodeTimeout(time.Until(deadline))})
-	for k, vs := range md {
-		k = strings.ToLower(k)
-		if strings.HasPrefix(k, ":") || k == "content-type" || k == "te" || k == "grpc-timeout" {
-			continue
-		}
-		for _, v := range vs {
-			if strings.HasSuffix(k, "-bin") {
-				v = base64.RawStdEncoding.EncodeToString([]byte(v))
-			}
-			fs = append(fs, hpack.HeaderField{Name: k, Value: v})
-		}
-	}
-	return fs
+	return appendMetadata(fs, md)
 }
 
 // clientCall is one call of a Client, fed by its back connection.
@@ -150,13 +136,8 @@ func (cc *clientCall) openLocked(b *batch) {
 	case err != nil:
 		cc.endLocked(fmt.Errorf("connection error: %w", err), b)
 	case bc != nil:
-		bc.wmu.Lock()
-		cc.bc, cc.id = bc, bc.nextID
-		bc.nextID += 2
-		bc.register(cc.id, cc)
-		cc.win = bc.initWin
-		bc.writeHeadersLocked(cc.id, cc.fields, "", false)
-		bc.wmu.Unlock()
+		cc.bc = bc
+		cc.id, cc.win = bc.openStream(cc, cc.fields, "", false, b)
 		cc.fields = nil
 		cc.pushLocked(b)
 	}
@@ -279,7 +260,7 @@ func (cc *clientCall) reset(code http2.ErrCode, b *batch) {
 	defer cc.mu.Unlock()
 	cc.peerDone, cc.sent = true, true
 	err := fmt.Errorf("stream terminated by RST_STREAM with error code: %v", code)
-	if code == http2.ErrCodeCancel && time.Until(cc.deadline) < deadlineSlack {
+	if code == http2.ErrCodeCancel && nearDeadline(cc.deadline) {
 		err = fmt.Errorf("the server ended the call at its deadline: %w", context.DeadlineExceeded)
 	}
 	cc.endLocked(err, b)

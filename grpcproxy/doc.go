@@ -16,10 +16,11 @@
 // the call's mutex (then a connection's write lock, then its stream map).
 // Writes are buffered and flushed once a reader has no whole frame left,
 // so a burst leaves in one write. A Client call's callback runs after
-// such a flush, on its connection's reader, its timer, or the caller. The routing table is an immutable
-// snapshot behind one atomic pointer; Apply builds a new table and swaps
-// it, so calls in flight finish on the table they started with. All
-// exported methods are safe for concurrent use.
+// such a flush, on its connection's reader, its timer, or the caller.
+// The routing table is an immutable snapshot behind one atomic pointer;
+// Apply builds a new table and swaps it, so calls in flight finish on the
+// table they started with. All exported methods are safe for concurrent
+// use.
 //
 // The relay never waits on anything but the client and the upstream:
 // bytes wait only for a peer's flow-control window, and at most the

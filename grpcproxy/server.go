@@ -310,3 +310,8 @@ func (s *Server) Shutdown(ctx context.Context) error {
 // the deadline: the server's deadline is the client's plus the time the
 // call took to arrive, so the client's reset can come slightly before it.
 const deadlineSlack = 50 * time.Millisecond
+
+// nearDeadline reports whether deadline, if set, has passed or nearly.
+func nearDeadline(deadline time.Time) bool {
+	return !deadline.IsZero() && time.Until(deadline) < deadlineSlack
+}

@@ -94,16 +94,9 @@ func (st *stream) openLocked(b *batch) {
 // bindLocked opens the upstream stream on bc, which has a slot reserved
 // for it, and sends what the client sent so far.
 func (st *stream) bindLocked(bc *backConn, b *batch) {
-	bc.wmu.Lock()
-	st.bid = bc.nextID
-	bc.nextID += 2
-	bc.register(st.bid, st)
-	st.back = bc
-	st.up.win = bc.initWin
 	end := st.up.end && len(st.up.pending) == 0
-	bc.writeHeadersLocked(st.bid, st.fields, bc.be.key.addr, end)
-	bc.wmu.Unlock()
-	b.add(&bc.h2conn)
+	st.back = bc
+	st.bid, st.up.win = bc.openStream(st, st.fields, bc.be.key.addr, end, b)
 	st.fields = nil
 	if end {
 		st.up.endSent = true
@@ -321,9 +314,7 @@ func (st *stream) clientGoneLocked(b *batch) {
 }
 
 // pastDeadline reports whether the call's deadline has passed, or nearly.
-func (st *stream) pastDeadline() bool {
-	return !st.deadline.IsZero() && time.Until(st.deadline) < deadlineSlack
-}
+func (st *stream) pastDeadline() bool { return nearDeadline(st.deadline) }
 
 // upstreamResetLocked ends a call the upstream reset.
 func (st *stream) upstreamResetLocked(code http2.ErrCode, b *batch) {

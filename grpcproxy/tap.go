@@ -54,17 +54,26 @@ type Metadata struct{ fields []hpack.HeaderField }
 
 // MetadataOf builds the Metadata of md, for tests and for taps fed by
 // other sources.
-func MetadataOf(md metadata.MD) Metadata {
-	var m Metadata
+func MetadataOf(md metadata.MD) Metadata { return Metadata{appendMetadata(nil, md)} }
+
+// appendMetadata appends md as header fields, as grpc-go sends them:
+// keys lowercased, binary (-bin) values base64-encoded, and the fields
+// gRPC itself sets (pseudo-headers, content-type, te, grpc-timeout)
+// left out.
+func appendMetadata(fs []hpack.HeaderField, md metadata.MD) []hpack.HeaderField {
 	for k, vs := range md {
+		k = strings.ToLower(k)
+		if strings.HasPrefix(k, ":") || k == "content-type" || k == "te" || k == "grpc-timeout" {
+			continue
+		}
 		for _, v := range vs {
 			if strings.HasSuffix(k, "-bin") {
 				v = base64.RawStdEncoding.EncodeToString([]byte(v))
 			}
-			m.fields = append(m.fields, hpack.HeaderField{Name: k, Value: v})
+			fs = append(fs, hpack.HeaderField{Name: k, Value: v})
 		}
 	}
-	return m
+	return fs
 }
 
 // Get returns key's first value, "" when it has none.

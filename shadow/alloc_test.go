@@ -6,10 +6,8 @@ import (
 	"sync/atomic"
 	"testing"
 
-	"github.com/driftcar/driftcar/grpcproxy"
 	"github.com/driftcar/driftcar/internal/payload"
 	"github.com/driftcar/driftcar/internal/testupstream"
-	"google.golang.org/grpc/metadata"
 )
 
 // TestShadowTapAllocs guards the request path with shadowing on: at most
@@ -59,19 +57,8 @@ func TestComparePairAllocs(t *testing.T) {
 func TestGRPCTapAllocs(t *testing.T) {
 	spec := grpcShadowSpec("127.0.0.1:1")
 	spec.Workers = 1
-	m, err := New(spec, Options{Metrics: newMetrics()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	m.Stop()
-	m.Wait() // no worker takes the copies: the test does
-	g := m.grpc
-	c := &grpcproxy.Call{
-		Route: "infer", Arm: "live", Method: testupstream.MethodModelInfer,
-		Metadata: grpcproxy.MetadataOf(metadata.Pairs("x-request-id", "meta-id")),
-		Request:  testupstream.InferRequest("m", "id-1", row), Response: testupstream.InferResponse("live", "id-1", 0.5),
-		Requests: 1, Responses: 1,
-	}
+	g := stoppedGRPCSide(t, spec)
+	c := tapCall()
 	run := func() {
 		g.Call(c)
 		g.release(<-g.queue)

@@ -1,14 +1,6 @@
 package shadow
 
-import (
-	"testing"
-
-	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/metadata"
-
-	"github.com/driftcar/driftcar/grpcproxy"
-	"github.com/driftcar/driftcar/internal/testupstream"
-)
+import "testing"
 
 // BenchmarkGRPCTap is the relay's hand-off of one call to the mirror, on
 // the live call's goroutine: a call not sampled, and one dropped because
@@ -21,27 +13,12 @@ func BenchmarkGRPCTap(b *testing.B) {
 		b.Run(tc.name, func(b *testing.B) {
 			spec := grpcShadowSpec("127.0.0.1:1")
 			spec.Fraction, spec.Queue, spec.Workers = tc.fraction, 1, 1
-			m, err := New(spec, Options{Metrics: newMetrics()})
-			if err != nil {
-				b.Fatal(err)
-			}
-			defer func() { m.Stop(); m.Wait() }()
-			tap := m.GRPCTap()
-			c := &grpcproxy.Call{
-				Route: "infer", Arm: "live", Method: "/inference.GRPCInferenceService/ModelInfer",
-				Metadata: grpcproxy.MetadataOf(metadata.Pairs("x-request-id", "r")),
-				Request:  testupstream.InferRequest("m", "id-1", row), Response: testupstream.InferResponse("live", "id-1", 0.5),
-				Requests: 1, Responses: 1, Code: codes.OK,
-			}
-			if tc.fraction == 1 {
-				m.Stop()
-				m.Wait() // no sender takes from the queue now
-				m.grpc.queue <- m.grpc.pool.Get().(*grpcPending)
-			}
+			g := stoppedGRPCSide(b, spec)
+			g.queue <- g.pool.Get().(*grpcPending) // full
+			c := tapCall()
 			b.ReportAllocs()
-			b.ResetTimer()
 			for b.Loop() {
-				tap.Call(c)
+				g.Call(c)
 			}
 		})
 	}

@@ -111,3 +111,26 @@ func (e *grpcEnv) infer(t testing.TB, req []byte, kv ...string) ([]byte, error) 
 
 // row is the one input row of the test requests.
 var row = []float32{41, 52000.5}
+
+// stoppedGRPCSide is the gRPC side of a Mirror of spec whose sender has
+// stopped, so that nothing takes from its queue but the test.
+func stoppedGRPCSide(tb testing.TB, spec Spec) *grpcSide {
+	tb.Helper()
+	m, err := New(spec, Options{Metrics: newMetrics()})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	m.Stop()
+	m.Wait()
+	return m.grpc
+}
+
+// tapCall is a finished unary ModelInfer as the relay hands it to a tap.
+func tapCall() *grpcproxy.Call {
+	return &grpcproxy.Call{
+		Route: "infer", Arm: "live", Method: testupstream.MethodModelInfer,
+		Metadata: grpcproxy.MetadataOf(metadata.Pairs("x-request-id", "meta-id")),
+		Request:  testupstream.InferRequest("m", "id-1", row), Response: testupstream.InferResponse("live", "id-1", 0.5),
+		Requests: 1, Responses: 1,
+	}
+}

@@ -152,8 +152,8 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 		}
 		for i, t := range targets {
 			c := newCell(t.name, n, results[i])
-			if t.pid != 0 && results[i].OK > 0 {
-				c.CPUPerCall = cpu[i] / float64(results[i].OK) * 1e6
+			if t.pid != 0 {
+				c.CPUPerCall = cpuPerCall(cpu[i], results[i].OK)
 			}
 			rep.Cells = append(rep.Cells, c)
 		}
@@ -201,9 +201,10 @@ func equalLoad(ctx context.Context, o Options, rep *Report, targets []*target, n
 		if err != nil {
 			return nil, 0, fmt.Errorf("%s at %.0f calls/s: %w", pair[i].name, rate, err)
 		}
-		if res.OK > 0 {
-			loads[i].Rounds = append(loads[i].Rounds, used/float64(res.OK)*1e6)
+		if res.OK == 0 {
+			return nil, 0, fmt.Errorf("%s at %.0f calls/s: no call answered", pair[i].name, rate)
 		}
+		loads[i].Rounds = append(loads[i].Rounds, cpuPerCall(used, res.OK))
 		return res, used, nil
 	})
 	if err != nil {
@@ -215,9 +216,7 @@ func equalLoad(ctx context.Context, o Options, rep *Report, targets []*target, n
 		if r.Elapsed > 0 {
 			loads[i].Achieved = float64(r.OK) / r.Elapsed.Seconds()
 		}
-		if r.OK > 0 {
-			loads[i].CPUPerCall = cpu[i] / float64(r.OK) * 1e6
-		}
+		loads[i].CPUPerCall = cpuPerCall(cpu[i], r.OK)
 	}
 	return loads, nil
 }
@@ -249,6 +248,14 @@ func rounds(ctx context.Context, o Options, n int, measure func(i, round int) (*
 		}
 	}
 	return results, cpu, nil
+}
+
+// cpuPerCall is seconds of CPU over ok calls, in µs; 0 without calls.
+func cpuPerCall(seconds float64, ok int64) float64 {
+	if ok == 0 {
+		return 0
+	}
+	return seconds / float64(ok) * 1e6
 }
 
 // merge adds o's counts and latencies to r.
